@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Rekindle",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rekindle", targets: ["rekindle"]),
+        .library(name: "RekindleCore", targets: ["RekindleCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // The pure fold: events in, triggers and conversions out. No I/O, no clock, no Kafka.
+        // Crypto is used only for SHA-256 of trigger ids and rule-set versions (a pure function).
+        .target(
+            name: "RekindleCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HeapModule", package: "swift-collections"),
+            ]
+        ),
+        // Files, rule-file loading, replay driver, generator, reports.
+        .target(
+            name: "RekindleRuntime",
+            dependencies: [
+                "RekindleCore",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "rekindle",
+            dependencies: [
+                "RekindleCore",
+                "RekindleRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RekindleCoreTests", dependencies: ["RekindleCore"]),
+        .testTarget(
+            name: "RekindleRuntimeTests",
+            dependencies: ["RekindleRuntime", "RekindleCore"]
+        ),
+    ]
+)

@@ -1,0 +1,98 @@
+/// Everything a task remembers about one customer.
+struct CustomerState: Sendable {
+    struct OrderRecord: Sendable {
+        var status: OrderStatus?
+        var eventIds: [String] = []
+        /// The products of the order's latest event that listed items.
+        var products: [Int32] = []
+        var converted = false
+        var creditedToModel = false
+    }
+
+    struct Purchase: Sendable {
+        var orderId: String
+        var at: Millis
+        var total: Double
+    }
+
+    /// A product's latest view; `seq` orders equal times by application.
+    struct View: Sendable {
+        var product: Int32
+        var at: Millis
+        var seq: Int64
+    }
+
+    struct OrderMention: Sendable {
+        var at: Millis
+        var products: [Int32]
+    }
+
+    struct Offered: Sendable {
+        var rule: Int32
+        var product: Int32
+        var at: Millis
+    }
+
+    /// A touch identity (rule, anchor, touch) that has fired; the anchor is `L` for touches
+    /// anchored on the last purchase, `Millis.min` for once-per-customer rules.
+    struct FiredTouch: Sendable, Equatable {
+        var rule: Int32
+        var anchor: Millis
+        var touch: Int32
+    }
+
+    /// A fired touch whose conversion window may still be open.
+    struct OpenTouch: Sendable {
+        var triggerId: String
+        var rule: Int32
+        var touch: Int32
+        var firedAt: Millis
+        var windowEnd: Millis
+    }
+
+    struct RuleTime: Sendable {
+        var rule: Int32
+        var at: Millis
+    }
+
+    let id: String
+    var facts = CustomerFacts()
+    var orders: [String: OrderRecord] = [:]
+    /// Completed orders that count, in the order they were applied.
+    var purchases: [Purchase] = []
+    var firstSeen: Millis?
+    var lastSignal: Millis?
+    var cold = false
+    var views: [View] = []
+    var lastView: Millis?
+    var orderMentions: [OrderMention] = []
+    var offered: [Offered] = []
+    var lastRise: [RuleTime] = []
+    var fired: [FiredTouch] = []
+    var openTouches: [OpenTouch] = []
+    /// The due time of this customer's entry in the timer queue, if any.
+    var scheduled: Millis?
+
+    init(id: String) { self.id = id }
+
+    /// Recomputes `n`, `L`, `first` and `total_spent` from the purchases that count, in the
+    /// order they were applied (spec 3.8 item 3: as if a removed purchase never counted).
+    mutating func recomputeFacts() {
+        facts.completedOrders = purchases.count
+        var total = 0.0
+        var last = Millis.min, first = Millis.max
+        for p in purchases {
+            total += p.total
+            last = max(last, p.at)
+            first = min(first, p.at)
+        }
+        facts.totalSpent = total
+        facts.lastPurchaseAt = purchases.isEmpty ? 0 : last
+        facts.firstPurchaseAt = purchases.isEmpty ? 0 : first
+        // Fired touches of an `L` that can no longer come back are forgotten.
+        let times = purchases.map(\.at)
+        fired.removeAll { f in f.anchor != Millis.min && !times.contains(f.anchor) }
+    }
+
+    func hasFired(_ t: FiredTouch) -> Bool { fired.contains(t) }
+}

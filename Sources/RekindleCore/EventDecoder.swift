@@ -1,0 +1,163 @@
+/// Why an input message is a bad input: a one-line reason, without the location
+/// (the caller knows whether it was a file line or a topic offset).
+public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var reason: String
+    public init(_ reason: String) { self.reason = reason }
+    public var description: String { reason }
+}
+
+/// Turns one input message (the bytes of a line or a Kafka value) into a validated `Event`.
+public enum EventDecoder {
+    public static let maxMessageBytes = 1 << 20
+
+    public static func decode(_ text: String, expecting topic: Topic? = nil) -> Result<Event, InputError> {
+        var copy = text
+        return copy.withUTF8 { decode(bytes: $0, expecting: topic) }
+    }
+
+    public static func decode(bytes: UnsafeBufferPointer<UInt8>, expecting topic: Topic? = nil) -> Result<Event, InputError> {
+        if bytes.count > maxMessageBytes {
+            return .failure(InputError("message is \(bytes.count) bytes, over the 1 MiB limit"))
+        }
+        let value: JSONValue
+        do { value = try JSONParser.parse(bytes) } catch { return .failure(InputError(error.description)) }
+        return decode(value, expecting: topic)
+    }
+
+    public static func decode(_ value: JSONValue, expecting topic: Topic? = nil) -> Result<Event, InputError> {
+        do throws(InputError) {
+            let event = try decodeEvent(value)
+            if let topic, event.topic != topic {
+                throw InputError("type: a \(event.typeName) event does not belong on the \(topic.defaultName) topic")
+            }
+            return .success(event)
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    static func decodeEvent(_ value: JSONValue) throws(InputError) -> Event {
+        guard case .object = value else { throw InputError("expected a JSON object, got \(value.described)") }
+        let f = Fields(value)
+        let type = try f.string("type")
+        let eventId = try f.id("event_id")
+        let customerId = try f.id("customer_id")
+        let occurredAt = try f.time("occurred_at")
+        switch type {
+        case "order":
+            let orderId = try f.id("order_id")
+            let statusName = try f.string("status")
+            guard let status = OrderStatus(name: statusName) else {
+                throw InputError("status: unknown status \(JSONWriter.quoted(statusName))")
+            }
+            let total = try f.number("total")
+            let currency = try f.optionalString("currency")
+            let loyalty = try f.optionalString("loyalty_tier")
+            var items: [OrderItem] = []
+            if let raw = f.optional("items") {
+                guard case .array(let list) = raw else { throw InputError("items: expected an array, got \(raw.described)") }
+                items.reserveCapacity(list.count)
+                for (k, item) in list.enumerated() {
+                    guard case .object = item else {
+                        throw InputError("items[\(k)]: expected an object, got \(item.described)")
+                    }
+                    let g = Fields(item, path: "items[\(k)].")
+                    let pid = try g.id("product_id")
+                    let qty = try g.optionalInteger("quantity") ?? 1
+                    guard qty >= 0 else { throw InputError("items[\(k)].quantity: expected a count >= 0, got \(qty)") }
+                    let price = try g.optionalNumber("price")
+                    items.append(OrderItem(productId: pid, quantity: qty, price: price))
+                }
+            }
+            return Event(
+                eventId: eventId, customerId: customerId, occurredAt: occurredAt,
+                body: .order(OrderEvent(orderId: orderId, status: status, total: total, currency: currency,
+                                        items: items, loyaltyTier: loyalty)))
+        case "product_view":
+            let pid = try f.id("product_id")
+            let view = ProductViewEvent(
+                productId: pid, sessionId: try f.optionalString("session_id"),
+                category: try f.optionalString("category"), price: try f.optionalNumber("price"))
+            return Event(eventId: eventId, customerId: customerId, occurredAt: occurredAt, body: .productView(view))
+        case "email_open", "email_click":
+            let mid = try f.id("message_id")
+            let email = EmailEvent(
+                clicked: type == "email_click", messageId: mid, campaign: try f.optionalString("campaign"),
+                triggerId: try f.optionalString("trigger_id"), url: try f.optionalString("url"))
+            return Event(eventId: eventId, customerId: customerId, occurredAt: occurredAt, body: .email(email))
+        default:
+            throw InputError("type: unknown event type \(JSONWriter.quoted(type))")
+        }
+    }
+
+    /// Field access with the error wording of the dead-letter reasons.
+    struct Fields {
+        let value: JSONValue
+        let path: String
+        init(_ value: JSONValue, path: String = "") {
+            self.value = value
+            self.path = path
+        }
+
+        func optional(_ name: String) -> JSONValue? {
+            guard let v = value[name] else { return nil }
+            if case .null = v { return nil }
+            return v
+        }
+
+        func required(_ name: String) throws(InputError) -> JSONValue {
+            guard let v = value[name] else { throw InputError("missing required field \(path)\(name)") }
+            if case .null = v { throw InputError("\(path)\(name): required, got null") }
+            return v
+        }
+
+        func string(_ name: String) throws(InputError) -> String {
+            let v = try required(name)
+            guard case .string(let s) = v else { throw InputError("\(path)\(name): expected a string, got \(v.described)") }
+            return s
+        }
+
+        func id(_ name: String) throws(InputError) -> String {
+            let s = try string(name)
+            guard !s.isEmpty else { throw InputError("\(path)\(name): expected a non-empty string") }
+            return s
+        }
+
+        func optionalString(_ name: String) throws(InputError) -> String? {
+            guard let v = optional(name) else { return nil }
+            guard case .string(let s) = v else { throw InputError("\(path)\(name): expected a string, got \(v.described)") }
+            return s
+        }
+
+        func number(_ name: String) throws(InputError) -> Double {
+            let v = try required(name)
+            guard case .number(let d) = v else { throw InputError("\(path)\(name): expected a number, got \(v.described)") }
+            return d
+        }
+
+        func optionalNumber(_ name: String) throws(InputError) -> Double? {
+            guard let v = optional(name) else { return nil }
+            guard case .number(let d) = v else { throw InputError("\(path)\(name): expected a number, got \(v.described)") }
+            return d
+        }
+
+        func optionalInteger(_ name: String) throws(InputError) -> Int64? {
+            guard let d = try optionalNumber(name) else { return nil }
+            guard d == d.rounded(.towardZero), abs(d) < 9.0e15 else {
+                throw InputError("\(path)\(name): expected an integer, got number \(JSONWriter.number(d))")
+            }
+            return Int64(d)
+        }
+
+        func time(_ name: String) throws(InputError) -> Millis {
+            let v = try required(name)
+            guard case .string(let s) = v else {
+                throw InputError("\(path)\(name): expected RFC 3339, got \(v.described)")
+            }
+            guard let t = Timestamp.parse(s) else {
+                throw InputError("\(path)\(name): expected RFC 3339, got \(JSONWriter.quoted(s))")
+            }
+            return t
+        }
+    }
+}

@@ -1,0 +1,104 @@
+/// Byte-exact JSON output. Every output message is built here so that the same values always
+/// give the same bytes (no dictionary order, no locale, shortest round-trip doubles).
+public struct JSONWriter {
+    public var bytes: [UInt8] = []
+    private var needsComma: [Bool] = []
+
+    public init() { bytes.reserveCapacity(512) }
+
+    public static func number(_ d: Double) -> String {
+        // Swift's description is the shortest representation that round-trips; it is valid JSON
+        // for every finite value (e.g. "1800.0", "0.30000000000000004", "1e+21").
+        d.isFinite ? d.description : "null"
+    }
+
+    public static func quoted(_ s: String) -> String {
+        var w = JSONWriter()
+        w.appendString(s)
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    mutating func separate() {
+        if let last = needsComma.last {
+            if last { bytes.append(0x2c) }
+            needsComma[needsComma.count - 1] = true
+        }
+    }
+
+    public mutating func beginObject() { separate(); bytes.append(0x7b); needsComma.append(false) }
+    public mutating func endObject() { bytes.append(0x7d); needsComma.removeLast() }
+    public mutating func beginArray() { separate(); bytes.append(0x5b); needsComma.append(false) }
+    public mutating func endArray() { bytes.append(0x5d); needsComma.removeLast() }
+
+    public mutating func key(_ k: StaticString) {
+        separate()
+        bytes.append(0x22)
+        bytes.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
+        bytes.append(0x22)
+        bytes.append(0x3a)
+        needsComma[needsComma.count - 1] = false
+    }
+
+    public mutating func key(_ k: String) {
+        separate()
+        appendString(k)
+        bytes.append(0x3a)
+        needsComma[needsComma.count - 1] = false
+    }
+
+    public mutating func string(_ s: String) { separate(); appendString(s) }
+    public mutating func int(_ v: Int64) { separate(); bytes.append(contentsOf: String(v).utf8) }
+    public mutating func int(_ v: Int) { int(Int64(v)) }
+    public mutating func double(_ d: Double) { separate(); bytes.append(contentsOf: JSONWriter.number(d).utf8) }
+    public mutating func bool(_ b: Bool) { separate(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
+    public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
+    public mutating func time(_ ms: Millis) {
+        separate()
+        bytes.append(0x22)
+        Timestamp.append(ms, to: &bytes)
+        bytes.append(0x22)
+    }
+
+    public mutating func value(_ v: JSONValue) {
+        switch v {
+        case .null: null()
+        case .bool(let b): bool(b)
+        case .number(let d): double(d)
+        case .string(let s): string(s)
+        case .array(let items):
+            beginArray()
+            for item in items { value(item) }
+            endArray()
+        case .object(let members):
+            beginObject()
+            for m in members {
+                key(m.key)
+                value(m.value)
+            }
+            endObject()
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    mutating func appendString(_ s: String) {
+        bytes.append(0x22)
+        for c in s.utf8 {
+            switch c {
+            case 0x22: bytes.append(0x5c); bytes.append(0x22)
+            case 0x5c: bytes.append(0x5c); bytes.append(0x5c)
+            case 0x0a: bytes.append(0x5c); bytes.append(UInt8(ascii: "n"))
+            case 0x0d: bytes.append(0x5c); bytes.append(UInt8(ascii: "r"))
+            case 0x09: bytes.append(0x5c); bytes.append(UInt8(ascii: "t"))
+            case 0..<0x20:
+                bytes.append(contentsOf: [0x5c, UInt8(ascii: "u"), 0x30, 0x30])
+                bytes.append(JSONWriter.hexDigits[Int(c >> 4)])
+                bytes.append(JSONWriter.hexDigits[Int(c & 0xf)])
+            default: bytes.append(c)
+            }
+        }
+        bytes.append(0x22)
+    }
+}

@@ -1,0 +1,29 @@
+/// RF lifecycle (spec 3.1, seed 000): touch 1 at `L + days`, touch 2 `second_touch_days` later,
+/// while `n` is in the rule's range.
+public struct RFRule: Sendable, Equatable {
+    public var minPurchases: Int
+    public var maxPurchases: Int?
+    public var delayMs: Millis
+    public var secondTouchMs: Millis?
+
+    init(_ p: inout RuleParams) throws(RuleError) {
+        _ = try p.string("stage")
+        minPurchases = try p.int("min_purchases", min: 1)
+        maxPurchases = try p.optionalInt("max_purchases", min: 1)
+        if let maxPurchases, maxPurchases < minPurchases {
+            throw RuleError("\(p.path).max_purchases: must not be below min_purchases")
+        }
+        delayMs = try p.days("days")
+        secondTouchMs = try p.optionalNumber("second_touch_days").map { RuleParams.millis($0, per: millisPerDay) }
+    }
+
+    public var touchCount: Int { secondTouchMs == nil ? 1 : 2 }
+
+    public func due(touch: Int, last: Millis) -> Millis {
+        touch == 1 ? last + delayMs : last + delayMs + (secondTouchMs ?? 0)
+    }
+
+    public func applies(to facts: CustomerFacts) -> Bool {
+        facts.completedOrders >= minPurchases && facts.completedOrders <= (maxPurchases ?? Int.max)
+    }
+}

@@ -1,0 +1,78 @@
+/// Reanimation chains (spec 3.2, seed 001): escalating gifts for sleeping customers, capped by
+/// what the customer's own average check can pay for.
+public struct ReanimationRule: Sendable, Equatable {
+    public enum VIPCardPolicy: String, Sendable {
+        /// Card holders are not in this segment.
+        case excluded
+        /// Card holders are in this segment whatever their purchase count.
+        case qualifies
+        /// The card does not matter.
+        case ignored
+    }
+
+    public struct Touch: Sendable, Equatable {
+        public var afterMs: Millis
+        public var channel: String
+        public var bonusPoints: Int?
+        public var validMs: Millis?
+        public var windowDays: Int
+    }
+
+    public var minPurchases: Int
+    public var maxPurchases: Int?
+    public var vipCard: VIPCardPolicy
+    public var startMs: Millis
+    public var touches: [Touch]
+    public var grossMargin: Double
+    public var maxMarginShare: Double
+
+    init(_ p: inout RuleParams, grossMargin: Double, maxMarginShare: Double) throws(RuleError) {
+        self.grossMargin = grossMargin
+        self.maxMarginShare = maxMarginShare
+        minPurchases = try p.int("min_purchases", min: 1)
+        maxPurchases = try p.optionalInt("max_purchases", min: 1)
+        vipCard = VIPCardPolicy(rawValue: try p.oneOf("vip_card", ["excluded", "qualifies", "ignored"]))!
+        startMs = try p.days("start_days")
+        guard case .array(let list)? = p.raw("touches"), !list.isEmpty else {
+            throw RuleError("\(p.path).touches: expected a non-empty list of touches")
+        }
+        var touches: [Touch] = []
+        for (k, item) in list.enumerated() {
+            var t = try RuleParams(item, path: "\(p.path).touches[\(k)]")
+            let touch = Touch(
+                afterMs: try t.days("after_days"), channel: try t.string("channel"),
+                bonusPoints: try t.optionalInt("bonus_points"),
+                validMs: try t.optionalNumber("valid_days").map { RuleParams.millis($0, per: millisPerDay) },
+                windowDays: try t.int("conversion_window_days"))
+            if touch.bonusPoints != nil && touch.validMs == nil {
+                throw RuleError("\(t.path).valid_days: a gift needs a validity")
+            }
+            if let last = touches.last, touch.afterMs <= last.afterMs {
+                throw RuleError("\(t.path).after_days: touches must be in increasing time order")
+            }
+            try t.finish()
+            touches.append(touch)
+        }
+        self.touches = touches
+    }
+
+    public func due(touch: Int, last: Millis) -> Millis { last + startMs + touches[touch - 1].afterMs }
+
+    public func applies(to facts: CustomerFacts) -> Bool {
+        let n = facts.completedOrders
+        guard n >= 1 else { return false }
+        let inRange = n >= minPurchases && n <= (maxPurchases ?? Int.max)
+        switch vipCard {
+        case .excluded: return inRange && !facts.vipCard
+        case .qualifies: return inRange || facts.vipCard
+        case .ignored: return inRange
+        }
+    }
+
+    /// `min(configured, floor(average_check x gross_margin x max_margin_share))`, never negative.
+    public func giftPoints(configured: Int, facts: CustomerFacts) -> Int {
+        let cap = (facts.averageCheck * grossMargin * maxMarginShare).rounded(.down)
+        guard cap.isFinite else { return configured }
+        return max(0, min(configured, cap >= Double(Int.max) ? Int.max : Int(cap)))
+    }
+}

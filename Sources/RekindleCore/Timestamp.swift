@@ -1,0 +1,139 @@
+/// Event time: integer milliseconds since the Unix epoch, UTC.
+public typealias Millis = Int64
+
+public let millisPerDay: Millis = 86_400_000
+public let millisPerHour: Millis = 3_600_000
+public let millisPerMinute: Millis = 60_000
+
+/// RFC 3339 parsing and formatting, by hand: the core has no clock and no locale,
+/// and Foundation's formatters are both slow and locale-sensitive.
+public enum Timestamp {
+    /// Parses an RFC 3339 date-time with a zone offset (`Z`, `z` or `±hh:mm`) and optional
+    /// fractional seconds. Fractions finer than a millisecond are rounded down (toward the past).
+    /// Returns nil for anything else, including out-of-range fields.
+    public static func parse(_ text: String) -> Millis? {
+        var copy = text
+        return copy.withUTF8 { parse(utf8: $0) }
+    }
+
+    public static func parse(utf8 s: UnsafeBufferPointer<UInt8>) -> Millis? {
+        // yyyy-mm-ddThh:mm:ss[.f+](Z|±hh:mm)
+        guard s.count >= 20 else { return nil }
+        func digit(_ i: Int) -> Int? {
+            let c = s[i]
+            return c >= 48 && c <= 57 ? Int(c - 48) : nil
+        }
+        func number(_ at: Int, _ len: Int) -> Int? {
+            var v = 0
+            for i in at..<(at + len) {
+                guard let d = digit(i) else { return nil }
+                v = v * 10 + d
+            }
+            return v
+        }
+        guard let year = number(0, 4), s[4] == 45, let month = number(5, 2), s[7] == 45,
+            let day = number(8, 2), s[10] == 84 || s[10] == 116 || s[10] == 32,
+            let hour = number(11, 2), s[13] == 58, let minute = number(14, 2), s[16] == 58,
+            let second = number(17, 2)
+        else { return nil }
+        guard month >= 1, month <= 12, day >= 1, day <= daysInMonth(year, month), hour <= 23,
+            minute <= 59, second <= 60
+        else { return nil }
+        var i = 19
+        var millis = 0
+        if s[i] == 46 {  // '.'
+            i += 1
+            var digits = 0
+            while i < s.count, let d = digit(i) {
+                if digits < 3 { millis = millis * 10 + d }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            if digits < 3 { for _ in digits..<3 { millis *= 10 } }
+        }
+        guard i < s.count else { return nil }
+        var offsetMinutes = 0
+        if s[i] == 90 || s[i] == 122 {  // Z z
+            i += 1
+        } else if s[i] == 43 || s[i] == 45 {  // + -
+            let sign = s[i] == 45 ? -1 : 1
+            guard i + 6 == s.count, let oh = number(i + 1, 2), s[i + 3] == 58,
+                let om = number(i + 4, 2), oh <= 23, om <= 59
+            else { return nil }
+            offsetMinutes = sign * (oh * 60 + om)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == s.count else { return nil }
+        // A leap second (":60") is read as the last millisecond's successor, i.e. the next second.
+        let days = daysFromCivil(year, month, day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second)
+            - Int64(offsetMinutes * 60)
+        return seconds * 1000 + Int64(millis)
+    }
+
+    /// Formats as `yyyy-mm-ddThh:mm:ss.SSSZ`, the one form every output uses.
+    public static func format(_ ms: Millis) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(24)
+        append(ms, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func append(_ ms: Millis, to out: inout [UInt8]) {
+        let totalSeconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        let milli = Int(ms - totalSeconds * 1000)
+        let days = totalSeconds >= 0 ? totalSeconds / 86_400 : (totalSeconds - 86_399) / 86_400
+        let secOfDay = Int(totalSeconds - days * 86_400)
+        let (y, m, d) = civilFromDays(Int(days))
+        func put(_ v: Int, _ width: Int) {
+            var digits = [UInt8](repeating: 48, count: width)
+            var x = v
+            var k = width - 1
+            while k >= 0 {
+                digits[k] = UInt8(48 + x % 10)
+                x /= 10
+                k -= 1
+            }
+            out.append(contentsOf: digits)
+        }
+        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
+        put(secOfDay / 3600, 2); out.append(58); put(secOfDay / 60 % 60, 2); out.append(58)
+        put(secOfDay % 60, 2); out.append(46); put(milli, 3); out.append(90)
+    }
+
+    static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+
+    static func daysInMonth(_ y: Int, _ m: Int) -> Int {
+        switch m {
+        case 2: return isLeap(y) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Howard Hinnant's days_from_civil.
+    static func daysFromCivil(_ y0: Int, _ m: Int, _ d: Int) -> Int {
+        let y = m <= 2 ? y0 - 1 : y0
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}

@@ -1,0 +1,136 @@
+import Crypto
+
+/// The customer's facts at a trigger's `fired_at` (spec section 2).
+public struct CustomerSnapshot: Sendable, Equatable {
+    public var completedOrders: Int
+    public var lastPurchaseAt: Millis?
+    public var totalSpent: Double
+    public var stage: LifecycleStage
+    public var cold: Bool
+    public var vip: Bool
+}
+
+public struct Offer: Sendable, Equatable {
+    public var bonusPoints: Int
+    public var validUntil: Millis
+}
+
+public struct CarriedProduct: Sendable, Equatable {
+    public var productId: String
+    public var viewedAt: Millis
+}
+
+/// One message on `campaign-triggers`.
+public struct Trigger: Sendable, Equatable {
+    public var triggerId: String
+    public var ruleId: String
+    public var touch: Int
+    public var customerId: String
+    public var firedAt: Millis
+    public var channel: String
+    public var customer: CustomerSnapshot
+    public var offer: Offer?
+    public var products: [CarriedProduct]?
+    public var recommendations: [String]?
+    public var conversionWindowDays: Int
+    public var rulesVersion: String
+
+    /// Lowercase hex of the first 16 bytes of SHA-256 over `rule_id|customer_id|fired_at_ms|touch`.
+    public static func id(ruleId: String, customerId: String, firedAt: Millis, touch: Int) -> String {
+        let digest = SHA256.hash(data: Array("\(ruleId)|\(customerId)|\(firedAt)|\(touch)".utf8))
+        return hex(digest.prefix(16))
+    }
+
+    static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xf)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The wire form of spec section 2, keys in its order.
+    public var json: [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("trigger_id"); w.string(triggerId)
+        w.key("rule_id"); w.string(ruleId)
+        w.key("touch"); w.int(touch)
+        w.key("customer_id"); w.string(customerId)
+        w.key("fired_at"); w.time(firedAt)
+        w.key("channel"); w.string(channel)
+        w.key("customer")
+        w.beginObject()
+        w.key("completed_orders"); w.int(customer.completedOrders)
+        w.key("last_purchase_at")
+        if let l = customer.lastPurchaseAt { w.time(l) } else { w.null() }
+        w.key("total_spent"); w.double(customer.totalSpent)
+        w.key("stage"); w.string(customer.stage.rawValue)
+        w.key("engagement"); w.string(customer.cold ? "cold" : "warm")
+        w.key("vip"); w.bool(customer.vip)
+        w.endObject()
+        if let offer {
+            w.key("offer")
+            w.beginObject()
+            w.key("bonus_points"); w.int(offer.bonusPoints)
+            w.key("valid_until"); w.time(offer.validUntil)
+            w.endObject()
+        }
+        if let products {
+            w.key("products")
+            w.beginArray()
+            for p in products {
+                w.beginObject()
+                w.key("product_id"); w.string(p.productId)
+                w.key("viewed_at"); w.time(p.viewedAt)
+                w.endObject()
+            }
+            w.endArray()
+        }
+        if let recommendations {
+            w.key("recommendations")
+            w.beginArray()
+            for r in recommendations { w.string(r) }
+            w.endArray()
+        }
+        w.key("conversion_window_days"); w.int(conversionWindowDays)
+        w.key("rules_version"); w.string(rulesVersion)
+        w.endObject()
+        return w.bytes
+    }
+}
+
+/// One message on `campaign-conversions`: a purchase attributed to the last touch whose window
+/// it fell in.
+public struct Conversion: Sendable, Equatable {
+    public var triggerId: String
+    public var ruleId: String
+    public var touch: Int
+    public var customerId: String
+    public var orderId: String
+    public var convertedAt: Millis
+    public var revenue: Double
+    public var hoursAfterTrigger: Double
+
+    public var json: [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("trigger_id"); w.string(triggerId)
+        w.key("rule_id"); w.string(ruleId)
+        w.key("touch"); w.int(touch)
+        w.key("customer_id"); w.string(customerId)
+        w.key("order_id"); w.string(orderId)
+        w.key("converted_at"); w.time(convertedAt)
+        w.key("revenue"); w.double(revenue)
+        w.key("hours_after_trigger"); w.double(hoursAfterTrigger)
+        w.endObject()
+        return w.bytes
+    }
+}
+
+public enum Output: Sendable, Equatable {
+    case trigger(Trigger)
+    case conversion(Conversion)
+}

@@ -1,0 +1,81 @@
+import Foundation
+import RekindleCore
+
+/// An event read from a JSON-lines file, with its place in the input for the stable sort.
+public struct SourcedEvent: Sendable {
+    public var event: Event
+    /// Position across all input files in the order given: ties in `occurred_at` keep it.
+    public var sequence: Int
+}
+
+/// Reads JSON-lines event files: every line becomes an event or a dead letter, none is lost.
+public struct EventFileReader {
+    public private(set) var events: [SourcedEvent] = []
+    public private(set) var deadLetters: [DeadLetter] = []
+    public private(set) var linesRead = 0
+    var progress: Progress?
+
+    public init(progress: Progress? = nil) { self.progress = progress }
+
+    public mutating func read(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        let name = (path as NSString).lastPathComponent
+        data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            read(bytes, name: name)
+        }
+    }
+
+    public mutating func read(_ bytes: UnsafeBufferPointer<UInt8>, name: String) {
+        var start = 0
+        var line = 0
+        while start < bytes.count {
+            var end = start
+            while end < bytes.count && bytes[end] != 0x0a { end += 1 }
+            line += 1
+            var stop = end
+            if stop > start && bytes[stop - 1] == 0x0d { stop -= 1 }
+            let slice = UnsafeBufferPointer(rebasing: bytes[start..<stop])
+            if !isBlank(slice) {
+                linesRead += 1
+                switch EventDecoder.decode(bytes: slice) {
+                case .success(let event):
+                    events.append(SourcedEvent(event: event, sequence: events.count))
+                case .failure(let error):
+                    let source = DeadLetter.Source.file(name: name, line: line)
+                    deadLetters.append(
+                        DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: Array(slice)))
+                }
+                if linesRead % 100_000 == 0 { progress?.update("read \(linesRead) lines") }
+            }
+            start = end + 1
+        }
+    }
+
+    func isBlank(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+        s.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }
+    }
+}
+
+/// Progress on stderr, only when stderr is a terminal.
+public final class Progress: @unchecked Sendable {
+    let enabled: Bool
+    var last = Date.distantPast
+
+    public init(enabled: Bool = isatty(2) != 0) { self.enabled = enabled }
+
+    public func update(_ message: String) {
+        guard enabled else { return }
+        let now = Date()
+        guard now.timeIntervalSince(last) > 0.2 else { return }
+        last = now
+        FileHandle.standardError.write(Data("\r\u{1b}[K\(message)".utf8))
+    }
+
+    public func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))
+    }
+}

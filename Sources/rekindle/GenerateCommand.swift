@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import RekindleCore
+import RekindleRuntime
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Write a realistic synthetic event stream (JSON lines, in occurred_at order), seeded.")
+
+    @Option(name: .long, help: "Number of customers.")
+    var customers: Int = 2000
+
+    @Option(name: .long, help: "Days of history.")
+    var days: Int = 120
+
+    @Option(name: .long, help: "First instant (RFC 3339).")
+    var start: String = "2026-01-01T00:00:00Z"
+
+    @Option(name: .long, help: "Random seed: the same seed gives the same bytes.")
+    var seed: UInt64 = 1
+
+    @Option(name: .long, help: "Catalogue size.")
+    var products: Int = 500
+
+    @Option(name: .long, help: "Fraction of bad lines to mix in (0 to 1).")
+    var badFraction: Double = 0
+
+    @Option(name: .long, help: "Output file ('-' for stdout).")
+    var output: String = "-"
+
+    func validate() throws {
+        guard customers >= 1 else { throw ValidationError("--customers: expected at least 1") }
+        guard days >= 1 else { throw ValidationError("--days: expected at least 1") }
+        guard products >= 10 else { throw ValidationError("--products: expected at least 10") }
+        guard badFraction >= 0 && badFraction <= 1 else { throw ValidationError("--bad-fraction: expected 0 to 1") }
+    }
+
+    func run() throws {
+        var options = GeneratorOptions()
+        options.customers = customers
+        options.days = days
+        options.start = try parseTime(start, flag: "--start")
+        options.seed = seed
+        options.products = products
+        options.badFraction = badFraction
+        let out = try LineWriter(path: output)
+        SyntheticStream.generate(options) { out.write(line: $0) }
+        try out.close()
+    }
+}

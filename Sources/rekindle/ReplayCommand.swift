@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import RekindleCore
+import RekindleRuntime
+
+struct ReplayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "replay",
+        abstract: "Fold event history from JSON-lines files and write the triggers it would have fired.")
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Event files (JSON lines, any mix of kinds, any order).")
+    var input: [String]
+
+    @Option(name: .long, help: "Where the triggers go, one JSON object per line ('-' for stdout).")
+    var output: String
+
+    @Option(name: .long, help: "Where conversions go (default: beside --output, *.conversions.jsonl).")
+    var conversions: String?
+
+    @Option(name: .long, help: "Where bad input lines go (default: beside --output, *.dead-letters.jsonl).")
+    var deadLetters: String?
+
+    @Option(name: .long, help: "A rule file (YAML or JSON) laid over the defaults.")
+    var rules: String?
+
+    @Option(name: .long, help: "Advance event time to this instant at the end (default: the last event's time).")
+    var until: String?
+
+    @Option(name: .long, help: "Split customers into this many tasks, as a live run on P partitions would.")
+    var partitions: Int = 1
+
+    @Option(name: .long, help: "How the topics were filled: murmur2 (Java, Rekindle) or crc32 (librdkafka default).")
+    var partitioner: String = "murmur2"
+
+    @Option(name: .long, help: "Write the back-test report as JSON here.")
+    var report: String?
+
+    @Flag(name: .long, help: "Do not print the report table.")
+    var quiet = false
+
+    func validate() throws {
+        guard partitions >= 1 && partitions <= 10_000 else { throw ValidationError("--partitions: expected 1 to 10000") }
+        guard Partitioner(rawValue: partitioner) != nil else {
+            throw ValidationError("--partitioner: expected murmur2 or crc32, got \"\(partitioner)\"")
+        }
+        guard !input.isEmpty else { throw ValidationError("--input: give at least one file") }
+    }
+
+    func sibling(_ suffix: String) -> String {
+        if output == "-" { return "replay.\(suffix)" }
+        let url = URL(fileURLWithPath: output)
+        var stem = url.lastPathComponent
+        if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
+        return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(suffix)").path
+    }
+
+    func run() throws {
+        let ruleSet = try RuleFile.load(path: rules)
+        var replay = Replay(rules: ruleSet)
+        replay.partitions = partitions
+        replay.partitioner = Partitioner(rawValue: partitioner)!
+        if let until { replay.until = try parseTime(until, flag: "--until") }
+        let progress = Progress()
+        var reader = EventFileReader(progress: progress)
+        for path in input {
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw UsageError(message: "--input: cannot read \(path)")
+            }
+            try reader.read(path: path)
+        }
+        let result = replay.run(events: reader.events, deadLetters: reader.deadLetters, progress: progress)
+        let out = try LineWriter(path: output)
+        for t in result.triggers { out.write(line: t.json) }
+        try out.close()
+        let conv = try LineWriter(path: conversions ?? sibling("conversions.jsonl"))
+        for c in result.conversions { conv.write(line: c.json) }
+        try conv.close()
+        let dead = try LineWriter(path: deadLetters ?? sibling("dead-letters.jsonl"))
+        for d in result.deadLetters { dead.write(line: d.json) }
+        try dead.close()
+        if let report {
+            let w = try LineWriter(path: report)
+            w.write(line: result.report.json)
+            try w.close()
+        }
+        if !quiet {
+            let text = result.report.table
+            if output == "-" {
+                FileHandle.standardError.write(Data(text.utf8))
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+}
