@@ -13,11 +13,19 @@ public struct CustomerSnapshot: Sendable, Equatable {
 public struct Offer: Sendable, Equatable {
     public var bonusPoints: Int
     public var validUntil: Millis
+    public init(bonusPoints: Int, validUntil: Millis) {
+        self.bonusPoints = bonusPoints
+        self.validUntil = validUntil
+    }
 }
 
 public struct CarriedProduct: Sendable, Equatable {
     public var productId: String
     public var viewedAt: Millis
+    public init(productId: String, viewedAt: Millis) {
+        self.productId = productId
+        self.viewedAt = viewedAt
+    }
 }
 
 /// One message on `campaign-triggers`.
@@ -113,6 +121,20 @@ public struct Conversion: Sendable, Equatable {
     public var convertedAt: Millis
     public var revenue: Double
     public var hoursAfterTrigger: Double
+
+    public init(
+        triggerId: String, ruleId: String, touch: Int, customerId: String, orderId: String, convertedAt: Millis,
+        revenue: Double, hoursAfterTrigger: Double
+    ) {
+        self.triggerId = triggerId
+        self.ruleId = ruleId
+        self.touch = touch
+        self.customerId = customerId
+        self.orderId = orderId
+        self.convertedAt = convertedAt
+        self.revenue = revenue
+        self.hoursAfterTrigger = hoursAfterTrigger
+    }
 
     public var json: [UInt8] {
         var w = JSONWriter()

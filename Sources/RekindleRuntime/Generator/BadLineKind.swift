@@ -61,12 +61,15 @@ extension BadLineKind {
         case .missingField:
             defect.omit = pick(requiredFields(base.kind), &rng)
         case .wrongType:
-            defect.wrongType = base.kind == .order && rng.chance(0.5)
+            defect.wrongType =
+                base.kind == .order && rng.chance(0.5)
                 ? "total" : pick(requiredFields(base.kind), &rng)
         case .badTimestamp:
             defect.occurredAt = pick(
-                ["yesterday", "now", "", "2026-02-30T10:00:00Z", "2026-13-01T00:00:00Z",
-                 "2026-03-01T12:00:00", "17.03.2026 12:00", "1767225600000"], &rng)
+                [
+                    "yesterday", "now", "", "2026-02-30T10:00:00Z", "2026-13-01T00:00:00Z",
+                    "2026-03-01T12:00:00", "17.03.2026 12:00", "1767225600000",
+                ], &rng)
         case .unknownType:
             defect.type = pick(["page_view", "refund", "cart_add", "Order", "email_bounce"], &rng)
         case .unknownStatus:

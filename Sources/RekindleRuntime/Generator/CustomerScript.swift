@@ -29,8 +29,10 @@ struct CustomerScript {
     private let subscribed: Bool
     private var firstSeen: Int64
 
-    init(number: Int, seed: UInt64, catalog: ProductCatalog, schedule: EmailSchedule,
-         start: Int64, end: Int64) {
+    init(
+        number: Int, seed: UInt64, catalog: ProductCatalog, schedule: EmailSchedule,
+        start: Int64, end: Int64
+    ) {
         var rng = SplitMix64(seed: seed, stream: 0xC057_0BE5, index: UInt64(number))
         self.number = UInt32(truncatingIfNeeded: number)
         persona = CustomerPersona.of(customer: number, &rng)
@@ -39,7 +41,8 @@ struct CustomerScript {
         self.start = start
         self.end = end
         favourite = rng.below(catalog.categoryCount)
-        secondChoice = rng.chance(0.5)
+        secondChoice =
+            rng.chance(0.5)
             ? catalog.complement(of: favourite) : rng.below(catalog.categoryCount)
         vipCard = rng.chance(persona.vipCardShare)
         subscribed = rng.chance(persona.subscriberShare)
@@ -71,8 +74,9 @@ struct CustomerScript {
             let visit = session(at: t, category: sessionCategory(), views: viewCount(), &sink)
             let last = visit.last
             if k == 0 && rng.chance(0.05) {
-                purchase(at: last + rng.millis(2 * Self.minute, 40 * Self.minute), .usual, .abandoned,
-                         viewed: visit.products, &sink)
+                purchase(
+                    at: last + rng.millis(2 * Self.minute, 40 * Self.minute), .usual, .abandoned,
+                    viewed: visit.products, &sink)
             }
             // Mostly days apart; sometimes over a month, so the browser goes cold and rewarms.
             t = shoppingTime(last + rng.skewedMillis(Self.day, 45 * Self.day))
@@ -87,8 +91,9 @@ struct CustomerScript {
         }
         purchase(at: t, .usual, .usual, &sink)
         if rng.chance(0.35) {
-            session(at: shoppingTime(t + rng.millis(3 * Self.day, 60 * Self.day)),
-                    category: sessionCategory(), views: viewCount(), &sink)
+            session(
+                at: shoppingTime(t + rng.millis(3 * Self.day, 60 * Self.day)),
+                category: sessionCategory(), views: viewCount(), &sink)
         }
     }
 
@@ -99,8 +104,9 @@ struct CustomerScript {
             purchase(at: t, .usual, .usual, &sink)
             let next = t + jitter(interval)
             if rng.chance(0.3) {
-                session(at: shoppingTime(rng.millis(t + 2 * Self.day, next - Self.day)),
-                        category: sessionCategory(), views: viewCount(), &sink)
+                session(
+                    at: shoppingTime(rng.millis(t + 2 * Self.day, next - Self.day)),
+                    category: sessionCategory(), views: viewCount(), &sink)
             }
             t = shoppingTime(next)
         }
@@ -110,7 +116,8 @@ struct CustomerScript {
         // Some buy 3-4 times in their first week and vanish, long enough for rf.lost (113 days).
         let early = rng.chance(0.4)
         var t = arrive(within: early ? 2 * Self.day : min(20 * Self.day, span / 5))
-        let interval = early ? rng.millis(Self.day, 5 * Self.day / 2) : rng.millis(4 * Self.day, 20 * Self.day)
+        let interval =
+            early ? rng.millis(Self.day, 5 * Self.day / 2) : rng.millis(4 * Self.day, 20 * Self.day)
         let purchases = early ? rng.int(3...4) : rng.weighted([25, 35, 25, 15]) + 2
         for k in 0..<purchases {
             purchase(at: t, .usual, early ? .assured : .usual, &sink)
@@ -118,8 +125,9 @@ struct CustomerScript {
         }
         if rng.chance(0.4) {
             // Still looks around now and then, but does not buy.
-            session(at: shoppingTime(t + rng.millis(20 * Self.day, 90 * Self.day)),
-                    category: sessionCategory(), views: viewCount(), &sink)
+            session(
+                at: shoppingTime(t + rng.millis(20 * Self.day, 90 * Self.day)),
+                category: sessionCategory(), views: viewCount(), &sink)
         }
     }
 
@@ -164,8 +172,10 @@ struct CustomerScript {
         for send in schedule.sends where send.time >= from {
             while send.time >= spellEnd {
                 engaged.toggle()
-                spellEnd += engaged
-                    ? rng.millis(14 * Self.day, 50 * Self.day) : rng.millis(31 * Self.day, 75 * Self.day)
+                spellEnd +=
+                    engaged
+                    ? rng.millis(14 * Self.day, 50 * Self.day)
+                    : rng.millis(31 * Self.day, 75 * Self.day)
             }
             guard engaged else { continue }
             let message = sink.newMessage()
@@ -187,9 +197,10 @@ struct CustomerScript {
             if rng.chance(0.8) { click.linkedProduct = product }
             sink.add(click, &rng)
             if click.linkedProduct != 0 && persona != .subscriber && rng.chance(0.3) {
-                session(at: t + rng.millis(20_000, 3 * Self.minute),
-                        category: catalog.categoryOfProduct[Int(product) - 1],
-                        views: viewCount(), first: product, &sink)
+                session(
+                    at: t + rng.millis(20_000, 3 * Self.minute),
+                    category: catalog.categoryOfProduct[Int(product) - 1],
+                    views: viewCount(), first: product, &sink)
             }
         }
     }
@@ -198,8 +209,10 @@ struct CustomerScript {
 
     /// A browsing session: views a few seconds to minutes apart, mostly in one category.
     @discardableResult
-    private mutating func session(at begin: Int64, category: Int, views: Int,
-                                  first: UInt32? = nil, _ sink: inout EventSink)
+    private mutating func session(
+        at begin: Int64, category: Int, views: Int,
+        first: UInt32? = nil, _ sink: inout EventSink
+    )
         -> (products: [UInt32], last: Int64)
     {
         let session = sink.newSession()
@@ -227,9 +240,12 @@ struct CustomerScript {
 
     /// A purchase: usually a session first, then an order of some of the viewed products
     /// (plus, sometimes, one from a complementary category) within the hour.
-    private mutating func purchase(at begin: Int64, _ basket: Basket, _ outcome: Outcome,
-                                   viewed alreadyViewed: [UInt32]? = nil, _ sink: inout EventSink) {
-        let category = basket == .premium && rng.chance(0.6)
+    private mutating func purchase(
+        at begin: Int64, _ basket: Basket, _ outcome: Outcome,
+        viewed alreadyViewed: [UInt32]? = nil, _ sink: inout EventSink
+    ) {
+        let category =
+            basket == .premium && rng.chance(0.6)
             ? ProductCatalog.premiumCategories[rng.below(ProductCatalog.premiumCategories.count)]
                 % catalog.categoryCount
             : sessionCategory()
@@ -276,11 +292,14 @@ struct CustomerScript {
     /// created -> paid -> completed, minutes to days apart; some cancelled before completion,
     /// some returned after. Every step is at least a minute after the last, so that dropping a
     /// timestamp's fraction never reorders an order's events.
-    private mutating func placeOrder(_ created: SyntheticEvent, _ outcome: Outcome,
-                                     _ sink: inout EventSink) {
+    private mutating func placeOrder(
+        _ created: SyntheticEvent, _ outcome: Outcome,
+        _ sink: inout EventSink
+    ) {
         var event = created
         var t = created.occurredAt
-        func emit(_ status: SyntheticEvent.Status, _ sink: inout EventSink, _ rng: inout SplitMix64) {
+        func emit(_ status: SyntheticEvent.Status, _ sink: inout EventSink, _ rng: inout SplitMix64)
+        {
             event.status = status.rawValue
             event.occurredAt = t
             sink.add(event, &rng)
@@ -301,7 +320,8 @@ struct CustomerScript {
                 return
             }
         }
-        t += outcome == .assured
+        t +=
+            outcome == .assured
             ? rng.millis(6 * Self.hour, 2 * Self.day) : rng.millis(Self.day, 5 * Self.day)
         emit(.completed, &sink, &rng)
         if outcome == .usual && rng.chance(0.05) {
@@ -321,7 +341,8 @@ struct CustomerScript {
     /// A moment between 08:00 and 23:00 Moscow time on the Moscow day of `t`.
     private mutating func shoppingTime(_ t: Int64) -> Int64 {
         let local = t + TimestampStyle.moscowOffset
-        let midnight = local - (local % Self.day + Self.day) % Self.day - TimestampStyle.moscowOffset
+        let midnight =
+            local - (local % Self.day + Self.day) % Self.day - TimestampStyle.moscowOffset
         let moment = midnight + 8 * Self.hour + rng.millis(0, 15 * Self.hour)
         return moment < start ? t : moment
     }

@@ -28,8 +28,10 @@ struct EventLine {
     var bytes: [UInt8] { writer.bytes }
 
     /// Renders `event` (any kind but `.bad`) into `bytes`.
-    mutating func render(_ event: SyntheticEvent, items orderItems: ArraySlice<OrderItem>? = nil,
-                         defect: Defect = .none) {
+    mutating func render(
+        _ event: SyntheticEvent, items orderItems: ArraySlice<OrderItem>? = nil,
+        defect: Defect = .none
+    ) {
         self.defect = defect
         writer.reset()
         writer.beginObject()
@@ -67,7 +69,8 @@ struct EventLine {
             } else if defect.wrongType == "status" {
                 writer.integer("status", Int64(e.status))
             } else {
-                writer.string("status", SyntheticEvent.Status(rawValue: e.status)?.name ?? "created")
+                writer.string(
+                    "status", SyntheticEvent.Status(rawValue: e.status)?.name ?? "created")
             }
         }
         occurredAt(e)

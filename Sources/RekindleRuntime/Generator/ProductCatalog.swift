@@ -51,7 +51,8 @@ struct ProductCatalog: Sendable {
             let category = Self.categories[c]
             // A skew toward the cheap end, as in a real assortment.
             let u = rng.unit()
-            var roubles = category.minPrice + Int64(Double(category.maxPrice - category.minPrice) * u * u)
+            var roubles =
+                category.minPrice + Int64(Double(category.maxPrice - category.minPrice) * u * u)
             roubles = max(100, roubles / 100 * 100 - 10)  // 2990, 1490, ...
             let kopecks: Int64
             switch rng.below(10) {

@@ -39,8 +39,10 @@ public enum SyntheticStream {
     }
 
     /// Adds bad lines so that they make up `badFraction` of the output, at random times.
-    private static func addBadLines(_ options: GeneratorOptions, customers: Int,
-                                    _ sink: inout EventSink) {
+    private static func addBadLines(
+        _ options: GeneratorOptions, customers: Int,
+        _ sink: inout EventSink
+    ) {
         let fraction = options.badFraction.isNaN ? 0 : min(0.9, max(0, options.badFraction))
         guard fraction > 0 else { return }
         let good = Double(sink.keys.count)
@@ -49,8 +51,9 @@ public enum SyntheticStream {
         for _ in 0..<count {
             let kind = BadLineKind.allCases[rng.below(BadLineKind.allCases.count)]
             let customer = UInt32(truncatingIfNeeded: rng.int(1...customers))
-            sink.addBad(kind, customer: customer, at: rng.millis(sink.start, sink.end - 1),
-                        salt: rng.next())
+            sink.addBad(
+                kind, customer: customer, at: rng.millis(sink.start, sink.end - 1),
+                salt: rng.next())
         }
     }
 }
