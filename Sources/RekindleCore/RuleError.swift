@@ -29,7 +29,7 @@ struct RuleParams {
 
     mutating func number(_ name: String, min: Double = 0) throws(RuleError) -> Double {
         guard let v = raw(name) else { throw RuleError("\(path): missing \(name)") }
-        guard case .number(let d) = v, d >= min else { throw fail(name, "a number >= \(JSONWriter.number(min))", v) }
+        guard case .number(let d) = v, d >= min else { throw fail(name, "a number >= \(RuleSet.plainNumber(min))", v) }
         return d
     }
 

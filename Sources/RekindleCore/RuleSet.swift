@@ -350,7 +350,13 @@ public struct RuleSet: Sendable {
         func write(_ v: JSONValue, indent: String) {
             switch v {
             case .object(let members):
-                for m in members.sorted(by: { byteLess($0.key, $1.key) }) {
+                // Top-level keys read best as version, shop, families; the rest by bytes.
+                let first = ["version", "shop", "families"]
+                let ordered = members.sorted { a, b in
+                    let ia = first.firstIndex(of: a.key) ?? first.count, ib = first.firstIndex(of: b.key) ?? first.count
+                    return ia != ib ? ia < ib : byteLess(a.key, b.key)
+                }
+                for m in ordered {
                     let key = isValidRuleId(m.key) && !m.key.contains(".") ? m.key : JSONWriter.quoted(m.key)
                     if isScalar(m.value) {
                         out += "\(indent)\(key): \(scalar(m.value))\n"
