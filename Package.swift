@@ -43,7 +43,8 @@ let package = Package(
         .testTarget(name: "RekindleCoreTests", dependencies: ["RekindleCore"]),
         .testTarget(
             name: "RekindleRuntimeTests",
-            dependencies: ["RekindleRuntime", "RekindleCore"]
+            // The CLI tests run the built `rekindle` binary, so the test build builds it too.
+            dependencies: ["RekindleRuntime", "RekindleCore", "rekindle"]
         ),
     ]
 )

@@ -5,6 +5,10 @@ public struct JSONParseError: Error, Equatable, Sendable, CustomStringConvertibl
     public var message: String
     public var offset: Int
     public var description: String { "not valid JSON: \(message) at byte \(offset)" }
+    public init(message: String, offset: Int) {
+        self.message = message
+        self.offset = offset
+    }
 }
 
 public enum JSONParser {
@@ -85,7 +89,13 @@ public enum JSONParser {
                 guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
                     throw error("expected a member name, got \(peekDescription)")
                 }
+                let keyStart = i
                 let key = try string()
+                // A repeated name is ambiguous (which event_id?): reject it rather than guess.
+                if members.contains(where: { $0.key == key }) {
+                    i = keyStart
+                    throw error("duplicate member name \(JSONWriter.quoted(key))")
+                }
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else {
                     throw error("expected ':', got \(peekDescription)")

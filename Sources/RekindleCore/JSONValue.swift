@@ -1,5 +1,5 @@
-/// A parsed JSON value. Objects keep their members in document order; a repeated key keeps
-/// its last value when looked up (as Python's `json` does).
+/// A parsed JSON value. Objects keep their members in document order; the parser rejects
+/// repeated names, so a lookup is unambiguous.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)

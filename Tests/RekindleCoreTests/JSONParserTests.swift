@@ -15,8 +15,10 @@ import Testing
                              .number(0.0025), .number(123456789012345)]))
     }
 
-    @Test func aRepeatedKeyKeepsItsLastValue() throws {
-        #expect(try JSONParser.parse(#"{"a":1,"a":2}"#)["a"] == .number(2))
+    @Test func aRepeatedMemberNameIsRejected() {
+        #expect(throws: JSONParseError(message: #"duplicate member name "a""#, offset: 7)) {
+            try JSONParser.parse(#"{"a":1,"a":2}"#)
+        }
     }
 
     @Test(arguments: [
