@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every test: the schema fixtures, then the Swift suites (unit, rule timing, replay
+# determinism, CLI, and jsonschema validation of everything the CLI emits).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+echo "== schema fixtures"
+bash Tests/schema/run_examples.sh
+echo "== swift build"
+swift build --build-tests 2>&1 | tail -n 3
+echo "== swift test"
+swift test --skip-build
