@@ -140,6 +140,7 @@ public struct CampaignTask: Sendable {
                 customers[c].orderMentions.append(.init(at: t, products: order.products))
             }
             if o.status == .completed {
+                order.everCompleted = true
                 customers[c].purchases.append(.init(orderId: o.orderId, at: t, total: o.total))
                 customers[c].recomputeFacts()
                 if !order.converted, let conversion = attribute(c, orderId: o.orderId, at: t, revenue: o.total) {
@@ -205,6 +206,7 @@ public struct CampaignTask: Sendable {
             customers[c].views.append(.init(product: p, at: t, seq: viewSequence))
         }
         customers[c].lastView = max(customers[c].lastView ?? t, t)
+        if !customers[c].viewedEver.contains(p) { customers[c].viewedEver.append(p) }
     }
 
     mutating func prune(_ c: Int) {
@@ -256,10 +258,11 @@ public struct CampaignTask: Sendable {
         }
     }
 
-    /// Products the customer viewed (in the retained window) or has in any order: never recommended.
+    /// Products the customer ever viewed or bought (in an order that completed, even if it was
+    /// returned later): never recommended to them.
     func knownProducts(_ c: Int) -> Set<Int32> {
-        var known = Set(customers[c].views.map(\.product))
-        for (_, order) in customers[c].orders { known.formUnion(order.products) }
+        var known = Set(customers[c].viewedEver)
+        for (_, order) in customers[c].orders where order.everCompleted { known.formUnion(order.products) }
         return known
     }
 

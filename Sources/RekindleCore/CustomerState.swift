@@ -7,6 +7,8 @@ struct CustomerState: Sendable {
         var products: [Int32] = []
         var converted = false
         var creditedToModel = false
+        /// Completed at least once: its products count as bought, even after a return.
+        var everCompleted = false
     }
 
     struct Purchase: Sendable {
@@ -64,6 +66,8 @@ struct CustomerState: Sendable {
     var lastSignal: Millis?
     var cold = false
     var views: [View] = []
+    /// Every product the customer ever viewed: never recommended to them (spec 3.6).
+    var viewedEver: [Int32] = []
     var lastView: Millis?
     var orderMentions: [OrderMention] = []
     var offered: [Offered] = []
@@ -89,9 +93,8 @@ struct CustomerState: Sendable {
         facts.totalSpent = total
         facts.lastPurchaseAt = purchases.isEmpty ? 0 : last
         facts.firstPurchaseAt = purchases.isEmpty ? 0 : first
-        // Fired touches of an `L` that can no longer come back are forgotten.
-        let times = purchases.map(\.at)
-        fired.removeAll { f in f.anchor != Millis.min && !times.contains(f.anchor) }
+        // `fired` is never pruned here: a late completion can bring back any earlier `L`, and
+        // its touches must still fire at most once (spec 3.8 item 4).
     }
 
     func hasFired(_ t: FiredTouch) -> Bool { fired.contains(t) }

@@ -1,20 +1,26 @@
 import Foundation
 
+/// A file that could not be opened or written, with the system's reason.
+public struct FileError: Error, CustomStringConvertible {
+    public var path: String
+    public var reason: String
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
 /// Buffered JSON-lines output to a file or stdout.
 public final class LineWriter {
-    let handle: FileHandle
-    var buffer: [UInt8] = []
+    let fd: Int32
     let path: String
+    var buffer: [UInt8] = []
+    var failure: FileError?
 
     public init(path: String) throws {
         self.path = path
         if path == "-" {
-            handle = FileHandle.standardOutput
+            fd = 1
         } else {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: path])
-            }
-            handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
         }
         buffer.reserveCapacity(1 << 20)
     }
@@ -28,13 +34,26 @@ public final class LineWriter {
     public func write(line text: String) { write(line: Array(text.utf8)) }
 
     public func flush() {
-        guard !buffer.isEmpty else { return }
-        handle.write(Data(buffer))
+        guard !buffer.isEmpty, failure == nil else { return }
+        buffer.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = FileError(path: path, reason: String(cString: strerror(errno)))
+                    return
+                }
+                offset += n
+            }
+        }
         buffer.removeAll(keepingCapacity: true)
     }
 
+    /// Flushes and closes; throws if any write failed (a full disk must not pass silently).
     public func close() throws {
         flush()
-        if path != "-" { try handle.close() }
+        if fd != 1 { _ = Foundation.close(fd) }
+        if let failure { throw failure }
     }
 }

@@ -18,6 +18,9 @@ struct Rekindle: ParsableCommand {
         } catch let error as UsageError {
             FileHandle.standardError.write(Data("rekindle: \(error.message)\n".utf8))
             Foundation.exit(2)
+        } catch let error as FileError {
+            FileHandle.standardError.write(Data("rekindle: \(error)\n".utf8))
+            Foundation.exit(1)
         } catch let error as RuleError {
             FileHandle.standardError.write(Data("rekindle: bad rule file: \(error.message)\n".utf8))
             Foundation.exit(2)
