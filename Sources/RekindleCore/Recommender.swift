@@ -47,10 +47,19 @@ public struct Recommender: Sendable {
                 scores[q, default: 0] += Double(c) / (cs * Double(counts[Int(q)])).squareRoot()
             }
         }
-        // Dictionary order differs between processes: sort fully before taking.
-        let ranked = scores.sorted { a, b in
+        // Keep the best `limit` by (score desc, product id asc): a total order, so the result does
+        // not depend on the dictionary's per-process iteration order.
+        func better(_ a: (key: Int32, value: Double), _ b: (key: Int32, value: Double)) -> Bool {
             a.value != b.value ? a.value > b.value : RuleSet.byteLess(names[Int(a.key)], names[Int(b.key)])
         }
-        return ranked.prefix(limit).map { names[Int($0.key)] }
+        var best: [(key: Int32, value: Double)] = []
+        best.reserveCapacity(limit + 1)
+        for candidate in scores {
+            if best.count == limit, let last = best.last, !better(candidate, last) { continue }
+            let at = best.firstIndex { better(candidate, $0) } ?? best.count
+            best.insert(candidate, at: at)
+            if best.count > limit { best.removeLast() }
+        }
+        return best.map { names[Int($0.key)] }
     }
 }
