@@ -16,7 +16,7 @@ echo "== rekindle replay"
 "$bin" replay --input "$out/events.jsonl" --output "$out/triggers.jsonl" --report "$out/report.json"
 echo
 echo "== a view.abandoned trigger and a reanimation gift:"
-grep -m1 '"rule_id":"view.abandoned"' "$out/triggers.jsonl"
+grep "\"rule_id\":\"view.abandoned\"" "$out/triggers.jsonl" | grep -v -m1 "\"recommendations\":\[\]"
 grep -m1 '"rule_id":"reanimation.one"' "$out/triggers.jsonl"
 echo "== a bad line and why:"
 head -n 1 "$out/triggers.dead-letters.jsonl"

@@ -3,18 +3,6 @@ import RekindleCore
 @testable import RekindleRuntime
 import Testing
 
-/// A small deterministic generator for test shuffles (SplitMix64).
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 enum ReplayFixture {
     static func generated(customers: Int = 600, days: Int = 90, seed: UInt64 = 7, bad: Double = 0) -> [String] {
         var o = GeneratorOptions()
@@ -54,7 +42,7 @@ enum ReplayFixture {
             if case .success(let e) = EventDecoder.decode(line) { return e.occurredAt }
             return Millis.min
         }
-        var rng = TestRandom(state: seed)
+        var rng = SplitMix64(seed: seed)
         let shuffled = lines.indices.shuffled(using: &rng)
         var groups: [Millis: [Int]] = [:]
         for i in lines.indices { groups[time(lines[i]), default: []].append(i) }

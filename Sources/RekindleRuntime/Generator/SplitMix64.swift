@@ -1,7 +1,7 @@
 /// SplitMix64 (Steele, Lea and Flood, 2014): small, fast, and fixed by this file alone.
 /// The standard library's random APIs may change algorithm between releases, and
 /// `SystemRandomNumberGenerator` is not seedable, so the generator never uses them.
-struct SplitMix64: Sendable {
+struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
@@ -20,11 +20,8 @@ struct SplitMix64: Sendable {
     }
 
     mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        defer { state &+= 0x9E37_79B9_7F4A_7C15 }
+        return Self.mix(state)
     }
 
     /// Uniform in `0..<bound` (Lemire's multiply-high; the bias is below 2^-40 for our bounds).
