@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "rekindle", targets: ["rekindle"]),
         .library(name: "RekindleCore", targets: ["RekindleCore"]),
+        .library(name: "RekindleKafka", targets: ["RekindleKafka"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,6 +25,14 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        // The system-library shim over Debian's librdkafka-dev.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // A small safe Swift API over librdkafka: consumer, producer, mock cluster.
+        .target(name: "RekindleKafka", dependencies: ["CRdKafka"]),
         // Files, rule-file loading, replay driver, generator, reports.
         .target(
             name: "RekindleRuntime",
@@ -41,6 +50,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RekindleCoreTests", dependencies: ["RekindleCore"]),
+        .testTarget(name: "RekindleKafkaTests", dependencies: ["RekindleKafka"]),
         .testTarget(
             name: "RekindleRuntimeTests",
             // The CLI tests run the built `rekindle` binary, so the test build builds it too.

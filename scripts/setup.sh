@@ -7,11 +7,17 @@ need_apt=()
 command -v swift >/dev/null || { echo "setup: swift is not on PATH (Rekindle needs Swift 6.1 or later)" >&2; exit 1; }
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 command -v git >/dev/null || need_apt+=(git)
+# Kafka through Debian's librdkafka (headers and the mock cluster); kcat checks our wire format
+# from someone else's client; promtool (in Debian's prometheus package) checks /metrics.
+dpkg -s librdkafka-dev >/dev/null 2>&1 || need_apt+=(librdkafka-dev)
+command -v kcat >/dev/null || need_apt+=(kcat)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     echo "setup: apt-get install ${need_apt[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
 # The schema tests validate our output with Python's jsonschema (someone else's validator).

@@ -1,0 +1,168 @@
+import CRdKafka
+import Synchronization
+
+/// One message read from a partition, copied out of librdkafka's buffers.
+public struct ConsumedMessage: Sendable {
+    public var topicPartition: TopicPartition
+    public var offset: Int64
+    public var key: [UInt8]?
+    public var value: [UInt8]
+    /// CreateTime or LogAppendTime in ms, if the message has one.
+    public var timestamp: Int64?
+}
+
+public enum ConsumerEvent: Sendable {
+    case message(ConsumedMessage)
+    /// The partition has been read to its end (`offset` is the next offset).
+    case endOfPartition(TopicPartition, offset: Int64)
+    case assigned([TopicPartition])
+    case revoked([TopicPartition])
+    case error(KafkaError)
+}
+
+/// State shared with the rebalance callback, which librdkafka calls on the polling thread.
+final class RebalanceBox: @unchecked Sendable {
+    var pending: [ConsumerEvent] = []
+    let fromBeginning: Bool
+    /// Called before partitions are taken away, so the owner can flush and commit first.
+    var willRevoke: (([TopicPartition]) -> Void)?
+    init(fromBeginning: Bool) { self.fromBeginning = fromBeginning }
+}
+
+/// A group consumer with manual commits, partition-EOF events and a revocation hook. Not
+/// thread-safe: one thread polls it (librdkafka's rebalance callback runs inside `poll`).
+public final class Consumer: @unchecked Sendable {
+    private let rk: OpaquePointer
+    private let box: RebalanceBox
+    private var closed = false
+
+    /// `fromBeginning`: every assigned partition is read from its first offset, ignoring the
+    /// group's committed offsets (state is rebuilt by re-folding).
+    public init(_ properties: [String: String], fromBeginning: Bool) throws(KafkaError) {
+        var props = [
+            "enable.auto.commit": "false", "enable.partition.eof": "true", "auto.offset.reset": "earliest",
+            "partition.assignment.strategy": "range",
+        ]
+        props.merge(properties) { _, new in new }
+        let conf = try KafkaConfiguration.make(props)
+        box = RebalanceBox(fromBeginning: fromBeginning)
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(box).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        rk = try KafkaConfiguration.newClient(RD_KAFKA_CONSUMER, conf)
+        rd_kafka_poll_set_consumer(rk)
+    }
+
+    public var willRevoke: (([TopicPartition]) -> Void)? {
+        get { box.willRevoke }
+        set { box.willRevoke = newValue }
+    }
+
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        let list = TopicPartition.list(topics.map { TopicPartitionOffset(TopicPartition($0, -1), offset: rekindle_offset_invalid) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try KafkaError.check(rd_kafka_subscribe(rk, list), "subscribe")
+    }
+
+    /// The next event, or nil if nothing came within `timeoutMs`.
+    public func poll(timeoutMs: Int32) -> ConsumerEvent? {
+        if !box.pending.isEmpty { return box.pending.removeFirst() }
+        let m = rd_kafka_consumer_poll(rk, timeoutMs)
+        if !box.pending.isEmpty {
+            // The poll served a rebalance; report it before the message it may have returned.
+            if let m { box.pending.append(Consumer.event(m)); rd_kafka_message_destroy(m) }
+            return box.pending.removeFirst()
+        }
+        guard let m else { return nil }
+        defer { rd_kafka_message_destroy(m) }
+        return Consumer.event(m)
+    }
+
+    static func event(_ m: UnsafeMutablePointer<rd_kafka_message_t>) -> ConsumerEvent {
+        let msg = m.pointee
+        let topic = msg.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        let tp = TopicPartition(topic, msg.partition)
+        if msg.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return .endOfPartition(tp, offset: msg.offset) }
+        if msg.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            let detail = msg.payload.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: msg.len), as: UTF8.self) }
+            return .error(KafkaError(msg.err, detail ?? topic))
+        }
+        let value = msg.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.len)) } ?? []
+        let key = msg.key.map { Array(UnsafeRawBufferPointer(start: $0, count: msg.key_len)) }
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let ts = rd_kafka_message_timestamp(m, &type)
+        return .message(ConsumedMessage(
+            topicPartition: tp, offset: msg.offset, key: key, value: value,
+            timestamp: type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts))
+    }
+
+    /// Commits the given next-offsets synchronously.
+    public func commit(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = TopicPartition.list(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try KafkaError.check(rd_kafka_commit(rk, list, 0), "commit")
+    }
+
+    /// The group's committed offsets for these partitions (-1001 where none).
+    public func committed(_ partitions: [TopicPartition], timeoutMs: Int32 = 5_000) throws(KafkaError) -> [TopicPartitionOffset] {
+        let list = TopicPartition.list(partitions.map { TopicPartitionOffset($0, offset: rekindle_offset_invalid) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try KafkaError.check(rd_kafka_committed(rk, list, timeoutMs), "committed")
+        return TopicPartition.read(list)
+    }
+
+    /// The high watermark (end offset) librdkafka last saw for the partition, without a request.
+    public func cachedHighWatermark(_ tp: TopicPartition) -> Int64? {
+        var low: Int64 = -1, high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(rk, tp.topic, tp.partition, &low, &high)
+        return err == RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0 ? high : nil
+    }
+
+    /// Asks the broker for the partition's low and high watermarks.
+    public func queryWatermarks(_ tp: TopicPartition, timeoutMs: Int32 = 5_000) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = -1, high: Int64 = -1
+        try KafkaError.check(rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, timeoutMs), "watermarks \(tp)")
+        return (low, high)
+    }
+
+    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        let list = TopicPartition.list(partitions.map { TopicPartitionOffset($0, offset: rekindle_offset_invalid) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try KafkaError.check(rd_kafka_pause_partitions(rk, list), "pause")
+    }
+
+    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        let list = TopicPartition.list(partitions.map { TopicPartitionOffset($0, offset: rekindle_offset_invalid) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try KafkaError.check(rd_kafka_resume_partitions(rk, list), "resume")
+    }
+
+    /// Leaves the group (revocation runs through `willRevoke`) and releases the client.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        _ = rd_kafka_consumer_close(rk)
+        rd_kafka_destroy(rk)
+    }
+
+    deinit { close() }
+}
+
+private let rebalanceCallback: @convention(c) (
+    OpaquePointer?, rd_kafka_resp_err_t, UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, UnsafeMutableRawPointer?
+) -> Void = { rk, err, partitions, opaque in
+    guard let rk, let opaque else { return }
+    let box = Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue()
+    let list = TopicPartition.read(partitions).map(\.topicPartition)
+    if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+        if box.fromBeginning, let partitions {
+            for i in 0..<Int(partitions.pointee.cnt) { partitions.pointee.elems[i].offset = rekindle_offset_beginning }
+        }
+        _ = rd_kafka_assign(rk, partitions)
+        box.pending.append(.assigned(list))
+    } else {
+        box.willRevoke?(list)
+        _ = rd_kafka_assign(rk, nil)
+        box.pending.append(.revoked(list))
+    }
+}

@@ -1,0 +1,110 @@
+import CRdKafka
+import Synchronization
+
+/// Counts delivery reports; librdkafka calls back on its own thread, so state is locked.
+final class DeliveryReports: Sendable {
+    struct State {
+        var delivered = 0
+        var failed = 0
+        var firstError: KafkaError?
+    }
+    let state = Mutex(State())
+}
+
+/// An idempotent producer with delivery reports. `flush()` returns once every message is
+/// delivered, or throws the first delivery error.
+public final class Producer: @unchecked Sendable {
+    private let rk: OpaquePointer
+    private let reports: DeliveryReports
+    private let topics = Mutex<[String: OpaquePointer]>([:])
+
+    /// `properties` go to librdkafka as-is; idempotence and the Java-compatible partitioner
+    /// are the defaults here, and the caller's properties win.
+    public init(_ properties: [String: String]) throws(KafkaError) {
+        var props = ["enable.idempotence": "true", "partitioner": "murmur2_random", "linger.ms": "5"]
+        props.merge(properties) { _, new in new }
+        let conf = try KafkaConfiguration.make(props)
+        let reports = DeliveryReports()
+        self.reports = reports
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(reports).toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(conf, deliveryCallback)
+        rk = try KafkaConfiguration.newClient(RD_KAFKA_PRODUCER, conf)
+    }
+
+    private func topic(_ name: String) -> OpaquePointer {
+        topics.withLock { t in
+            if let h = t[name] { return h }
+            let h = rd_kafka_topic_new(rk, name, nil)!
+            t[name] = h
+            return h
+        }
+    }
+
+    /// Queues one message; `partition` nil lets the configured partitioner choose from the key.
+    public func produce(topic name: String, key: [UInt8]?, value: [UInt8], partition: Int32? = nil) throws(KafkaError) {
+        let t = topic(name)
+        while true {
+            let r = value.withUnsafeBytes { v in
+                withOptionalBytes(key) { k in
+                    rd_kafka_produce(
+                        t, partition ?? rekindle_partition_ua, rekindle_msg_f_copy,
+                        UnsafeMutableRawPointer(mutating: v.baseAddress), v.count, k?.baseAddress, k?.count ?? 0, nil)
+                }
+            }
+            if r == 0 { return }
+            let err = rd_kafka_last_error()
+            if err == RD_KAFKA_RESP_ERR__QUEUE_FULL {
+                rd_kafka_poll(rk, 10)  // serve delivery reports to make room
+                continue
+            }
+            throw KafkaError(err, "produce to \(name)")
+        }
+    }
+
+    /// Serves delivery reports.
+    public func poll(timeoutMs: Int32 = 0) { rd_kafka_poll(rk, timeoutMs) }
+
+    /// Messages queued or in flight.
+    public var outstanding: Int { Int(rd_kafka_outq_len(rk)) }
+
+    public var delivered: Int { reports.state.withLock { $0.delivered } }
+
+    /// Waits until every queued message is delivered; throws the first delivery failure.
+    public func flush(timeoutMs: Int32 = 30_000) throws(KafkaError) {
+        let err = rd_kafka_flush(rk, timeoutMs)
+        let failure = reports.state.withLock { s -> KafkaError? in
+            defer { s.firstError = nil; s.failed = 0 }
+            return s.firstError
+        }
+        if let failure { throw failure }
+        try KafkaError.check(err, "flush")
+    }
+
+    deinit {
+        _ = rd_kafka_flush(rk, 5_000)
+        topics.withLock { t in for (_, h) in t { rd_kafka_topic_destroy(h) } }
+        rd_kafka_destroy(rk)
+    }
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}
+
+/// Defined at file scope: a C callback must capture nothing and must not be main-actor isolated.
+private let deliveryCallback: @convention(c) (
+    OpaquePointer?, UnsafePointer<rd_kafka_message_t>?, UnsafeMutableRawPointer?
+) -> Void = { _, message, opaque in
+    guard let opaque, let message else { return }
+    let reports = Unmanaged<DeliveryReports>.fromOpaque(opaque).takeUnretainedValue()
+    let err = message.pointee.err
+    reports.state.withLock { s in
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            s.delivered += 1
+        } else {
+            s.failed += 1
+            if s.firstError == nil { s.firstError = KafkaError(err, "delivery") }
+        }
+    }
+}
