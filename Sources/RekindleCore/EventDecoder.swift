@@ -1,8 +1,20 @@
 /// Why an input message is a bad input: a one-line reason, without the location
 /// (the caller knows whether it was a file line or a topic offset).
 public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What kind of bad input it is: the `reason` label of the bad-input metric.
+    public enum Kind: String, Sendable, CaseIterable {
+        case invalidJSON = "invalid_json", invalidUTF8 = "invalid_utf8", tooLarge = "too_large"
+        case missingField = "missing_field", wrongType = "wrong_type", badTime = "bad_time"
+        case unknownType = "unknown_type", unknownStatus = "unknown_status", wrongTopic = "wrong_topic"
+        case keyMismatch = "key_mismatch"
+    }
+
+    public var kind: Kind
     public var reason: String
-    public init(_ reason: String) { self.reason = reason }
+    public init(_ kind: Kind = .wrongType, _ reason: String) {
+        self.kind = kind
+        self.reason = reason
+    }
     public var description: String { reason }
 }
 
@@ -17,10 +29,13 @@ public enum EventDecoder {
 
     public static func decode(bytes: UnsafeBufferPointer<UInt8>, expecting topic: Topic? = nil) -> Result<Event, InputError> {
         if bytes.count > maxMessageBytes {
-            return .failure(InputError("message is \(bytes.count) bytes, over the 1 MiB limit"))
+            return .failure(InputError(.tooLarge, "message is \(bytes.count) bytes, over the 1 MiB limit"))
         }
         let value: JSONValue
-        do { value = try JSONParser.parse(bytes) } catch { return .failure(InputError(error.description)) }
+        do { value = try JSONParser.parse(bytes) } catch {
+            let kind: InputError.Kind = error.message.contains("not valid UTF-8") ? .invalidUTF8 : .invalidJSON
+            return .failure(InputError(kind, error.description))
+        }
         return decode(value, expecting: topic)
     }
 
@@ -28,7 +43,7 @@ public enum EventDecoder {
         do throws(InputError) {
             let event = try decodeEvent(value)
             if let topic, event.topic != topic {
-                throw InputError("type: a \(event.typeName) event does not belong on the \(topic.defaultName) topic")
+                throw InputError(.wrongTopic, "type: a \(event.typeName) event does not belong on the \(topic.defaultName) topic")
             }
             return .success(event)
         } catch {
@@ -37,7 +52,7 @@ public enum EventDecoder {
     }
 
     static func decodeEvent(_ value: JSONValue) throws(InputError) -> Event {
-        guard case .object = value else { throw InputError("expected a JSON object, got \(value.described)") }
+        guard case .object = value else { throw InputError(.invalidJSON, "expected a JSON object, got \(value.described)") }
         let f = Fields(value)
         let type = try f.string("type")
         let eventId = try f.id("event_id")
@@ -48,23 +63,23 @@ public enum EventDecoder {
             let orderId = try f.id("order_id")
             let statusName = try f.string("status")
             guard let status = OrderStatus(name: statusName) else {
-                throw InputError("status: unknown status \(JSONWriter.quoted(statusName))")
+                throw InputError(.unknownStatus, "status: unknown status \(JSONWriter.quoted(statusName))")
             }
             let total = try f.number("total")
             let currency = try f.optionalString("currency")
             let loyalty = try f.optionalString("loyalty_tier")
             var items: [OrderItem] = []
             if let raw = f.optional("items") {
-                guard case .array(let list) = raw else { throw InputError("items: expected an array, got \(raw.described)") }
+                guard case .array(let list) = raw else { throw InputError(.wrongType, "items: expected an array, got \(raw.described)") }
                 items.reserveCapacity(list.count)
                 for (k, item) in list.enumerated() {
                     guard case .object = item else {
-                        throw InputError("items[\(k)]: expected an object, got \(item.described)")
+                        throw InputError(.wrongType, "items[\(k)]: expected an object, got \(item.described)")
                     }
                     let g = Fields(item, path: "items[\(k)].")
                     let pid = try g.id("product_id")
                     let qty = try g.optionalInteger("quantity") ?? 1
-                    guard qty >= 0 else { throw InputError("items[\(k)].quantity: expected a count >= 0, got \(qty)") }
+                    guard qty >= 0 else { throw InputError(.wrongType, "items[\(k)].quantity: expected a count >= 0, got \(qty)") }
                     let price = try g.optionalNumber("price")
                     items.append(OrderItem(productId: pid, quantity: qty, price: price))
                 }
@@ -86,7 +101,7 @@ public enum EventDecoder {
                 triggerId: try f.optionalString("trigger_id"), url: try f.optionalString("url"))
             return Event(eventId: eventId, customerId: customerId, occurredAt: occurredAt, body: .email(email))
         default:
-            throw InputError("type: unknown event type \(JSONWriter.quoted(type))")
+            throw InputError(.unknownType, "type: unknown event type \(JSONWriter.quoted(type))")
         }
     }
 
@@ -106,45 +121,45 @@ public enum EventDecoder {
         }
 
         func required(_ name: String) throws(InputError) -> JSONValue {
-            guard let v = value[name] else { throw InputError("missing required field \(path)\(name)") }
-            if case .null = v { throw InputError("\(path)\(name): required, got null") }
+            guard let v = value[name] else { throw InputError(.missingField, "missing required field \(path)\(name)") }
+            if case .null = v { throw InputError(.missingField, "\(path)\(name): required, got null") }
             return v
         }
 
         func string(_ name: String) throws(InputError) -> String {
             let v = try required(name)
-            guard case .string(let s) = v else { throw InputError("\(path)\(name): expected a string, got \(v.described)") }
+            guard case .string(let s) = v else { throw InputError(.wrongType, "\(path)\(name): expected a string, got \(v.described)") }
             return s
         }
 
         func id(_ name: String) throws(InputError) -> String {
             let s = try string(name)
-            guard !s.isEmpty else { throw InputError("\(path)\(name): expected a non-empty string") }
+            guard !s.isEmpty else { throw InputError(.wrongType, "\(path)\(name): expected a non-empty string") }
             return s
         }
 
         func optionalString(_ name: String) throws(InputError) -> String? {
             guard let v = optional(name) else { return nil }
-            guard case .string(let s) = v else { throw InputError("\(path)\(name): expected a string, got \(v.described)") }
+            guard case .string(let s) = v else { throw InputError(.wrongType, "\(path)\(name): expected a string, got \(v.described)") }
             return s
         }
 
         func number(_ name: String) throws(InputError) -> Double {
             let v = try required(name)
-            guard case .number(let d) = v else { throw InputError("\(path)\(name): expected a number, got \(v.described)") }
+            guard case .number(let d) = v else { throw InputError(.wrongType, "\(path)\(name): expected a number, got \(v.described)") }
             return d
         }
 
         func optionalNumber(_ name: String) throws(InputError) -> Double? {
             guard let v = optional(name) else { return nil }
-            guard case .number(let d) = v else { throw InputError("\(path)\(name): expected a number, got \(v.described)") }
+            guard case .number(let d) = v else { throw InputError(.wrongType, "\(path)\(name): expected a number, got \(v.described)") }
             return d
         }
 
         func optionalInteger(_ name: String) throws(InputError) -> Int64? {
             guard let d = try optionalNumber(name) else { return nil }
             guard d == d.rounded(.towardZero), abs(d) < 9.0e15 else {
-                throw InputError("\(path)\(name): expected an integer, got number \(JSONWriter.number(d))")
+                throw InputError(.wrongType, "\(path)\(name): expected an integer, got number \(JSONWriter.number(d))")
             }
             return Int64(d)
         }
@@ -152,10 +167,10 @@ public enum EventDecoder {
         func time(_ name: String) throws(InputError) -> Millis {
             let v = try required(name)
             guard case .string(let s) = v else {
-                throw InputError("\(path)\(name): expected RFC 3339, got \(v.described)")
+                throw InputError(.badTime, "\(path)\(name): expected RFC 3339, got \(v.described)")
             }
             guard let t = Timestamp.parse(s) else {
-                throw InputError("\(path)\(name): expected RFC 3339, got \(JSONWriter.quoted(s))")
+                throw InputError(.badTime, "\(path)\(name): expected RFC 3339, got \(JSONWriter.quoted(s))")
             }
             return t
         }

@@ -4,23 +4,33 @@ import RekindleCore
 import RekindleRuntime
 
 @main
-struct Rekindle: ParsableCommand {
+struct Rekindle: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rekindle",
-        abstract: "Event-sourced customer-lifecycle triggers: replay history, generate streams, check rules.",
-        subcommands: [ReplayCommand.self, GenerateCommand.self, RulesCommand.self])
+        abstract: "Event-sourced customer-lifecycle triggers: run live on Kafka, replay history, generate streams.",
+        subcommands: [
+            RunCommand.self, BrokerCommand.self, ProduceCommand.self, InspectCommand.self, ReplayCommand.self,
+            GenerateCommand.self, RulesCommand.self,
+        ])
 
-    /// Bad flags and bad rule files exit 2 (ArgumentParser's own default is 64).
-    static func main() {
+    /// Bad flags, bad rule files and bad configuration exit 2 (ArgumentParser's own default is 64).
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as UsageError {
             FileHandle.standardError.write(Data("rekindle: \(error.message)\n".utf8))
             Foundation.exit(2)
         } catch let error as FileError {
             FileHandle.standardError.write(Data("rekindle: \(error)\n".utf8))
             Foundation.exit(1)
+        } catch let error as ConfigError {
+            FileHandle.standardError.write(Data("rekindle: bad configuration: \(error.message)\n".utf8))
+            Foundation.exit(2)
         } catch let error as RuleError {
             FileHandle.standardError.write(Data("rekindle: bad rule file: \(error.message)\n".utf8))
             Foundation.exit(2)

@@ -1,0 +1,98 @@
+import Foundation
+import RekindleCore
+
+/// A configuration mistake, with the key that caused it: exit 2.
+public struct ConfigError: Error, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// `rekindle run`'s settings: defaults, then a YAML file, then `REKINDLE_*` environment
+/// variables, then flags (each beats the one before).
+public struct RunConfiguration: Sendable, Equatable {
+    public var bootstrap: String?
+    public var groupId = "rekindle"
+    public var rulesPath: String?
+    public var http = "127.0.0.1:9464"
+    public var allowedLatenessMs: Int64 = 0
+    public var topics = TopicNames()
+    /// Passed to librdkafka as-is (SASL, TLS, tuning).
+    public var kafka: [String: String] = [:]
+
+    public init() {}
+
+    nonisolated(unsafe) static let topicKeys: [(key: String, path: WritableKeyPath<TopicNames, String>)] = [
+        ("orders", \.orders), ("product_views", \.productViews), ("email_opens", \.emailOpens),
+        ("triggers", \.triggers), ("conversions", \.conversions), ("dead_letters", \.deadLetters),
+    ]
+
+    /// Lays a YAML file (if any) and the environment over the defaults.
+    public static func load(file: String?, environment: [String: String]) throws -> RunConfiguration {
+        var c = RunConfiguration()
+        if let file { try c.apply(file: file) }
+        try c.apply(environment: environment)
+        return c
+    }
+
+    mutating func apply(file: String) throws {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ConfigError("\(file): cannot read the configuration file")
+        }
+        let tree: JSONValue
+        do { tree = try RuleFile.parse(text) } catch { throw ConfigError("\(file): \(error.message)") }
+        guard case .object(let members) = tree else { throw ConfigError("\(file): expected a mapping") }
+        func string(_ v: JSONValue, _ key: String) throws -> String {
+            switch v {
+            case .string(let s): return s
+            case .number(let d): return d == d.rounded() ? String(Int64(d)) : String(d)
+            case .bool(let b): return b ? "true" : "false"
+            default: throw ConfigError("\(file): \(key): expected a scalar, got \(v.described)")
+            }
+        }
+        for m in members {
+            switch m.key {
+            case "bootstrap": bootstrap = try string(m.value, m.key)
+            case "group_id": groupId = try string(m.value, m.key)
+            case "rules": rulesPath = try string(m.value, m.key)
+            case "http": http = try string(m.value, m.key)
+            case "allowed_lateness_ms":
+                guard let v = Int64(try string(m.value, m.key)), v >= 0 else {
+                    throw ConfigError("\(file): allowed_lateness_ms: expected a whole number >= 0")
+                }
+                allowedLatenessMs = v
+            case "topics":
+                guard case .object(let ts) = m.value else { throw ConfigError("\(file): topics: expected a mapping") }
+                for t in ts {
+                    guard let entry = Self.topicKeys.first(where: { $0.key == t.key }) else {
+                        throw ConfigError("\(file): topics.\(t.key): unknown topic (expected \(Self.topicKeys.map(\.key).joined(separator: ", ")))")
+                    }
+                    topics[keyPath: entry.path] = try string(t.value, "topics.\(t.key)")
+                }
+            case "kafka":
+                guard case .object(let props) = m.value else { throw ConfigError("\(file): kafka: expected a mapping") }
+                for p in props { kafka[p.key] = try string(p.value, "kafka.\(p.key)") }
+            default:
+                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, topics, kafka)")
+            }
+        }
+    }
+
+    mutating func apply(environment env: [String: String]) throws {
+        if let v = env["REKINDLE_BOOTSTRAP"] { bootstrap = v }
+        if let v = env["REKINDLE_GROUP_ID"] { groupId = v }
+        if let v = env["REKINDLE_RULES"] { rulesPath = v }
+        if let v = env["REKINDLE_HTTP"] { http = v }
+        if let v = env["REKINDLE_ALLOWED_LATENESS_MS"] {
+            guard let ms = Int64(v), ms >= 0 else { throw ConfigError("REKINDLE_ALLOWED_LATENESS_MS: expected a whole number >= 0") }
+            allowedLatenessMs = ms
+        }
+        for entry in Self.topicKeys {
+            if let v = env["REKINDLE_TOPIC_" + entry.key.uppercased()] { topics[keyPath: entry.path] = v }
+        }
+        // REKINDLE_KAFKA_SASL_USERNAME=x sets librdkafka's sasl.username.
+        for (k, v) in env.sorted(by: { $0.key < $1.key }) where k.hasPrefix("REKINDLE_KAFKA_") {
+            kafka[k.dropFirst("REKINDLE_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = v
+        }
+    }
+}

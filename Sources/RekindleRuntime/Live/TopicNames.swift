@@ -1,0 +1,33 @@
+import RekindleCore
+
+/// The topics a live run reads and writes (all configurable; defaults of spec section 2).
+public struct TopicNames: Sendable, Equatable {
+    public var orders = "orders"
+    public var productViews = "product-views"
+    public var emailOpens = "email-opens"
+    public var triggers = "campaign-triggers"
+    public var conversions = "campaign-conversions"
+    public var deadLetters = "rekindle-dead-letters"
+
+    public init() {}
+
+    public var inputs: [String] { [orders, productViews, emailOpens] }
+    public var all: [String] { inputs + [triggers, conversions, deadLetters] }
+
+    public func name(of topic: Topic) -> String {
+        switch topic {
+        case .orders: return orders
+        case .productViews: return productViews
+        case .emailOpens: return emailOpens
+        }
+    }
+
+    public func input(named name: String) -> Topic? {
+        switch name {
+        case orders: return .orders
+        case productViews: return .productViews
+        case emailOpens: return .emailOpens
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import Hummingbird
+import Logging
+import RekindleCore
+
+/// What `GET /health` reports.
+public struct HealthReport: Sendable, Equatable {
+    /// True once the instance has its assignment, restored its tasks and is processing.
+    public var ready: Bool
+    /// One line for humans, e.g. "4 tasks, watermark 2026-03-01T10:00:00Z".
+    public var detail: String
+
+    public init(ready: Bool, detail: String) {
+        self.ready = ready
+        self.detail = detail
+    }
+}
+
+/// The HTTP side of `rekindle run`: Prometheus metrics, health and one customer's state.
+///
+/// - `GET /metrics`: text exposition format, `text/plain; version=0.0.4`.
+/// - `GET /health`: 200 `{"status":"ready","detail":...}` or 503 `{"status":"starting","detail":...}`.
+/// - `GET /customers/{id}`: 200 `application/json` with the bytes `customer(id)` returns
+///   (`id` percent-decoded), or 404 `{"error":"no such customer","customer":...}`.
+///
+/// Binds only the address given (default 127.0.0.1:9464, loopback). `run` serves until the task
+/// running it is cancelled.
+public struct StatusServer: Sendable {
+    public static let defaultHost = "127.0.0.1"
+    public static let defaultPort = 9464
+
+    public var host: String
+    public var port: Int
+    public let metrics: RekindleMetrics
+    private let health: @Sendable () -> HealthReport
+    private let customer: @Sendable (String) -> [UInt8]?
+    /// Hummingbird's own log lines ("Server started ..."). Defaults to warnings and worse.
+    public var logger: Logger
+
+    public init(
+        host: String = StatusServer.defaultHost,
+        port: Int = StatusServer.defaultPort,
+        metrics: RekindleMetrics,
+        health: @escaping @Sendable () -> HealthReport,
+        customer: @escaping @Sendable (String) -> [UInt8]?,
+        logger: Logger? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.metrics = metrics
+        self.health = health
+        self.customer = customer
+        if let logger {
+            self.logger = logger
+        } else {
+            var logger = Logger(label: "rekindle.status")
+            logger.logLevel = .warning
+            self.logger = logger
+        }
+    }
+
+    /// Serves until the surrounding task is cancelled, then returns normally. Throws if the
+    /// address cannot be bound (e.g. the port is in use).
+    ///
+    /// - Parameter onServerRunning: called once the socket listens, with the bound port (the
+    ///   real one when `port` was 0).
+    public func run(onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }) async throws {
+        let requested = port
+        let app = Application(
+            router: makeRouter(),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                await onServerRunning(channel.localAddress?.port ?? requested)
+            },
+            logger: logger
+        )
+        do {
+            try await app.run()
+        } catch is CancellationError {
+            // Cancelled: the normal way to stop.
+        }
+    }
+
+    /// Splits "host:port" (or "[v6]:port") as given to `--http`. Nil when malformed.
+    public static func parseAddress(_ text: String) -> (host: String, port: Int)? {
+        let host: Substring, portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { return nil }
+            portText = rest.dropFirst()
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            if host.contains(":") { return nil }  // bare IPv6 needs brackets
+        }
+        guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
+        return (String(host), port)
+    }
+
+    // MARK: Routes
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        let metrics = self.metrics, health = self.health, customer = self.customer
+
+        router.get("metrics") { _, _ -> Response in
+            Self.response(.ok, contentType: "text/plain; version=0.0.4; charset=utf-8", metrics.renderBytes())
+        }
+
+        router.get("health") { _, _ -> Response in
+            let report = health()
+            let body = #"{"status":"# + JSONWriter.quoted(report.ready ? "ready" : "starting")
+                + #","detail":"# + JSONWriter.quoted(report.detail) + "}"
+            return Self.json(report.ready ? .ok : .serviceUnavailable, Array(body.utf8))
+        }
+
+        router.get("customers/:id") { _, context -> Response in
+            let raw = context.parameters.get("id") ?? ""
+            let id = raw.removingPercentEncoding ?? raw
+            if let bytes = customer(id) {
+                return Self.json(.ok, bytes)
+            }
+            let body = #"{"error":"no such customer","customer":"# + JSONWriter.quoted(id) + "}"
+            return Self.json(.notFound, Array(body.utf8))
+        }
+        return router
+    }
+
+    private static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
+        response(status, contentType: "application/json", bytes)
+    }
+
+    private static func response(_ status: HTTPResponse.Status, contentType: String, _ bytes: [UInt8]) -> Response {
+        Response(
+            status: status,
+            headers: [.contentType: contentType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}

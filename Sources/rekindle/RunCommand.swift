@@ -1,0 +1,109 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import RekindleCore
+import RekindleRuntime
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Consume the input topics in a consumer group, fold them, and produce triggers and conversions.",
+        discussion: """
+            Settings come from --config (YAML), then REKINDLE_* environment variables, then flags
+            (a flag beats the environment, which beats the file). The file's `kafka:` map goes to
+            librdkafka as-is, so SASL and TLS work against a real cluster.
+            """)
+
+    @Option(name: .long, help: "Kafka bootstrap servers (HOST:PORT,...).")
+    var bootstrap: String?
+
+    @Option(name: .long, help: "A YAML configuration file.")
+    var config: String?
+
+    @Option(name: .long, help: "A rule file laid over the defaults.")
+    var rules: String?
+
+    @Option(name: .long, help: "Consumer group id.")
+    var groupId: String?
+
+    @Option(name: .long, help: "Status address for /metrics, /health and /customers/{id} ('off' to disable).")
+    var http: String?
+
+    @Option(name: .long, help: "Exit 0 once every assigned partition has been caught up this many seconds.")
+    var stopWhenIdle: Double?
+
+    func run() async throws {
+        var settings = try RunConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
+        if let bootstrap { settings.bootstrap = bootstrap }
+        if let rules { settings.rulesPath = rules }
+        if let groupId { settings.groupId = groupId }
+        if let http { settings.http = http }
+        guard let server = settings.bootstrap, !server.isEmpty else {
+            throw ValidationError("--bootstrap is required (or bootstrap: in --config, or REKINDLE_BOOTSTRAP)")
+        }
+        var address: (host: String, port: Int)?
+        if settings.http != "off" {
+            guard let a = StatusServer.parseAddress(settings.http) else {
+                throw ValidationError("--http: expected HOST:PORT or off, got \"\(settings.http)\"")
+            }
+            address = a
+        }
+        if let s = stopWhenIdle, s < 0 { throw ValidationError("--stop-when-idle: expected seconds >= 0") }
+
+        var options = LiveOptions(bootstrap: server)
+        options.kafka.merge(settings.kafka) { _, user in user }
+        options.groupId = settings.groupId
+        options.topics = settings.topics
+        options.rules = try RuleFile.load(path: settings.rulesPath)
+        options.allowedLatenessMs = settings.allowedLatenessMs
+        options.stopWhenIdleSeconds = stopWhenIdle
+
+        let metrics = RekindleMetrics()
+        let runner = LiveRunner(options: options, metrics: metrics)
+        let stops = Self.onStopSignals { runner.stop() }
+        defer { stops.forEach { $0.cancel() } }
+
+        let httpText = settings.http
+        let statusTask: Task<Void, Error>? = address.map { address in
+            let status = StatusServer(
+                host: address.host, port: address.port, metrics: metrics,
+                health: { runner.health() }, customer: { runner.customer($0) })
+            return Task {
+                do {
+                    try await status.run { port in
+                        FileHandle.standardError.write(Data("status: http://\(address.host):\(port)/metrics\n".utf8))
+                    }
+                } catch {
+                    FileHandle.standardError.write(Data("rekindle: cannot serve \(httpText): \(error)\n".utf8))
+                    runner.stop()
+                    throw error
+                }
+            }
+        }
+        let summary: LiveSummary = try await withCheckedThrowingContinuation { continuation in
+            // The consumer loop blocks in librdkafka's poll: it gets a thread of its own.
+            let thread = Thread {
+                do { continuation.resume(returning: try runner.run()) } catch { continuation.resume(throwing: error) }
+            }
+            thread.name = "rekindle-consumer"
+            thread.start()
+        }
+        statusTask?.cancel()
+        if let statusTask, case .failure = await statusTask.result { throw ExitCode(1) }
+        for (partition, watermark) in summary.watermarks {
+            print("task \(partition): watermark \(watermark == .min ? "none" : Timestamp.format(watermark))")
+        }
+        if stopWhenIdle != nil { print(summary.report.table, terminator: "") }
+    }
+
+    /// SIGINT and SIGTERM ask the runner to stop (deliver, commit, leave the group) instead of killing it.
+    static func onStopSignals(_ handler: @escaping @Sendable () -> Void) -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+}
