@@ -6,6 +6,9 @@ public struct DeadLetter: Sendable, Equatable {
         case topic(name: String, partition: Int32, offset: Int64)
     }
 
+    /// The most of the original a dead letter carries (see `json`).
+    public static let maxOriginalBytes = 256 * 1024
+
     public var source: Source
     public var reason: String
     public var original: [UInt8]
@@ -40,7 +43,13 @@ public struct DeadLetter: Sendable, Equatable {
         }
         w.endObject()
         w.key("reason"); w.string(reason)
-        if let text = String(validating: original, as: UTF8.self) {
+        if original.count > DeadLetter.maxOriginalBytes {
+            // Cut so the dead letter fits a broker's default 1 MB message limit; base64 because
+            // the cut may split a character.
+            w.key("original_base64"); w.string(Base64.encode(Array(original.prefix(DeadLetter.maxOriginalBytes))))
+            w.key("original_truncated"); w.bool(true)
+            w.key("original_size"); w.int(original.count)
+        } else if let text = String(validating: original, as: UTF8.self) {
             w.key("original"); w.string(text)
         } else {
             w.key("original_base64"); w.string(Base64.encode(original))

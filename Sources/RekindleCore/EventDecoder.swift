@@ -33,10 +33,40 @@ public enum EventDecoder {
         }
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch {
-            let kind: InputError.Kind = error.message.contains("not valid UTF-8") ? .invalidUTF8 : .invalidJSON
-            return .failure(InputError(kind, error.description))
+            if let bad = firstInvalidUTF8(bytes) {
+                return .failure(InputError(.invalidUTF8, "not valid UTF-8 at byte \(bad)"))
+            }
+            return .failure(InputError(.invalidJSON, error.description))
         }
         return decode(value, expecting: topic)
+    }
+
+    /// The offset of the first byte that does not start a well-formed UTF-8 sequence (overlong
+    /// forms and surrogates included), or nil when all of it is valid.
+    public static func firstInvalidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+        var i = 0
+        while i < b.count {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            var need = 0, lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+            switch c {
+            case 0xC2...0xDF: need = 1
+            case 0xE0: need = 2; lo = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: need = 2
+            case 0xED: need = 2; hi = 0x9F
+            case 0xF0: need = 3; lo = 0x90
+            case 0xF1...0xF3: need = 3
+            case 0xF4: need = 3; hi = 0x8F
+            default: return i
+            }
+            guard i + need < b.count else { return i }
+            guard b[i + 1] >= lo && b[i + 1] <= hi else { return i }
+            for k in 2...max(2, need) where k <= need {
+                guard b[i + k] >= 0x80 && b[i + k] <= 0xBF else { return i }
+            }
+            i += need + 1
+        }
+        return nil
     }
 
     public static func decode(_ value: JSONValue, expecting topic: Topic? = nil) -> Result<Event, InputError> {

@@ -63,6 +63,13 @@ public final class Consumer: @unchecked Sendable {
         try KafkaError.check(rd_kafka_subscribe(rk, list), "subscribe")
     }
 
+    /// Reads these partitions from their beginning without joining a group (no rebalance wait).
+    public func assign(_ partitions: [TopicPartition]) throws(KafkaError) {
+        let list = TopicPartition.list(partitions.map { TopicPartitionOffset($0, offset: rekindle_offset_beginning) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try KafkaError.check(rd_kafka_assign(rk, list), "assign")
+    }
+
     /// The next event, or nil if nothing came within `timeoutMs`.
     public func poll(timeoutMs: Int32) -> ConsumerEvent? {
         if !box.pending.isEmpty { return box.pending.removeFirst() }

@@ -260,6 +260,18 @@ import FoundationNetworking
         }
     }
 
+    @Test func portInUseThrows() async throws {
+        try await Self.withServer(metrics: RekindleMetrics(), flag: Flag()) { base in
+            let port = Int(base.split(separator: ":").last!)!
+            let second = StatusServer(
+                host: "127.0.0.1", port: port, metrics: RekindleMetrics(),
+                health: { HealthReport(ready: true, detail: "") }, customer: { _ in nil })
+            await #expect(throws: (any Error).self) {
+                try await second.run { _ in Issue.record("second server listened on a used port") }
+            }
+        }
+    }
+
     @Test func clientReportsUnreachable() async throws {
         // Bind-and-release an ephemeral port so nothing listens on it.
         let port = try Self.unusedPort()

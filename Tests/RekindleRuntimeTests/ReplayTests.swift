@@ -133,7 +133,7 @@ enum ReplayFixture {
             #"orders.jsonl line 3: occurred_at: expected RFC 3339, got "yesterday""#,
             "orders.jsonl line 5: message is \(huge.utf8.count) bytes, over the 1 MiB limit",
             "orders.jsonl line 6: missing required field event_id",
-            "orders.jsonl line 7: not valid JSON: string is not valid UTF-8 at byte 37",
+            "orders.jsonl line 7: not valid UTF-8 at byte 37",
         ])
         #expect(reader.deadLetters[0].original == Array("not json".utf8))
         #expect(reader.deadLetters[0].source == .file(name: "orders.jsonl", line: 2))

@@ -72,7 +72,7 @@ public struct StatusServer: Sendable {
             onServerRunning: { channel in
                 await onServerRunning(channel.localAddress?.port ?? requested)
             },
-            logger: logger
+            logger: Self.quietOnCancellation(logger)
         )
         do {
             try await app.run()
@@ -98,6 +98,14 @@ public struct StatusServer: Sendable {
         }
         guard !host.isEmpty, let port = Int(portText), (0...65535).contains(port) else { return nil }
         return (String(host), port)
+    }
+
+    /// `logger` without the error HummingbirdCore logs each time a server is stopped by task
+    /// cancellation ("Waiting on child channel: CancellationError()"), the normal way to stop here.
+    static func quietOnCancellation(_ logger: Logger) -> Logger {
+        var quiet = Logger(label: logger.label) { _ in DropCancellationNoise(inner: logger.handler) }
+        quiet.logLevel = logger.logLevel
+        return quiet
     }
 
     // MARK: Routes
@@ -138,5 +146,37 @@ public struct StatusServer: Sendable {
             status: status,
             headers: [.contentType: contentType],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// Forwards to `inner`, except HummingbirdCore's report of a cancelled accept loop.
+struct DropCancellationNoise: LogHandler {
+    var inner: any LogHandler
+
+    func log(event: LogEvent) {
+        if event.level == .error, event.message.description.hasPrefix("Waiting on child channel: CancellationError") {
+            return
+        }
+        inner.log(event: event)
+    }
+
+    var metadataProvider: Logger.MetadataProvider? {
+        get { inner.metadataProvider }
+        set { inner.metadataProvider = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { inner[metadataKey: key] }
+        set { inner[metadataKey: key] = newValue }
+    }
+
+    var metadata: Logger.Metadata {
+        get { inner.metadata }
+        set { inner.metadata = newValue }
+    }
+
+    var logLevel: Logger.Level {
+        get { inner.logLevel }
+        set { inner.logLevel = newValue }
     }
 }
