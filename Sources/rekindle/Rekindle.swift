@@ -9,7 +9,7 @@ struct Rekindle: AsyncParsableCommand {
         commandName: "rekindle",
         abstract: "Event-sourced customer-lifecycle triggers: run live on Kafka, replay history, generate streams.",
         subcommands: [
-            RunCommand.self, BrokerCommand.self, ProduceCommand.self, InspectCommand.self, ReplayCommand.self,
+            RunCommand.self, BrokerCommand.self, ProduceCommand.self, InspectCommand.self, ReplayCommand.self, BenchCommand.self,
             GenerateCommand.self, RulesCommand.self,
         ])
 
@@ -22,6 +22,8 @@ struct Rekindle: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
         } catch let error as UsageError {
             FileHandle.standardError.write(Data("rekindle: \(error.message)\n".utf8))
             Foundation.exit(2)

@@ -29,6 +29,10 @@ public struct LiveOptions: Sendable {
 
 public struct LiveSummary: Sendable {
     public var watermarks: [(partition: Int32, watermark: Millis)] = []
+    /// When the first partitions were assigned, and when every task was last seen caught up with
+    /// everything delivered: the processing time, without the group join or the idle wait.
+    public var firstAssigned: ContinuousClock.Instant?
+    public var lastBusy: ContinuousClock.Instant?
     public var eventsIn = 0
     public var badInputs = 0
     public var report: BacktestReport
@@ -100,6 +104,9 @@ public final class LiveRunner: @unchecked Sendable {
             var out: [Output] = []
             var dead: [(DeadLetter, [UInt8]?, InputError.Kind)] = []
             let (idle, eventsIn) = state.withLock { s in step(events, &s, &out, &dead) }
+            if summary.firstAssigned == nil, events.contains(where: { if case .assigned = $0 { return true } else { return false } }) {
+                summary.firstAssigned = .now
+            }
             summary.eventsIn += eventsIn
             summary.badInputs += dead.count
 
@@ -122,6 +129,7 @@ public final class LiveRunner: @unchecked Sendable {
             if !out.isEmpty || !dead.isEmpty { try producer.flush() }
             commit(consumer)
             updateGauges(consumer)
+            if !idle || !out.isEmpty || !dead.isEmpty { summary.lastBusy = .now }
 
             if let seconds = options.stopWhenIdleSeconds, idle, producer.outstanding == 0 {
                 let now = ContinuousClock.now
