@@ -144,17 +144,18 @@ public final class LiveRunner: @unchecked Sendable {
         }
         try producer.flush()
         commit(consumer)
-        summary.watermarks = state.withLock { s in s.tasks.keys.sorted().map { ($0, s.tasks[$0]!.task.watermark) } }
-        consumer.close()
         summary.report.add(triggers: producedTriggers, conversions: producedConversions)
         summary.report.events = summary.eventsIn
         summary.report.badInputs = summary.badInputs
+        // Read the tasks before leaving the group: revocation drops them.
         state.withLock { s in
+            summary.watermarks = s.tasks.keys.sorted().map { ($0, s.tasks[$0]!.task.watermark) }
             summary.report.partitions = s.tasks.count
             summary.report.lateEvents = s.tasks.values.reduce(0) { $0 + $1.task.stats.lateEvents }
             summary.report.ignoredOrderEvents = s.tasks.values.reduce(0) { $0 + $1.task.stats.ignoredOrderEvents }
             summary.report.watermark = s.tasks.values.map(\.task.watermark).max().flatMap { $0 == .min ? nil : $0 }
         }
+        consumer.close()
         return summary
     }
 
