@@ -1,6 +1,7 @@
 extension CampaignTask {
     /// One customer's state as `rekindle inspect` and `/customers/{id}` show it: facts, stage,
-    /// engagement and the touches still ahead with their due times. Nil for an unknown customer.
+    /// engagement and the touches still ahead whose conditions hold today (each is checked again
+    /// when due), with their due times. Nil for an unknown customer.
     public func describe(customer id: String) -> [UInt8]? {
         guard let index = customerIndex[id] else { return nil }
         let c = Int(index)
@@ -32,18 +33,17 @@ extension CampaignTask {
         w.key("pending")
         w.beginArray()
         let clock = timerClock
-        var pending: [(due: Millis, rule: Int, touch: Int, applies: Bool)] = []
+        var pending: [(due: Millis, rule: Int, touch: Int)] = []
         forEachCandidate(c) { rule, touch, due, anchor in
-            guard rule >= 0, due > clock else { return }
+            guard rule >= 0, due > clock, applies(rules.rules[rule], f, s) else { return }
             if anchor != .min && s.hasFired(.init(rule: Int32(rule), anchor: anchor, touch: Int32(touch))) { return }
-            pending.append((due, rule, touch, applies(rules.rules[rule], f, s)))
+            pending.append((due, rule, touch))
         }
         for p in pending.sorted(by: { ($0.due, $0.rule, $0.touch) < ($1.due, $1.rule, $1.touch) }) {
             w.beginObject()
             w.key("rule_id"); w.string(rules.rules[p.rule].id)
             w.key("touch"); w.int(p.touch)
             w.key("due_at"); w.time(p.due)
-            w.key("applies_now"); w.bool(p.applies)
             w.endObject()
         }
         w.endArray()

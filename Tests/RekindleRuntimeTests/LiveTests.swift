@@ -92,3 +92,48 @@ import Testing
         #expect(triggers.allSatisfy { $0.contains(#""rule_id":"rf.new""#) })
     }
 }
+
+@Suite(.serialized) struct LiveStatusTests {
+    /// `/health` is ready only once the assigned tasks caught up; a customer's state is served by
+    /// the task that owns them; stop() delivers, commits and returns.
+    @Test func healthTurnsReadyAfterCatchingUpAndTheCustomerIsInspectable() throws {
+        let cluster = try LiveKafka.cluster(partitions: 2)
+        defer { cluster.close() }
+        let purchase = #"{"type":"order","event_id":"e1","customer_id":"c7","order_id":"o1","status":"completed","occurred_at":"2026-01-01T00:00:00Z","total":250}"#
+        let open = #"{"type":"email_open","event_id":"e2","customer_id":"c8","message_id":"m","occurred_at":"2026-01-03T00:00:00Z"}"#
+        try LiveKafka.produce([purchase, open], to: cluster)
+        var options = LiveOptions(bootstrap: cluster.bootstrapServers)
+        options.groupId = "status-test"
+        let runner = LiveRunner(options: options)
+        #expect(runner.health().ready == false)
+        let done = DispatchSemaphore(value: 0)
+        let result = LockedBox<Result<LiveSummary, Error>?>(nil)
+        Thread {
+            result.set(Result { try runner.run() })
+            done.signal()
+        }.start()
+        // Wait for the condition itself (with a deadline), not for a guessed time.
+        let deadline = Date().addingTimeInterval(30)
+        while !runner.health().ready && Date() < deadline { usleep(20_000) }
+        #expect(runner.health().ready)
+        let json = try #require(runner.customer("c7"))
+        let state = try JSONParser.parse(String(decoding: json, as: UTF8.self))
+        #expect(state["completed_orders"] == .number(1))
+        #expect(state["total_spent"] == .number(250))
+        guard case .array(let pending)? = state["pending"] else { Issue.record("no pending list"); return }
+        #expect(pending.first?["rule_id"] == .string("rf.new"))
+        #expect(pending.first?["due_at"] == .string("2026-01-11T00:00:00.000Z"))
+        #expect(runner.customer("nobody") == nil)
+        runner.stop()
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        if case .failure(let e)? = result.get() { Issue.record("run failed: \(e)") }
+    }
+}
+
+final class LockedBox<T>: @unchecked Sendable {
+    private var value: T
+    private let lock = NSLock()
+    init(_ v: T) { value = v }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+}
