@@ -132,6 +132,23 @@ public final class Consumer: @unchecked Sendable {
         return (low, high)
     }
 
+    /// Partition counts of the named topics from the cluster's metadata (nil for a topic the
+    /// cluster does not have).
+    public func partitionCounts(_ topics: [String], timeoutMs: Int32 = 10_000) throws(KafkaError) -> [String: Int?] {
+        var md: UnsafePointer<rd_kafka_metadata>?
+        try KafkaError.check(rd_kafka_metadata(rk, 1, nil, &md, timeoutMs), "metadata")
+        defer { rd_kafka_metadata_destroy(md) }
+        var counts: [String: Int?] = [:]
+        for t in topics { counts[t] = .some(nil) }
+        guard let m = md?.pointee else { return counts }
+        for i in 0..<Int(m.topic_cnt) {
+            let t = m.topics[i]
+            let name = String(cString: t.topic)
+            if counts.keys.contains(name), t.err == RD_KAFKA_RESP_ERR_NO_ERROR { counts[name] = Int(t.partition_cnt) }
+        }
+        return counts
+    }
+
     public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
         let list = TopicPartition.list(partitions.map { TopicPartitionOffset($0, offset: rekindle_offset_invalid) })
         defer { rd_kafka_topic_partition_list_destroy(list) }

@@ -24,6 +24,9 @@ struct Rekindle: AsyncParsableCommand {
             }
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
+        } catch let error as LiveError {
+            FileHandle.standardError.write(Data("rekindle: \(error)\n".utf8))
+            Foundation.exit(1)
         } catch let error as UsageError {
             FileHandle.standardError.write(Data("rekindle: \(error.message)\n".utf8))
             Foundation.exit(2)

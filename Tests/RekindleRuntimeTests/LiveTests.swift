@@ -137,3 +137,27 @@ final class LockedBox<T>: @unchecked Sendable {
     func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
     func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
 }
+
+@Suite(.serialized) struct CoPartitioningTests {
+    @Test func runRefusesInputTopicsWithDifferentPartitionCountsOrMissingOnes() throws {
+        let cluster = try MockCluster()
+        defer { cluster.close() }
+        try cluster.createTopic("orders", partitions: 4)
+        try cluster.createTopic("product-views", partitions: 2)
+        var options = LiveOptions(bootstrap: cluster.bootstrapServers)
+        options.stopWhenIdleSeconds = 0
+        #expect(throws: LiveError.self) { _ = try LiveRunner(options: options).run() }
+        do {
+            _ = try LiveRunner(options: options).run()
+        } catch {
+            #expect("\(error)".contains("email-opens not found"))
+        }
+        try cluster.createTopic("email-opens", partitions: 4)
+        do {
+            _ = try LiveRunner(options: options).run()
+            Issue.record("ran on topics that are not co-partitioned")
+        } catch {
+            #expect("\(error)" == "input topics are not co-partitioned (orders: 4, product-views: 2, email-opens: 4): task k reads partition k of each, so they need one partition count")
+        }
+    }
+}

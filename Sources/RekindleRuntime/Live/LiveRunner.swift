@@ -27,6 +27,11 @@ public struct LiveOptions: Sendable {
     }
 }
 
+public struct LiveError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ d: String) { description = d }
+}
+
 public struct LiveSummary: Sendable {
     public var watermarks: [(partition: Int32, watermark: Millis)] = []
     /// When the first partitions were assigned, and when every task was last seen caught up with
@@ -87,6 +92,7 @@ public final class LiveRunner: @unchecked Sendable {
     public func run() throws -> LiveSummary {
         let producer = try Producer(options.kafka)
         let consumer = try Consumer(options.consumerProperties, fromBeginning: true)
+        try checkCoPartitioned(consumer)
         consumer.willRevoke = { [unowned self] tps in self.release(tps, consumer: consumer) }
         try consumer.subscribe(options.topics.inputs)
         var summary = LiveSummary(report: BacktestReport(rules: options.rules))
@@ -157,6 +163,21 @@ public final class LiveRunner: @unchecked Sendable {
         }
         consumer.close()
         return summary
+    }
+
+    /// Task `k` is partition `k` of every input topic: they must exist and have one partition count
+    /// (as Kafka Streams insists on co-partitioning).
+    private func checkCoPartitioned(_ consumer: Consumer) throws {
+        let counts = try consumer.partitionCounts(options.topics.inputs)
+        let missing = options.topics.inputs.filter { counts[$0] == .some(nil) }
+        if !missing.isEmpty {
+            throw LiveError("input topic\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) not found on \(options.kafka["bootstrap.servers"] ?? "the cluster") (create them with one partition count; see deploy/README.md)")
+        }
+        let distinct = Set(options.topics.inputs.compactMap { counts[$0] ?? nil })
+        if distinct.count > 1 {
+            let shown = options.topics.inputs.map { "\($0): \((counts[$0] ?? nil) ?? 0)" }.joined(separator: ", ")
+            throw LiveError("input topics are not co-partitioned (\(shown)): task k reads partition k of each, so they need one partition count")
+        }
     }
 
     /// Applies one batch of consumer events: assignments, messages, ends of partitions; then
