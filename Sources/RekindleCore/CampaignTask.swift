@@ -18,10 +18,10 @@ public struct CampaignTask: Sendable {
     public let rules: RuleSet
     public let allowedLatenessMs: Millis
     /// The largest `occurred_at` applied minus the allowed lateness (or what `advance` set).
-    public private(set) var watermark: Millis = .min
+    public internal(set) var watermark: Millis = .min
     /// Every timer due at or before this instant has fired; touches due then have passed.
-    private(set) var timerClock: Millis = .min
-    public private(set) var stats = TaskStats()
+    var timerClock: Millis = .min
+    public internal(set) var stats = TaskStats()
 
     var customers: [CustomerState] = []
     var customerIndex: [String: Int32] = [:]
