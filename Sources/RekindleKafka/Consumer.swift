@@ -26,6 +26,9 @@ final class RebalanceBox: @unchecked Sendable {
     let fromBeginning: Bool
     /// Called before partitions are taken away, so the owner can flush and commit first.
     var willRevoke: (([TopicPartition]) -> Void)?
+    /// Where to start reading newly assigned partitions (absent: the beginning, or the group's
+    /// committed offset when not `fromBeginning`).
+    var startOffsets: (([TopicPartition]) -> [TopicPartition: Int64])?
     init(fromBeginning: Bool) { self.fromBeginning = fromBeginning }
 }
 
@@ -57,6 +60,13 @@ public final class Consumer: @unchecked Sendable {
         set { box.willRevoke = newValue }
     }
 
+    /// Chooses the start offset of each newly assigned partition (e.g. from a snapshot); runs on
+    /// the polling thread before the assignment takes effect.
+    public var startOffsets: (([TopicPartition]) -> [TopicPartition: Int64])? {
+        get { box.startOffsets }
+        set { box.startOffsets = newValue }
+    }
+
     public func subscribe(_ topics: [String]) throws(KafkaError) {
         let list = TopicPartition.list(topics.map { TopicPartitionOffset(TopicPartition($0, -1), offset: rekindle_offset_invalid) })
         defer { rd_kafka_topic_partition_list_destroy(list) }
@@ -65,7 +75,12 @@ public final class Consumer: @unchecked Sendable {
 
     /// Reads these partitions from their beginning without joining a group (no rebalance wait).
     public func assign(_ partitions: [TopicPartition]) throws(KafkaError) {
-        let list = TopicPartition.list(partitions.map { TopicPartitionOffset($0, offset: rekindle_offset_beginning) })
+        try assign(partitions.map { TopicPartitionOffset($0, offset: rekindle_offset_beginning) })
+    }
+
+    /// Reads these partitions from the given offsets without joining a group.
+    public func assign(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let list = TopicPartition.list(offsets)
         defer { rd_kafka_topic_partition_list_destroy(list) }
         try KafkaError.check(rd_kafka_assign(rk, list), "assign")
     }
@@ -179,8 +194,17 @@ private let rebalanceCallback: @convention(c) (
     let box = Unmanaged<RebalanceBox>.fromOpaque(opaque).takeUnretainedValue()
     let list = TopicPartition.read(partitions).map(\.topicPartition)
     if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-        if box.fromBeginning, let partitions {
-            for i in 0..<Int(partitions.pointee.cnt) { partitions.pointee.elems[i].offset = rekindle_offset_beginning }
+        if let partitions {
+            let chosen = box.startOffsets?(list) ?? [:]
+            for i in 0..<Int(partitions.pointee.cnt) {
+                let e = partitions.pointee.elems[i]
+                let tp = TopicPartition(String(cString: e.topic), e.partition)
+                if let offset = chosen[tp] {
+                    partitions.pointee.elems[i].offset = offset
+                } else if box.fromBeginning {
+                    partitions.pointee.elems[i].offset = rekindle_offset_beginning
+                }
+            }
         }
         _ = rd_kafka_assign(rk, partitions)
         box.pending.append(.assigned(list))

@@ -15,6 +15,11 @@ public struct LiveOptions: Sendable {
     /// Exit once every assigned partition has been caught up this long, all delivered and committed.
     public var stopWhenIdleSeconds: Double?
     public var maxBatch = 10_000
+    /// Where task snapshots go; nil: no snapshots, every assigned partition is re-folded from its
+    /// beginning and outputs already produced are recognised by reading the output topics.
+    public var snapshotStore: (any SnapshotStore)?
+    public var snapshotIntervalSeconds: Double = 30
+    public var snapshotEveryEvents = 500_000
 
     public init(bootstrap: String) { kafka = ["bootstrap.servers": bootstrap] }
 
@@ -44,11 +49,13 @@ public struct LiveSummary: Sendable {
 }
 
 /// The live runner: one `CampaignTask` per input partition number, fed by a consumer group,
-/// writing triggers, conversions and dead letters, committing input offsets only after the
-/// outputs they caused are delivered (at-least-once).
+/// writing triggers, conversions and dead letters.
 ///
-/// State is rebuilt by re-folding each assigned partition from its beginning (until snapshots
-/// exist), so a restart or a moved partition repeats earlier outputs: at-least-once.
+/// Exactly-once output (spec section 5): a task assigned to this instance restores its newest
+/// good snapshot (or starts empty), reads the output partitions from the snapshot's output offsets
+/// (or their beginning) to their end to learn what already made it, re-folds from the snapshot's
+/// input offsets, and produces only what is missing. Snapshots are taken only when every output of
+/// the events folded so far is delivered; input offsets committed to the group are for monitoring.
 public final class LiveRunner: @unchecked Sendable {
     public let options: LiveOptions
     let metrics: RekindleMetrics?
@@ -57,6 +64,13 @@ public final class LiveRunner: @unchecked Sendable {
     struct State {
         var tasks: [Int32: TaskRunner] = [:]
         var caughtUp: Set<Int32> = []
+        /// Tasks restored from snapshots in the rebalance callback, waiting for their assignment.
+        var restoring: [Int32: (task: CampaignTask, snapshot: TaskSnapshot)] = [:]
+        /// Outputs already on the output topics that recovering tasks will derive again.
+        var ledger = OutputLedger()
+        var eventsSinceSnapshot = 0
+        /// Partition counts of the output topics, for the recovery read.
+        var outputPartitions: [(topic: String, kind: OutputLedger.OutputKind, count: Int)] = []
     }
 
     private let state = Mutex(State())
@@ -93,7 +107,17 @@ public final class LiveRunner: @unchecked Sendable {
         let producer = try Producer(options.kafka)
         let consumer = try Consumer(options.consumerProperties, fromBeginning: true)
         try checkCoPartitioned(consumer)
+        let outputs = options.topics
+        let counts = try consumer.partitionCounts([outputs.triggers, outputs.conversions, outputs.deadLetters])
+        state.withLock { s in
+            let kinds: [(String, OutputLedger.OutputKind)] = [
+                (outputs.triggers, .trigger), (outputs.conversions, .conversion), (outputs.deadLetters, .deadLetter),
+            ]
+            s.outputPartitions = kinds.map { (topic: $0.0, kind: $0.1, count: (counts[$0.0] ?? nil) ?? 0) }
+        }
+        consumer.startOffsets = { [unowned self] tps in self.prepareRestore(tps) }
         consumer.willRevoke = { [unowned self] tps in self.release(tps, consumer: consumer) }
+        var lastSnapshot = ContinuousClock.now
         try consumer.subscribe(options.topics.inputs)
         var summary = LiveSummary(report: BacktestReport(rules: options.rules))
         var producedTriggers: [Trigger] = []
@@ -136,6 +160,14 @@ public final class LiveRunner: @unchecked Sendable {
             commit(consumer)
             updateGauges(consumer)
             if !idle || !out.isEmpty || !dead.isEmpty { summary.lastBusy = .now }
+            if options.snapshotStore != nil {
+                let due = state.withLock { $0.eventsSinceSnapshot >= options.snapshotEveryEvents }
+                    || lastSnapshot.duration(to: .now) >= .milliseconds(Int64(options.snapshotIntervalSeconds * 1000))
+                if due {
+                    try takeSnapshots(of: nil, consumer: consumer)
+                    lastSnapshot = .now
+                }
+            }
 
             if let seconds = options.stopWhenIdleSeconds, idle, producer.outstanding == 0 {
                 let now = ContinuousClock.now
@@ -188,16 +220,30 @@ public final class LiveRunner: @unchecked Sendable {
         for e in events {
             switch e {
             case .assigned(let tps):
+                var recovering: [Int32: TaskSnapshot?] = [:]
                 for tp in tps {
                     guard let topic = options.topics.input(named: tp.topic) else { continue }
                     if s.tasks[tp.partition] == nil {
-                        s.tasks[tp.partition] = TaskRunner(
-                            partition: tp.partition, rules: options.rules, allowedLatenessMs: options.allowedLatenessMs)
+                        if let restored = s.restoring.removeValue(forKey: tp.partition) {
+                            var runner = TaskRunner(partition: tp.partition, task: restored.task)
+                            runner.sequence = restored.snapshot.sequence
+                            s.tasks[tp.partition] = runner
+                            recovering[tp.partition] = restored.snapshot
+                        } else {
+                            s.tasks[tp.partition] = TaskRunner(
+                                partition: tp.partition, rules: options.rules, allowedLatenessMs: options.allowedLatenessMs)
+                            recovering[tp.partition] = .some(nil)
+                        }
                         s.caughtUp.remove(tp.partition)
                     }
-                    s.tasks[tp.partition]!.inputs[topic.rawValue] = TaskRunner.Input(assigned: true)
+                    var input = TaskRunner.Input(assigned: true)
+                    if case .some(.some(let snap)) = recovering[tp.partition] {
+                        input.nextOffset = snap.inputOffsets.first { $0.topic == tp.topic && $0.partition == tp.partition }?.offset
+                    }
+                    s.tasks[tp.partition]!.inputs[topic.rawValue] = input
                 }
                 logger.info("assigned \(tps.map(\.description).sorted().joined(separator: " "))")
+                if !recovering.isEmpty { recoveryRead(recovering, &s) }
             case .revoked(let tps):
                 logger.info("revoked \(tps.map(\.description).sorted().joined(separator: " "))")
             case .message(let m):
@@ -231,6 +277,21 @@ public final class LiveRunner: @unchecked Sendable {
         if let target, target != .min {
             for k in idle.sorted() { s.tasks[k]!.task.advance(to: target, into: &out) }
         }
+        s.eventsSinceSnapshot += folded
+        // Recovery: what is already on the output topics is not produced again.
+        if !s.ledger.isEmpty {
+            let before = s.ledger.suppressed
+            out.removeAll { o in
+                switch o {
+                case .trigger(let t): return s.ledger.alreadyProduced(OutputLedger.key(t))
+                case .conversion(let c): return s.ledger.alreadyProduced(OutputLedger.key(c))
+                }
+            }
+            dead.removeAll { s.ledger.alreadyProduced(OutputLedger.key($0.0)) }
+            metrics?.outputsSuppressed(s.ledger.suppressed - before)
+            // Caught up everywhere: anything left was not ours to re-derive.
+            if busy.isEmpty { s.ledger.clear() }
+        }
         return (!s.tasks.isEmpty && busy.isEmpty, folded)
     }
 
@@ -263,9 +324,16 @@ public final class LiveRunner: @unchecked Sendable {
         }
     }
 
-    /// On revocation: commit what was delivered, then drop the tasks of those partitions.
+    /// On revocation: commit what was delivered, snapshot, then drop the tasks of those partitions.
     private func release(_ tps: [TopicPartition], consumer: Consumer) {
         commit(consumer)
+        if options.snapshotStore != nil {
+            do {
+                try takeSnapshots(of: Set(tps.map(\.partition)), consumer: consumer)
+            } catch {
+                logger.error("snapshot on revocation failed: \(error)")
+            }
+        }
         state.withLock { s in
             for tp in tps {
                 guard let topic = options.topics.input(named: tp.topic) else { continue }
@@ -276,6 +344,96 @@ public final class LiveRunner: @unchecked Sendable {
                     metrics?.removeTask(Int(tp.partition))
                 }
             }
+        }
+    }
+
+    /// Runs in the rebalance callback, before the assignment takes effect: restores each newly
+    /// assigned task from its newest good snapshot and returns where its inputs resume.
+    private func prepareRestore(_ tps: [TopicPartition]) -> [TopicPartition: Int64] {
+        guard let store = options.snapshotStore else { return [:] }
+        var offsets: [TopicPartition: Int64] = [:]
+        let partitions = Set(tps.filter { options.topics.input(named: $0.topic) != nil }.map(\.partition))
+        for k in partitions.sorted() {
+            let candidates: [(name: String, bytes: [UInt8])]
+            do { candidates = try store.candidates(partition: k) } catch {
+                logger.error("cannot list snapshots of task \(k): \(error)")
+                continue
+            }
+            for (name, bytes) in candidates {
+                do throws(SnapshotError) {
+                    let snap = try TaskSnapshot.decode(bytes)
+                    guard snap.partition == k else { throw SnapshotError("belongs to task \(snap.partition)") }
+                    let task = try CampaignTask(restoring: snap.state, rules: options.rules, allowedLatenessMs: options.allowedLatenessMs)
+                    state.withLock { $0.restoring[k] = (task, snap) }
+                    for o in snap.inputOffsets { offsets[TopicPartition(o.topic, o.partition)] = o.offset }
+                    logger.info("task \(k): restored snapshot \(snap.sequence) (watermark \(snap.watermark == .min ? "none" : Timestamp.format(snap.watermark)))")
+                    break
+                } catch {
+                    logger.warning("task \(k): snapshot \(name) rejected (\(error.message)), trying an older one")
+                    metrics?.snapshotRejected()
+                }
+            }
+        }
+        return offsets
+    }
+
+    /// Learns which outputs the recovering tasks already produced: each output partition is read
+    /// from the earliest of those tasks' snapshot output offsets (the beginning without one).
+    private func recoveryRead(_ recovering: [Int32: TaskSnapshot?], _ s: inout State) {
+        var starts: [(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)] = []
+        for (topic, kind, count) in s.outputPartitions {
+            for p in 0..<Int32(count) {
+                let from = recovering.values.map { snap -> Int64 in
+                    snap?.outputOffsets.first { $0.topic == topic && $0.partition == p }?.offset ?? 0
+                }.min() ?? 0
+                starts.append((topic, kind, p, from))
+            }
+        }
+        do {
+            var ledger = try OutputLedger.read(starts, kafka: options.kafka)
+            // Merge: keep what an earlier recovery still expects.
+            ledger.absorb(s.ledger)
+            s.ledger = ledger
+        } catch {
+            logger.error("recovery read failed: \(error); outputs may repeat")
+        }
+    }
+
+    /// Snapshots the given tasks (all when nil). Called only when every output of the events
+    /// folded so far has been delivered, so the snapshot's output offsets cover them.
+    private func takeSnapshots(of partitions: Set<Int32>?, consumer: Consumer) throws {
+        guard let store = options.snapshotStore else { return }
+        let outputTopics = state.withLock { $0.outputPartitions }
+        var outputOffsets: [OffsetEntry] = []
+        for (topic, _, count) in outputTopics {
+            for p in 0..<Int32(count) {
+                let high = try consumer.queryWatermarks(TopicPartition(topic, p)).high
+                outputOffsets.append(OffsetEntry(topic: topic, partition: p, offset: high))
+            }
+        }
+        let snapshots: [TaskSnapshot] = state.withLock { s in
+            s.eventsSinceSnapshot = 0
+            var list: [TaskSnapshot] = []
+            for k in s.tasks.keys.sorted() where partitions?.contains(k) ?? true {
+                s.tasks[k]!.sequence += 1
+                let t = s.tasks[k]!
+                var inputs: [OffsetEntry] = []
+                for topic in Topic.allCases where t.inputs[topic.rawValue].assigned {
+                    inputs.append(OffsetEntry(topic: options.topics.name(of: topic), partition: k,
+                                              offset: t.inputs[topic.rawValue].nextOffset ?? 0))
+                }
+                list.append(TaskSnapshot(
+                    partition: k, sequence: t.sequence, rulesVersion: options.rules.hash, watermark: t.task.watermark,
+                    inputOffsets: inputs, outputOffsets: outputOffsets, state: t.task.encodeState()))
+            }
+            return list
+        }
+        for snap in snapshots {
+            let started = ContinuousClock.now
+            try store.save(snap)
+            let d = started.duration(to: .now)
+            metrics?.snapshotWritten(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+            metrics?.setSnapshotAge(task: Int(snap.partition), seconds: 0)
         }
     }
 

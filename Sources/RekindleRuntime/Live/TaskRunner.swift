@@ -17,10 +17,16 @@ struct TaskRunner: Sendable {
     let partition: Int32
     var task: CampaignTask
     var inputs = [Input](repeating: Input(), count: Topic.allCases.count)
+    /// The sequence number of the task's last snapshot.
+    var sequence: UInt64 = 0
 
     init(partition: Int32, rules: RuleSet, allowedLatenessMs: Millis) {
+        self.init(partition: partition, task: CampaignTask(rules: rules, allowedLatenessMs: allowedLatenessMs))
+    }
+
+    init(partition: Int32, task: CampaignTask) {
         self.partition = partition
-        task = CampaignTask(rules: rules, allowedLatenessMs: allowedLatenessMs)
+        self.task = task
     }
 
     var hasAssignedInput: Bool { inputs.contains { $0.assigned } }

@@ -17,6 +17,8 @@ public final class RekindleMetrics: Sendable {
     private let eventsProcessedTotal: Counter
     private let assignedTasks: Gauge
     private let snapshotDurations: ValueHistogram
+    private let snapshotsRejectedTotal: Counter
+    private let outputsSuppressedTotal: Counter
     private let series = Mutex(Series())
 
     private struct TopicPartition: Hashable {
@@ -58,6 +60,8 @@ public final class RekindleMetrics: Sendable {
         static let assignedTasks = "rekindle_assigned_tasks"
         static let snapshotAge = "rekindle_snapshot_age_seconds"
         static let snapshotDuration = "rekindle_snapshot_duration_seconds"
+        static let snapshotsRejected = "rekindle_snapshots_rejected_total"
+        static let outputsSuppressed = "rekindle_recovery_outputs_suppressed_total"
     }
 
     enum Help {
@@ -74,6 +78,8 @@ public final class RekindleMetrics: Sendable {
         static let assignedTasks = "Tasks (input partitions) currently assigned to this instance."
         static let snapshotAge = "Seconds since the task's last successful snapshot."
         static let snapshotDuration = "Time taken to write one task snapshot, in seconds."
+        static let snapshotsRejected = "Snapshots found corrupt, truncated or of another version on restore (an older one was used)."
+        static let outputsSuppressed = "Outputs a recovering task re-derived and did not produce again, because they were already on their topic."
     }
 
     /// Buckets for `rekindle_snapshot_duration_seconds`: 1 ms to 30 s.
@@ -90,7 +96,17 @@ public final class RekindleMetrics: Sendable {
         snapshotDurations = registry.makeValueHistogram(
             descriptor: Self.descriptor(Name.snapshotDuration, Help.snapshotDuration),
             buckets: Self.snapshotDurationBuckets)
+        snapshotsRejectedTotal = registry.makeCounter(
+            descriptor: Self.descriptor(Name.snapshotsRejected, Help.snapshotsRejected))
+        outputsSuppressedTotal = registry.makeCounter(
+            descriptor: Self.descriptor(Name.outputsSuppressed, Help.outputsSuppressed))
     }
+
+    /// One snapshot that could not be used on restore.
+    public func snapshotRejected() { snapshotsRejectedTotal.increment() }
+
+    /// Outputs already on their topics that a recovering task did not produce again.
+    public func outputsSuppressed(_ n: Int) { outputsSuppressedTotal.increment(by: Int64(n)) }
 
     // MARK: Counters
 

@@ -1,0 +1,95 @@
+import Foundation
+import RekindleCore
+import RekindleKafka
+
+/// What is already on the output topics (spec section 5, Exactly-once): a recovering task reads
+/// its output partitions from its snapshot's output offsets to their end, and then produces only
+/// the outputs not found here. Triggers are known by `trigger_id`, conversions by trigger and
+/// order, dead letters by their source topic/partition/offset.
+struct OutputLedger: Sendable {
+    private var known: Set<String> = []
+    private(set) var suppressed = 0
+
+    var isEmpty: Bool { known.isEmpty }
+
+    static func key(_ t: Trigger) -> String { "t|" + t.triggerId }
+    static func key(_ c: Conversion) -> String { "c|\(c.triggerId)|\(c.orderId)" }
+    static func key(_ d: DeadLetter) -> String? {
+        guard case .topic(let name, let partition, let offset) = d.source else { return nil }
+        return "d|\(name)|\(partition)|\(offset)"
+    }
+
+    /// Learns one message read back from an output topic.
+    mutating func learn(_ value: [UInt8], kind: OutputKind) {
+        guard let v = try? value.withUnsafeBufferPointer({ try JSONParser.parse($0) }) else { return }
+        switch kind {
+        case .trigger:
+            if case .string(let id)? = v["trigger_id"] { known.insert("t|" + id) }
+        case .conversion:
+            if case .string(let id)? = v["trigger_id"], case .string(let order)? = v["order_id"] {
+                known.insert("c|\(id)|\(order)")
+            }
+        case .deadLetter:
+            if case .string(let topic)? = v["source"]?["topic"], case .number(let p)? = v["source"]?["partition"],
+                case .number(let o)? = v["source"]?["offset"]
+            {
+                known.insert("d|\(topic)|\(Int32(p))|\(Int64(o))")
+            }
+        }
+    }
+
+    /// True if the output is already on its topic (and forgets it: it will not come again).
+    mutating func alreadyProduced(_ key: String?) -> Bool {
+        guard let key, known.remove(key) != nil else { return false }
+        suppressed += 1
+        return true
+    }
+
+    mutating func clear() { known.removeAll() }
+
+    mutating func absorb(_ other: OutputLedger) { known.formUnion(other.known) }
+
+    enum OutputKind { case trigger, conversion, deadLetter }
+}
+
+extension OutputLedger {
+    /// Reads the given output partitions from the given offsets to their current end.
+    static func read(_ starts: [(topic: String, kind: OutputKind, partition: Int32, offset: Int64)],
+                     kafka: [String: String]) throws -> OutputLedger {
+        var ledger = OutputLedger()
+        guard !starts.isEmpty else { return ledger }
+        var props = ["group.id": "rekindle-recovery-\(UUID().uuidString)", "fetch.wait.max.ms": "10"]
+        props.merge(kafka) { _, user in user }
+        let consumer = try Consumer(props, fromBeginning: false)
+        defer { consumer.close() }
+        var ends: [TopicPartition: Int64] = [:]
+        var assign: [TopicPartitionOffset] = []
+        var kinds: [String: OutputKind] = [:]
+        for s in starts {
+            let tp = TopicPartition(s.topic, s.partition)
+            let high = try consumer.queryWatermarks(tp).high
+            kinds[s.topic] = s.kind
+            if high > s.offset {
+                ends[tp] = high
+                assign.append(TopicPartitionOffset(tp, offset: s.offset))
+            }
+        }
+        guard !assign.isEmpty else { return ledger }
+        try consumer.assign(assign)
+        let deadline = Date().addingTimeInterval(120)
+        while !ends.isEmpty {
+            guard Date() < deadline else { throw LiveError("recovery read did not reach the end of \(ends.keys.map(\.description).sorted())") }
+            switch consumer.poll(timeoutMs: 100) {
+            case .message(let m)?:
+                ledger.learn(m.value, kind: kinds[m.topicPartition.topic]!)
+                if let end = ends[m.topicPartition], m.offset + 1 >= end { ends[m.topicPartition] = nil }
+            case .endOfPartition(let tp, _)?:
+                ends[tp] = nil
+            case .error(let e)?:
+                throw e
+            default: break
+            }
+        }
+        return ledger
+    }
+}
