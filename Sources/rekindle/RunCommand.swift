@@ -32,6 +32,15 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Exit 0 once every assigned partition has been caught up this many seconds.")
     var stopWhenIdle: Double?
 
+    @Option(name: .long, help: "Keep task snapshots in this directory (the last 3 per task).")
+    var snapshotDir: String?
+
+    @Option(name: .long, help: "Seconds between snapshots (default 30).")
+    var snapshotInterval: Double?
+
+    @Option(name: .long, help: "Also snapshot after this many folded events (default 500000).")
+    var snapshotEveryEvents: Int?
+
     func run() async throws {
         var settings = try RunConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
         if let bootstrap { settings.bootstrap = bootstrap }
@@ -49,6 +58,12 @@ struct RunCommand: AsyncParsableCommand {
             address = a
         }
         if let s = stopWhenIdle, s < 0 { throw ValidationError("--stop-when-idle: expected seconds >= 0") }
+        if let dir = snapshotDir { settings.snapshotDir = dir }
+        if let s = snapshotInterval { settings.snapshotIntervalSeconds = s }
+        if let n = snapshotEveryEvents { settings.snapshotEveryEvents = n }
+        guard settings.snapshotIntervalSeconds > 0, settings.snapshotEveryEvents > 0 else {
+            throw ValidationError("--snapshot-interval and --snapshot-every-events: expected > 0")
+        }
 
         var options = LiveOptions(bootstrap: server)
         options.kafka.merge(settings.kafka) { _, user in user }
@@ -57,6 +72,9 @@ struct RunCommand: AsyncParsableCommand {
         options.rules = try RuleFile.load(path: settings.rulesPath)
         options.allowedLatenessMs = settings.allowedLatenessMs
         options.stopWhenIdleSeconds = stopWhenIdle
+        options.snapshotIntervalSeconds = settings.snapshotIntervalSeconds
+        options.snapshotEveryEvents = settings.snapshotEveryEvents
+        if let dir = settings.snapshotDir { options.snapshotStore = try DirectorySnapshotStore(directory: dir) }
 
         let metrics = RekindleMetrics()
         let runner = LiveRunner(options: options, metrics: metrics)

@@ -19,6 +19,9 @@ public struct RunConfiguration: Sendable, Equatable {
     public var topics = TopicNames()
     /// Passed to librdkafka as-is (SASL, TLS, tuning).
     public var kafka: [String: String] = [:]
+    public var snapshotDir: String?
+    public var snapshotIntervalSeconds: Double = 30
+    public var snapshotEveryEvents = 500_000
 
     public init() {}
 
@@ -69,11 +72,22 @@ public struct RunConfiguration: Sendable, Equatable {
                     }
                     topics[keyPath: entry.path] = try string(t.value, "topics.\(t.key)")
                 }
+            case "snapshot_dir": snapshotDir = try string(m.value, m.key)
+            case "snapshot_interval_seconds":
+                guard let v = Double(try string(m.value, m.key)), v > 0 else {
+                    throw ConfigError("\(file): snapshot_interval_seconds: expected a number > 0")
+                }
+                snapshotIntervalSeconds = v
+            case "snapshot_every_events":
+                guard let v = Int(try string(m.value, m.key)), v > 0 else {
+                    throw ConfigError("\(file): snapshot_every_events: expected a whole number > 0")
+                }
+                snapshotEveryEvents = v
             case "kafka":
                 guard case .object(let props) = m.value else { throw ConfigError("\(file): kafka: expected a mapping") }
                 for p in props { kafka[p.key] = try string(p.value, "kafka.\(p.key)") }
             default:
-                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, topics, kafka)")
+                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, snapshot_dir, snapshot_interval_seconds, snapshot_every_events, topics, kafka)")
             }
         }
     }
@@ -83,6 +97,7 @@ public struct RunConfiguration: Sendable, Equatable {
         if let v = env["REKINDLE_GROUP_ID"] { groupId = v }
         if let v = env["REKINDLE_RULES"] { rulesPath = v }
         if let v = env["REKINDLE_HTTP"] { http = v }
+        if let v = env["REKINDLE_SNAPSHOT_DIR"] { snapshotDir = v }
         if let v = env["REKINDLE_ALLOWED_LATENESS_MS"] {
             guard let ms = Int64(v), ms >= 0 else { throw ConfigError("REKINDLE_ALLOWED_LATENESS_MS: expected a whole number >= 0") }
             allowedLatenessMs = ms
