@@ -61,25 +61,16 @@ public final class LiveRunner: @unchecked Sendable {
     let metrics: RekindleMetrics?
     let logger: Logger
 
-    struct State {
-        var tasks: [Int32: TaskRunner] = [:]
-        var caughtUp: Set<Int32> = []
-        /// Tasks restored from snapshots in the rebalance callback, waiting for their assignment.
-        var restoring: [Int32: (task: CampaignTask, snapshot: TaskSnapshot)] = [:]
-        /// Outputs already on the output topics that recovering tasks will derive again.
-        var ledger = OutputLedger()
-        var eventsSinceSnapshot = 0
-        /// Partition counts of the output topics, for the recovery read.
-        var outputPartitions: [(topic: String, kind: OutputLedger.OutputKind, count: Int)] = []
-    }
-
-    private let state = Mutex(State())
+    private let state: Mutex<LiveEngine>
     private let stopRequested = Atomic<Bool>(false)
 
     public init(options: LiveOptions, metrics: RekindleMetrics? = nil, logger: Logger = Logger(label: "rekindle.run")) {
         self.options = options
         self.metrics = metrics
         self.logger = logger
+        state = Mutex(LiveEngine(
+            rules: options.rules, topics: options.topics, allowedLatenessMs: options.allowedLatenessMs, metrics: metrics,
+            logger: logger))
     }
 
     /// Asks `run()` to finish its current batch, deliver, commit and return.
@@ -132,8 +123,11 @@ public final class LiveRunner: @unchecked Sendable {
                 while events.count < options.maxBatch, let e = consumer.poll(timeoutMs: 0) { events.append(e) }
             }
             var out: [Output] = []
-            var dead: [(DeadLetter, [UInt8]?, InputError.Kind)] = []
-            let (idle, eventsIn) = state.withLock { s in step(events, &s, &out, &dead) }
+            var dead: [LiveEngine.DeadLetterOut] = []
+            let kafka = options.kafka
+            let (idle, eventsIn) = state.withLock { s in
+                s.step(events, out: &out, dead: &dead) { try OutputLedger.read($0, kafka: kafka) }
+            }
             if summary.firstAssigned == nil, events.contains(where: { if case .assigned = $0 { return true } else { return false } }) {
                 summary.firstAssigned = .now
             }
@@ -212,113 +206,14 @@ public final class LiveRunner: @unchecked Sendable {
         }
     }
 
-    /// Applies one batch of consumer events: assignments, messages, ends of partitions; then
-    /// merges and folds every task, and advances idle tasks to the instance's watermark.
-    /// Returns whether every assigned task is idle, and how many events were folded.
-    private func step(_ events: [ConsumerEvent], _ s: inout State, _ out: inout [Output],
-                      _ dead: inout [(DeadLetter, [UInt8]?, InputError.Kind)]) -> (Bool, Int) {
-        for e in events {
-            switch e {
-            case .assigned(let tps):
-                var recovering: [Int32: TaskSnapshot?] = [:]
-                for tp in tps {
-                    guard let topic = options.topics.input(named: tp.topic) else { continue }
-                    if s.tasks[tp.partition] == nil {
-                        if let restored = s.restoring.removeValue(forKey: tp.partition) {
-                            var runner = TaskRunner(partition: tp.partition, task: restored.task)
-                            runner.sequence = restored.snapshot.sequence
-                            s.tasks[tp.partition] = runner
-                            recovering[tp.partition] = restored.snapshot
-                        } else {
-                            s.tasks[tp.partition] = TaskRunner(
-                                partition: tp.partition, rules: options.rules, allowedLatenessMs: options.allowedLatenessMs)
-                            recovering[tp.partition] = .some(nil)
-                        }
-                        s.caughtUp.remove(tp.partition)
-                    }
-                    var input = TaskRunner.Input(assigned: true)
-                    if case .some(.some(let snap)) = recovering[tp.partition] {
-                        input.nextOffset = snap.inputOffsets.first { $0.topic == tp.topic && $0.partition == tp.partition }?.offset
-                    }
-                    s.tasks[tp.partition]!.inputs[topic.rawValue] = input
-                }
-                logger.info("assigned \(tps.map(\.description).sorted().joined(separator: " "))")
-                if !recovering.isEmpty { recoveryRead(recovering, &s) }
-            case .revoked(let tps):
-                logger.info("revoked \(tps.map(\.description).sorted().joined(separator: " "))")
-            case .message(let m):
-                guard let topic = options.topics.input(named: m.topicPartition.topic),
-                    s.tasks[m.topicPartition.partition] != nil
-                else { continue }
-                metrics?.eventIn(topic: m.topicPartition.topic)
-                s.tasks[m.topicPartition.partition]!.inputs[topic.rawValue].atEnd = false
-                s.tasks[m.topicPartition.partition]!.inputs[topic.rawValue].buffer.append(InputMessage.validate(m, topic: topic))
-            case .endOfPartition(let tp, _):
-                guard let topic = options.topics.input(named: tp.topic), s.tasks[tp.partition] != nil else { continue }
-                s.tasks[tp.partition]!.inputs[topic.rawValue].atEnd = true
-            case .error(let error):
-                logger.warning("\(error)")
-            }
-        }
-        var folded = 0
-        for k in s.tasks.keys.sorted() {
-            let before = s.tasks[k]!.task.stats.lateEvents
-            s.tasks[k]!.drain(into: &out, deadLetters: &dead) { _ in folded += 1 }
-            let late = s.tasks[k]!.task.stats.lateEvents - before
-            for _ in 0..<late { metrics?.lateEvent(task: Int(k)) }
-        }
-        metrics?.eventsProcessed(folded)
-        // Spec section 4: an idle task follows the instance's watermark, the smallest among
-        // tasks still busy, or the largest of all when every task is idle.
-        let idle = s.tasks.filter { $0.value.isIdle }.map(\.key)
-        for k in idle { s.caughtUp.insert(k) }
-        let busy = s.tasks.filter { !$0.value.isIdle }.map { $0.value.task.watermark }
-        let target = busy.isEmpty ? s.tasks.values.map(\.task.watermark).max() : busy.min()
-        if let target, target != .min {
-            for k in idle.sorted() { s.tasks[k]!.task.advance(to: target, into: &out) }
-        }
-        s.eventsSinceSnapshot += folded
-        // Recovery: what is already on the output topics is not produced again.
-        if !s.ledger.isEmpty {
-            let before = s.ledger.suppressed
-            out.removeAll { o in
-                switch o {
-                case .trigger(let t): return s.ledger.alreadyProduced(OutputLedger.key(t))
-                case .conversion(let c): return s.ledger.alreadyProduced(OutputLedger.key(c))
-                }
-            }
-            dead.removeAll { s.ledger.alreadyProduced(OutputLedger.key($0.0)) }
-            metrics?.outputsSuppressed(s.ledger.suppressed - before)
-            // Caught up everywhere: anything left was not ours to re-derive.
-            if busy.isEmpty { s.ledger.clear() }
-        }
-        return (!s.tasks.isEmpty && busy.isEmpty, folded)
-    }
-
     /// Commits, for every input partition, the offset after the last message whose outputs
     /// have been delivered. Failures (e.g. during a rebalance) are logged and retried later.
     private func commit(_ consumer: Consumer) {
-        let offsets: [TopicPartitionOffset] = state.withLock { s in
-            var list: [TopicPartitionOffset] = []
-            for (k, t) in s.tasks {
-                for topic in Topic.allCases {
-                    let input = t.inputs[topic.rawValue]
-                    if let next = input.nextOffset, next != input.committed {
-                        list.append(TopicPartitionOffset(TopicPartition(options.topics.name(of: topic), k), offset: next))
-                    }
-                }
-            }
-            return list
-        }
+        let offsets = state.withLock { $0.uncommitted() }
         guard !offsets.isEmpty else { return }
         do {
             try consumer.commit(offsets)
-            state.withLock { s in
-                for o in offsets {
-                    guard let topic = options.topics.input(named: o.topicPartition.topic) else { continue }
-                    s.tasks[o.topicPartition.partition]?.inputs[topic.rawValue].committed = o.offset
-                }
-            }
+            state.withLock { $0.markCommitted(offsets) }
         } catch {
             logger.warning("commit failed, will retry: \(error)")
         }
@@ -334,17 +229,7 @@ public final class LiveRunner: @unchecked Sendable {
                 logger.error("snapshot on revocation failed: \(error)")
             }
         }
-        state.withLock { s in
-            for tp in tps {
-                guard let topic = options.topics.input(named: tp.topic) else { continue }
-                s.tasks[tp.partition]?.inputs[topic.rawValue] = TaskRunner.Input()
-                if let t = s.tasks[tp.partition], !t.hasAssignedInput {
-                    s.tasks[tp.partition] = nil
-                    s.caughtUp.remove(tp.partition)
-                    metrics?.removeTask(Int(tp.partition))
-                }
-            }
-        }
+        state.withLock { $0.release(tps) }
     }
 
     /// Runs in the rebalance callback, before the assignment takes effect: restores each newly
@@ -359,44 +244,11 @@ public final class LiveRunner: @unchecked Sendable {
                 logger.error("cannot list snapshots of task \(k): \(error)")
                 continue
             }
-            for (name, bytes) in candidates {
-                do throws(SnapshotError) {
-                    let snap = try TaskSnapshot.decode(bytes)
-                    guard snap.partition == k else { throw SnapshotError("belongs to task \(snap.partition)") }
-                    let task = try CampaignTask(restoring: snap.state, rules: options.rules, allowedLatenessMs: options.allowedLatenessMs)
-                    state.withLock { $0.restoring[k] = (task, snap) }
-                    for o in snap.inputOffsets { offsets[TopicPartition(o.topic, o.partition)] = o.offset }
-                    logger.info("task \(k): restored snapshot \(snap.sequence) (watermark \(snap.watermark == .min ? "none" : Timestamp.format(snap.watermark)))")
-                    break
-                } catch {
-                    logger.warning("task \(k): snapshot \(name) rejected (\(error.message)), trying an older one")
-                    metrics?.snapshotRejected()
-                }
+            for o in state.withLock({ $0.restore(k, from: candidates) }) {
+                offsets[TopicPartition(o.topic, o.partition)] = o.offset
             }
         }
         return offsets
-    }
-
-    /// Learns which outputs the recovering tasks already produced: each output partition is read
-    /// from the earliest of those tasks' snapshot output offsets (the beginning without one).
-    private func recoveryRead(_ recovering: [Int32: TaskSnapshot?], _ s: inout State) {
-        var starts: [(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)] = []
-        for (topic, kind, count) in s.outputPartitions {
-            for p in 0..<Int32(count) {
-                let from = recovering.values.map { snap -> Int64 in
-                    snap?.outputOffsets.first { $0.topic == topic && $0.partition == p }?.offset ?? 0
-                }.min() ?? 0
-                starts.append((topic, kind, p, from))
-            }
-        }
-        do {
-            var ledger = try OutputLedger.read(starts, kafka: options.kafka)
-            // Merge: keep what an earlier recovery still expects.
-            ledger.absorb(s.ledger)
-            s.ledger = ledger
-        } catch {
-            logger.error("recovery read failed: \(error); outputs may repeat")
-        }
     }
 
     /// Snapshots the given tasks (all when nil). Called only when every output of the events
@@ -411,23 +263,7 @@ public final class LiveRunner: @unchecked Sendable {
                 outputOffsets.append(OffsetEntry(topic: topic, partition: p, offset: high))
             }
         }
-        let snapshots: [TaskSnapshot] = state.withLock { s in
-            s.eventsSinceSnapshot = 0
-            var list: [TaskSnapshot] = []
-            for k in s.tasks.keys.sorted() where partitions?.contains(k) ?? true {
-                s.tasks[k]!.sequence += 1
-                let t = s.tasks[k]!
-                var inputs: [OffsetEntry] = []
-                for topic in Topic.allCases where t.inputs[topic.rawValue].assigned {
-                    inputs.append(OffsetEntry(topic: options.topics.name(of: topic), partition: k,
-                                              offset: t.inputs[topic.rawValue].nextOffset ?? 0))
-                }
-                list.append(TaskSnapshot(
-                    partition: k, sequence: t.sequence, rulesVersion: options.rules.hash, watermark: t.task.watermark,
-                    inputOffsets: inputs, outputOffsets: outputOffsets, state: t.task.encodeState()))
-            }
-            return list
-        }
+        let snapshots = state.withLock { $0.snapshots(of: partitions, outputOffsets: outputOffsets) }
         for snap in snapshots {
             let started = ContinuousClock.now
             try store.save(snap)

@@ -1,0 +1,222 @@
+import Logging
+import RekindleCore
+import RekindleKafka
+
+/// The live runner's logic without its transport: tasks per partition number, their merge and
+/// fold, idle tasks following the instance watermark, restore from snapshots, the recovery ledger,
+/// and snapshot and commit bookkeeping. `LiveRunner` feeds it librdkafka's events; the simulation
+/// test feeds it a deterministic log. Not thread-safe: the owner serialises calls.
+struct LiveEngine: Sendable {
+    let rules: RuleSet
+    let topics: TopicNames
+    let allowedLatenessMs: Millis
+    let metrics: RekindleMetrics?
+    let logger: Logger
+
+    var tasks: [Int32: TaskRunner] = [:]
+    var caughtUp: Set<Int32> = []
+    /// Tasks restored from snapshots, waiting for their assignment.
+    var restoring: [Int32: (task: CampaignTask, snapshot: TaskSnapshot)] = [:]
+    /// Outputs already on the output topics that recovering tasks will derive again.
+    var ledger = OutputLedger()
+    var eventsSinceSnapshot = 0
+    /// Partition counts of the output topics, for the recovery read and snapshot offsets.
+    var outputPartitions: [(topic: String, kind: OutputLedger.OutputKind, count: Int)] = []
+
+    init(rules: RuleSet, topics: TopicNames, allowedLatenessMs: Millis, metrics: RekindleMetrics?, logger: Logger) {
+        self.rules = rules
+        self.topics = topics
+        self.allowedLatenessMs = allowedLatenessMs
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    typealias DeadLetterOut = (letter: DeadLetter, key: [UInt8]?, kind: InputError.Kind)
+    /// Reads output partitions from the given offsets to their end.
+    typealias OutputReader = ([(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)]) throws -> OutputLedger
+
+    // MARK: - Restore
+
+    /// Restores task `k` from the newest of `candidates` (newest first) that decodes and restores;
+    /// returns where its inputs resume (empty: from the beginning) and what was rejected.
+    mutating func restore(_ k: Int32, from candidates: [(name: String, bytes: [UInt8])]) -> [OffsetEntry] {
+        for (name, bytes) in candidates {
+            do throws(SnapshotError) {
+                let snap = try TaskSnapshot.decode(bytes)
+                guard snap.partition == k else { throw SnapshotError("belongs to task \(snap.partition)") }
+                let task = try CampaignTask(restoring: snap.state, rules: rules, allowedLatenessMs: allowedLatenessMs)
+                restoring[k] = (task, snap)
+                logger.info("task \(k): restored snapshot \(snap.sequence) (watermark \(snap.watermark == .min ? "none" : Timestamp.format(snap.watermark)))")
+                return snap.inputOffsets
+            } catch {
+                logger.warning("task \(k): snapshot \(name) rejected (\(error.message)), trying an older one")
+                metrics?.snapshotRejected()
+            }
+        }
+        return []
+    }
+
+    // MARK: - Steps
+
+    /// Applies one batch of consumer events: assignments (with recovery), messages, ends of
+    /// partitions; then merges and folds every task and advances idle tasks to the instance's
+    /// watermark. Outputs already on their topics are dropped. Returns whether every assigned task
+    /// is idle, and how many events were folded.
+    mutating func step(_ events: [ConsumerEvent], out: inout [Output], dead: inout [DeadLetterOut],
+                       readOutputs: OutputReader) -> (idle: Bool, folded: Int) {
+        for e in events {
+            switch e {
+            case .assigned(let tps): assign(tps, readOutputs: readOutputs)
+            case .revoked(let tps): logger.info("revoked \(tps.map(\.description).sorted().joined(separator: " "))")
+            case .message(let m):
+                guard let topic = topics.input(named: m.topicPartition.topic), tasks[m.topicPartition.partition] != nil else {
+                    continue
+                }
+                metrics?.eventIn(topic: m.topicPartition.topic)
+                tasks[m.topicPartition.partition]!.inputs[topic.rawValue].atEnd = false
+                tasks[m.topicPartition.partition]!.inputs[topic.rawValue].buffer.append(InputMessage.validate(m, topic: topic))
+            case .endOfPartition(let tp, _):
+                guard let topic = topics.input(named: tp.topic), tasks[tp.partition] != nil else { continue }
+                tasks[tp.partition]!.inputs[topic.rawValue].atEnd = true
+            case .error(let error):
+                logger.warning("\(error)")
+            }
+        }
+        var folded = 0
+        var deadLetters: [(DeadLetter, [UInt8]?, InputError.Kind)] = []
+        for k in tasks.keys.sorted() {
+            let before = tasks[k]!.task.stats.lateEvents
+            tasks[k]!.drain(into: &out, deadLetters: &deadLetters) { _ in folded += 1 }
+            let late = tasks[k]!.task.stats.lateEvents - before
+            for _ in 0..<late { metrics?.lateEvent(task: Int(k)) }
+        }
+        dead.append(contentsOf: deadLetters.map { (letter: $0.0, key: $0.1, kind: $0.2) })
+        metrics?.eventsProcessed(folded)
+        // Spec section 4: an idle task follows the instance's watermark, the smallest among
+        // tasks still busy, or the largest of all when every task is idle.
+        let idle = tasks.filter { $0.value.isIdle }.map(\.key)
+        for k in idle { caughtUp.insert(k) }
+        let busy = tasks.filter { !$0.value.isIdle }.map { $0.value.task.watermark }
+        let target = busy.isEmpty ? tasks.values.map(\.task.watermark).max() : busy.min()
+        if let target, target != .min {
+            for k in idle.sorted() { tasks[k]!.task.advance(to: target, into: &out) }
+        }
+        eventsSinceSnapshot += folded
+        // Recovery: what is already on the output topics is not produced again.
+        if !ledger.isEmpty {
+            let before = ledger.suppressed
+            out.removeAll { o in
+                switch o {
+                case .trigger(let t): return ledger.alreadyProduced(OutputLedger.key(t))
+                case .conversion(let c): return ledger.alreadyProduced(OutputLedger.key(c))
+                }
+            }
+            dead.removeAll { ledger.alreadyProduced(OutputLedger.key($0.letter)) }
+            metrics?.outputsSuppressed(ledger.suppressed - before)
+            // Caught up everywhere: anything left was not ours to re-derive.
+            if busy.isEmpty { ledger.clear() }
+        }
+        return (!tasks.isEmpty && busy.isEmpty, folded)
+    }
+
+    /// New partitions: tasks restored (or fresh) resume where their snapshot says, after learning
+    /// from the output topics what they already produced.
+    mutating func assign(_ tps: [TopicPartition], readOutputs: OutputReader) {
+        var recovering: [Int32: TaskSnapshot?] = [:]
+        for tp in tps {
+            guard let topic = topics.input(named: tp.topic) else { continue }
+            if tasks[tp.partition] == nil {
+                if let restored = restoring.removeValue(forKey: tp.partition) {
+                    var runner = TaskRunner(partition: tp.partition, task: restored.task)
+                    runner.sequence = restored.snapshot.sequence
+                    tasks[tp.partition] = runner
+                    recovering[tp.partition] = restored.snapshot
+                } else {
+                    tasks[tp.partition] = TaskRunner(partition: tp.partition, rules: rules, allowedLatenessMs: allowedLatenessMs)
+                    recovering[tp.partition] = .some(nil)
+                }
+                caughtUp.remove(tp.partition)
+            }
+            var input = TaskRunner.Input(assigned: true)
+            if case .some(.some(let snap)) = recovering[tp.partition] {
+                input.nextOffset = snap.inputOffsets.first { $0.topic == tp.topic && $0.partition == tp.partition }?.offset
+            }
+            tasks[tp.partition]!.inputs[topic.rawValue] = input
+        }
+        logger.info("assigned \(tps.map(\.description).sorted().joined(separator: " "))")
+        guard !recovering.isEmpty else { return }
+        // Each output partition is read from the earliest of the recovering tasks' snapshot
+        // output offsets (from the beginning for a task without a snapshot).
+        var starts: [(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)] = []
+        for (topic, kind, count) in outputPartitions {
+            for p in 0..<Int32(count) {
+                let from = recovering.values.map { snap -> Int64 in
+                    snap?.outputOffsets.first { $0.topic == topic && $0.partition == p }?.offset ?? 0
+                }.min() ?? 0
+                starts.append((topic, kind, p, from))
+            }
+        }
+        do {
+            var read = try readOutputs(starts)
+            read.absorb(ledger)  // keep what an earlier recovery still expects
+            ledger = read
+        } catch {
+            logger.error("recovery read failed: \(error); outputs may repeat")
+        }
+    }
+
+    /// Drops the tasks whose partitions are gone.
+    mutating func release(_ tps: [TopicPartition]) {
+        for tp in tps {
+            guard let topic = topics.input(named: tp.topic) else { continue }
+            tasks[tp.partition]?.inputs[topic.rawValue] = TaskRunner.Input()
+            if let t = tasks[tp.partition], !t.hasAssignedInput {
+                tasks[tp.partition] = nil
+                caughtUp.remove(tp.partition)
+                metrics?.removeTask(Int(tp.partition))
+            }
+        }
+    }
+
+    // MARK: - Checkpoints
+
+    /// Snapshots of the given tasks (all when nil). The caller guarantees that every output of the
+    /// events folded so far is delivered and that `outputOffsets` are the output ends after that.
+    mutating func snapshots(of partitions: Set<Int32>?, outputOffsets: [OffsetEntry]) -> [TaskSnapshot] {
+        eventsSinceSnapshot = 0
+        var list: [TaskSnapshot] = []
+        for k in tasks.keys.sorted() where partitions?.contains(k) ?? true {
+            tasks[k]!.sequence += 1
+            let t = tasks[k]!
+            var inputs: [OffsetEntry] = []
+            for topic in Topic.allCases where t.inputs[topic.rawValue].assigned {
+                inputs.append(OffsetEntry(topic: topics.name(of: topic), partition: k, offset: t.inputs[topic.rawValue].nextOffset ?? 0))
+            }
+            list.append(TaskSnapshot(
+                partition: k, sequence: t.sequence, rulesVersion: rules.hash, watermark: t.task.watermark,
+                inputOffsets: inputs, outputOffsets: outputOffsets, state: t.task.encodeState()))
+        }
+        return list
+    }
+
+    /// Input offsets folded (and delivered) but not yet committed to the group.
+    func uncommitted() -> [TopicPartitionOffset] {
+        var list: [TopicPartitionOffset] = []
+        for (k, t) in tasks {
+            for topic in Topic.allCases {
+                let input = t.inputs[topic.rawValue]
+                if let next = input.nextOffset, next != input.committed {
+                    list.append(TopicPartitionOffset(TopicPartition(topics.name(of: topic), k), offset: next))
+                }
+            }
+        }
+        return list
+    }
+
+    mutating func markCommitted(_ offsets: [TopicPartitionOffset]) {
+        for o in offsets {
+            guard let topic = topics.input(named: o.topicPartition.topic) else { continue }
+            tasks[o.topicPartition.partition]?.inputs[topic.rawValue].committed = o.offset
+        }
+    }
+}
