@@ -9,6 +9,14 @@ public struct ConsumedMessage: Sendable {
     public var value: [UInt8]
     /// CreateTime or LogAppendTime in ms, if the message has one.
     public var timestamp: Int64?
+
+    public init(topicPartition: TopicPartition, offset: Int64, key: [UInt8]?, value: [UInt8], timestamp: Int64?) {
+        self.topicPartition = topicPartition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.timestamp = timestamp
+    }
 }
 
 public enum ConsumerEvent: Sendable {

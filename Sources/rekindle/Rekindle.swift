@@ -9,7 +9,7 @@ struct Rekindle: AsyncParsableCommand {
         commandName: "rekindle",
         abstract: "Event-sourced customer-lifecycle triggers: run live on Kafka, replay history, generate streams.",
         subcommands: [
-            RunCommand.self, BrokerCommand.self, ProduceCommand.self, InspectCommand.self, ReplayCommand.self, BenchCommand.self,
+            RunCommand.self, BrokerCommand.self, ProduceCommand.self, InspectCommand.self, ReplayCommand.self, BenchCommand.self, SimulateCommand.self,
             GenerateCommand.self, RulesCommand.self,
         ])
 

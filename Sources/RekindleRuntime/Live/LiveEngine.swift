@@ -19,6 +19,9 @@ struct LiveEngine: Sendable {
     var restoring: [Int32: (task: CampaignTask, snapshot: TaskSnapshot)] = [:]
     /// Outputs already on the output topics that recovering tasks will derive again.
     var ledger = OutputLedger()
+    /// Where the recovery read began, while its ledger is not used up: a snapshot taken meanwhile
+    /// must not claim the outputs past it, which its tasks have not re-derived yet.
+    var recoveryFloor: [TopicPartition: Int64] = [:]
     var eventsSinceSnapshot = 0
     /// Partition counts of the output topics, for the recovery read and snapshot offsets.
     var outputPartitions: [(topic: String, kind: OutputLedger.OutputKind, count: Int)] = []
@@ -113,9 +116,12 @@ struct LiveEngine: Sendable {
             }
             dead.removeAll { ledger.alreadyProduced(OutputLedger.key($0.letter)) }
             metrics?.outputsSuppressed(ledger.suppressed - before)
-            // Caught up everywhere: anything left was not ours to re-derive.
-            if busy.isEmpty { ledger.clear() }
+            // Outputs timed before every task's watermark will not be derived here again (a timer
+            // due exactly at a watermark may still fire, so "before", not "at").
+            if let lowest = tasks.values.map(\.task.watermark).min(), lowest != .min { ledger.forget(before: lowest) }
+            if busy.isEmpty { ledger.forgetDeadLetters() }
         }
+        if ledger.isEmpty { recoveryFloor = [:] }
         return (!tasks.isEmpty && busy.isEmpty, folded)
     }
 
@@ -156,6 +162,10 @@ struct LiveEngine: Sendable {
                 starts.append((topic, kind, p, from))
             }
         }
+        for s in starts {
+            let tp = TopicPartition(s.topic, s.partition)
+            recoveryFloor[tp] = min(recoveryFloor[tp] ?? s.offset, s.offset)
+        }
         do {
             var read = try readOutputs(starts)
             read.absorb(ledger)  // keep what an earlier recovery still expects
@@ -182,8 +192,15 @@ struct LiveEngine: Sendable {
 
     /// Snapshots of the given tasks (all when nil). The caller guarantees that every output of the
     /// events folded so far is delivered and that `outputOffsets` are the output ends after that.
-    mutating func snapshots(of partitions: Set<Int32>?, outputOffsets: [OffsetEntry]) -> [TaskSnapshot] {
+    mutating func snapshots(of partitions: Set<Int32>?, outputOffsets ends: [OffsetEntry]) -> [TaskSnapshot] {
         eventsSinceSnapshot = 0
+        // While recovering, outputs past the recovery read's start are not yet re-derived by this
+        // state: the snapshot must send a later recovery back there, not to the current end.
+        let outputOffsets = ends.map { e in
+            var e = e
+            if let floor = recoveryFloor[TopicPartition(e.topic, e.partition)] { e.offset = min(e.offset, floor) }
+            return e
+        }
         var list: [TaskSnapshot] = []
         for k in tasks.keys.sorted() where partitions?.contains(k) ?? true {
             tasks[k]!.sequence += 1

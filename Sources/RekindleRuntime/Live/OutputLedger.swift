@@ -7,10 +7,13 @@ import RekindleKafka
 /// the outputs not found here. Triggers are known by `trigger_id`, conversions by trigger and
 /// order, dead letters by their source topic/partition/offset.
 struct OutputLedger: Sendable {
-    private var known: Set<String> = []
+    /// Each known output with its event time (fired_at, converted_at); dead letters have no time
+    /// and are kept until the recovering tasks have re-read their inputs.
+    private var known: [String: Millis] = [:]
     private(set) var suppressed = 0
 
     var isEmpty: Bool { known.isEmpty }
+    var count: Int { known.count }
 
     static func key(_ t: Trigger) -> String { "t|" + t.triggerId }
     static func key(_ c: Conversion) -> String { "c|\(c.triggerId)|\(c.orderId)" }
@@ -22,32 +25,41 @@ struct OutputLedger: Sendable {
     /// Learns one message read back from an output topic.
     mutating func learn(_ value: [UInt8], kind: OutputKind) {
         guard let v = try? value.withUnsafeBufferPointer({ try JSONParser.parse($0) }) else { return }
+        func time(_ field: String) -> Millis {
+            if case .string(let s)? = v[field], let t = Timestamp.parse(s) { return t }
+            return .max
+        }
         switch kind {
         case .trigger:
-            if case .string(let id)? = v["trigger_id"] { known.insert("t|" + id) }
+            if case .string(let id)? = v["trigger_id"] { known["t|" + id] = time("fired_at") }
         case .conversion:
             if case .string(let id)? = v["trigger_id"], case .string(let order)? = v["order_id"] {
-                known.insert("c|\(id)|\(order)")
+                known["c|\(id)|\(order)"] = time("converted_at")
             }
         case .deadLetter:
             if case .string(let topic)? = v["source"]?["topic"], case .number(let p)? = v["source"]?["partition"],
                 case .number(let o)? = v["source"]?["offset"]
             {
-                known.insert("d|\(topic)|\(Int32(p))|\(Int64(o))")
+                known["d|\(topic)|\(Int32(p))|\(Int64(o))"] = .max
             }
         }
     }
 
     /// True if the output is already on its topic (and forgets it: it will not come again).
     mutating func alreadyProduced(_ key: String?) -> Bool {
-        guard let key, known.remove(key) != nil else { return false }
+        guard let key, known.removeValue(forKey: key) != nil else { return false }
         suppressed += 1
         return true
     }
 
-    mutating func clear() { known.removeAll() }
+    /// Forgets outputs timed before `t`: every task here has folded past it, so none of them will
+    /// derive such an output again (they belonged to tasks elsewhere, or to history re-derived).
+    mutating func forget(before t: Millis) { known = known.filter { $0.value >= t } }
 
-    mutating func absorb(_ other: OutputLedger) { known.formUnion(other.known) }
+    /// Forgets dead letters: every recovering task has re-read its inputs.
+    mutating func forgetDeadLetters() { known = known.filter { !$0.key.hasPrefix("d|") } }
+
+    mutating func absorb(_ other: OutputLedger) { known.merge(other.known) { a, _ in a } }
 
     enum OutputKind { case trigger, conversion, deadLetter }
 }
