@@ -80,6 +80,20 @@ struct RunCommand: AsyncParsableCommand {
         let runner = LiveRunner(options: options, metrics: metrics)
         let stops = Self.onStopSignals { runner.stop() }
         defer { stops.forEach { $0.cancel() } }
+        // SIGHUP: read the rule file again; a bad file is reported and the old rules stay.
+        let rulesPath = settings.rulesPath
+        signal(SIGHUP, SIG_IGN)
+        let hangup = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+        hangup.setEventHandler {
+            do {
+                try runner.reload(rules: RuleFile.load(path: rulesPath))
+                FileHandle.standardError.write(Data("rekindle: rules reloaded\n".utf8))
+            } catch {
+                FileHandle.standardError.write(Data("rekindle: rules not reloaded: \(error)\n".utf8))
+            }
+        }
+        hangup.resume()
+        defer { hangup.cancel() }
 
         let httpText = settings.http
         let statusTask: Task<Void, Error>? = address.map { address in

@@ -7,7 +7,7 @@ import RekindleKafka
 /// and snapshot and commit bookkeeping. `LiveRunner` feeds it librdkafka's events; the simulation
 /// test feeds it a deterministic log. Not thread-safe: the owner serialises calls.
 struct LiveEngine: Sendable {
-    let rules: RuleSet
+    private(set) var rules: RuleSet
     let topics: TopicNames
     let allowedLatenessMs: Millis
     let metrics: RekindleMetrics?
@@ -186,6 +186,21 @@ struct LiveEngine: Sendable {
                 metrics?.removeTask(Int(tp.partition))
             }
         }
+    }
+
+    /// Spec section 4: a changed rule set takes effect from each task's current time; touches
+    /// whose time has passed are not fired retroactively. Each task is carried over through its
+    /// snapshot form, which reschedules every customer under the new rules.
+    mutating func reload(_ newRules: RuleSet) throws(SnapshotError) {
+        var carried: [Int32: CampaignTask] = [:]
+        for (k, t) in tasks {
+            carried[k] = try CampaignTask(restoring: t.task.encodeState(), rules: newRules, allowedLatenessMs: allowedLatenessMs)
+        }
+        for (k, task) in carried { tasks[k]!.task = task }
+        for (k, r) in restoring {
+            restoring[k] = (try CampaignTask(restoring: r.task.encodeState(), rules: newRules, allowedLatenessMs: allowedLatenessMs), r.snapshot)
+        }
+        rules = newRules
     }
 
     // MARK: - Checkpoints

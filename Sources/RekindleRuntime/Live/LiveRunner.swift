@@ -73,6 +73,13 @@ public final class LiveRunner: @unchecked Sendable {
             logger: logger))
     }
 
+    /// Swaps the rule set (SIGHUP): it takes effect from each task's current time, and the new
+    /// `rules_version` goes into triggers and snapshots from now on.
+    public func reload(rules: RuleSet) throws {
+        try state.withLock { s throws(SnapshotError) in try s.reload(rules) }
+        logger.info("rules reloaded: \(rules.version) (\(rules.hash))")
+    }
+
     /// Asks `run()` to finish its current batch, deliver, commit and return.
     public func stop() { stopRequested.store(true, ordering: .relaxed) }
 
