@@ -41,14 +41,16 @@ public final class Producer: @unchecked Sendable {
     }
 
     /// Queues one message; `partition` nil lets the configured partitioner choose from the key.
-    public func produce(topic name: String, key: [UInt8]?, value: [UInt8], partition: Int32? = nil) throws(KafkaError) {
+    /// A nil value is a tombstone (deletes the key from a compacted topic).
+    public func produce(topic name: String, key: [UInt8]?, value: [UInt8]?, partition: Int32? = nil) throws(KafkaError) {
         let t = topic(name)
         while true {
-            let r = value.withUnsafeBytes { v in
+            let r = withOptionalBytes(value) { v in
                 withOptionalBytes(key) { k in
                     rd_kafka_produce(
                         t, partition ?? rekindle_partition_ua, rekindle_msg_f_copy,
-                        UnsafeMutableRawPointer(mutating: v.baseAddress), v.count, k?.baseAddress, k?.count ?? 0, nil)
+                        v.map { UnsafeMutableRawPointer(mutating: $0.baseAddress) } ?? nil, v?.count ?? 0,
+                        k?.baseAddress, k?.count ?? 0, nil)
                 }
             }
             if r == 0 { return }

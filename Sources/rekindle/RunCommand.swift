@@ -35,6 +35,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Keep task snapshots in this directory (the last 3 per task).")
     var snapshotDir: String?
 
+    @Flag(name: .long, help: "Keep task snapshots on the compacted topic rekindle-snapshots, so tasks restore on any machine.")
+    var snapshotsInKafka = false
+
     @Option(name: .long, help: "Seconds between snapshots (default 30).")
     var snapshotInterval: Double?
 
@@ -59,6 +62,10 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let s = stopWhenIdle, s < 0 { throw ValidationError("--stop-when-idle: expected seconds >= 0") }
         if let dir = snapshotDir { settings.snapshotDir = dir }
+        if snapshotsInKafka { settings.snapshotsInKafka = true }
+        if settings.snapshotsInKafka && settings.snapshotDir != nil {
+            throw ValidationError("--snapshots-in-kafka and --snapshot-dir: choose one snapshot store")
+        }
         if let s = snapshotInterval { settings.snapshotIntervalSeconds = s }
         if let n = snapshotEveryEvents { settings.snapshotEveryEvents = n }
         guard settings.snapshotIntervalSeconds > 0, settings.snapshotEveryEvents > 0 else {
@@ -75,6 +82,9 @@ struct RunCommand: AsyncParsableCommand {
         options.snapshotIntervalSeconds = settings.snapshotIntervalSeconds
         options.snapshotEveryEvents = settings.snapshotEveryEvents
         if let dir = settings.snapshotDir { options.snapshotStore = try DirectorySnapshotStore(directory: dir) }
+        if settings.snapshotsInKafka {
+            options.snapshotStore = try KafkaSnapshotStore(kafka: options.kafka, topic: settings.topics.snapshots)
+        }
 
         let metrics = RekindleMetrics()
         let runner = LiveRunner(options: options, metrics: metrics)

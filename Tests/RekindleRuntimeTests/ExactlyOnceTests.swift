@@ -108,3 +108,47 @@ import Testing
         #expect(!metrics.render().contains("rekindle_recovery_outputs_suppressed_total 0"))
     }
 }
+
+@Suite(.serialized) struct KafkaSnapshotStoreTests {
+    @Test func aRestartRestoresFromTheSnapshotTopicAndProducesEveryOutputOnce() throws {
+        let (first, second) = ExactlyOnceTests.halves(seed: 34)
+        let cluster = try LiveKafka.cluster(partitions: 2)
+        defer { cluster.close() }
+        // Small chunks: every snapshot spans several messages.
+        let store = try KafkaSnapshotStore(kafka: ["bootstrap.servers": cluster.bootstrapServers], chunkBytes: 4096)
+        try LiveKafka.produce(first, to: cluster)
+        _ = try ExactlyOnceTests.run(cluster, store: store)
+        let restored = try #require(try store.latestGood(partition: 1).snapshot)
+        #expect(restored.partition == 1)
+        try LiveKafka.produce(second, to: cluster)
+        _ = try ExactlyOnceTests.run(cluster, store: store)
+        let got = try ExactlyOnceTests.outputs(cluster, partitions: 2)
+        let want = ExactlyOnceTests.expected(first + second, partitions: 2)
+        #expect(got["campaign-triggers"] == want.triggers)
+        #expect(got["campaign-conversions"] == want.conversions)
+    }
+
+    @Test func aTornSlotIsSkippedForTheNewestCompleteSnapshot() throws {
+        let cluster = try LiveKafka.cluster(partitions: 1)
+        defer { cluster.close() }
+        let store = try KafkaSnapshotStore(kafka: ["bootstrap.servers": cluster.bootstrapServers], chunkBytes: 64)
+        var task = CampaignTask(rules: .defaults)
+        var out: [Output] = []
+        for e in SnapshotTests.events.prefix(300) { task.apply(e, into: &out) }
+        for seq: UInt64 in 1...2 {
+            try store.save(TaskSnapshot(partition: 0, sequence: seq, rulesVersion: "v", watermark: task.watermark,
+                                        inputOffsets: [], outputOffsets: [], state: task.encodeState()))
+        }
+        #expect(try store.latestGood(partition: 0).snapshot?.sequence == 2)
+        // Sequence 3 goes to slot 0: a crash after its first chunk leaves the slot torn.
+        let producer = try Producer(["bootstrap.servers": cluster.bootstrapServers])
+        var header = ByteHeader()
+        header.put(3); header.put(0); header.put(99)
+        try producer.produce(topic: "rekindle-snapshots", key: KafkaSnapshotStore.key(0, slot: 0, chunk: 0), value: header.bytes + [1, 2, 3])
+        try producer.flush()
+        let result = try store.latestGood(partition: 0)
+        #expect(result.snapshot?.sequence == 2)
+        #expect(result.rejected.count == 1)
+        #expect(try CampaignTask(restoring: result.snapshot!.state, rules: .defaults).encodeState() == task.encodeState())
+    }
+}

@@ -20,6 +20,8 @@ public struct RunConfiguration: Sendable, Equatable {
     /// Passed to librdkafka as-is (SASL, TLS, tuning).
     public var kafka: [String: String] = [:]
     public var snapshotDir: String?
+    /// Keep snapshots on the Kafka topic `topics.snapshots` instead of a directory.
+    public var snapshotsInKafka = false
     public var snapshotIntervalSeconds: Double = 30
     public var snapshotEveryEvents = 500_000
 
@@ -28,6 +30,7 @@ public struct RunConfiguration: Sendable, Equatable {
     nonisolated(unsafe) static let topicKeys: [(key: String, path: WritableKeyPath<TopicNames, String>)] = [
         ("orders", \.orders), ("product_views", \.productViews), ("email_opens", \.emailOpens),
         ("triggers", \.triggers), ("conversions", \.conversions), ("dead_letters", \.deadLetters),
+        ("snapshots", \.snapshots),
     ]
 
     /// Lays a YAML file (if any) and the environment over the defaults.
@@ -73,6 +76,12 @@ public struct RunConfiguration: Sendable, Equatable {
                     topics[keyPath: entry.path] = try string(t.value, "topics.\(t.key)")
                 }
             case "snapshot_dir": snapshotDir = try string(m.value, m.key)
+            case "snapshot_store":
+                switch try string(m.value, m.key) {
+                case "kafka": snapshotsInKafka = true
+                case "directory": snapshotsInKafka = false
+                default: throw ConfigError("\(file): snapshot_store: expected kafka or directory")
+                }
             case "snapshot_interval_seconds":
                 guard let v = Double(try string(m.value, m.key)), v > 0 else {
                     throw ConfigError("\(file): snapshot_interval_seconds: expected a number > 0")
@@ -87,7 +96,7 @@ public struct RunConfiguration: Sendable, Equatable {
                 guard case .object(let props) = m.value else { throw ConfigError("\(file): kafka: expected a mapping") }
                 for p in props { kafka[p.key] = try string(p.value, "kafka.\(p.key)") }
             default:
-                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, snapshot_dir, snapshot_interval_seconds, snapshot_every_events, topics, kafka)")
+                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, snapshot_dir, snapshot_store, snapshot_interval_seconds, snapshot_every_events, topics, kafka)")
             }
         }
     }

@@ -8,11 +8,13 @@ public struct TopicNames: Sendable, Equatable {
     public var triggers = "campaign-triggers"
     public var conversions = "campaign-conversions"
     public var deadLetters = "rekindle-dead-letters"
+    /// The compacted topic of the Kafka snapshot store.
+    public var snapshots = "rekindle-snapshots"
 
     public init() {}
 
     public var inputs: [String] { [orders, productViews, emailOpens] }
-    public var all: [String] { inputs + [triggers, conversions, deadLetters] }
+    public var all: [String] { inputs + [triggers, conversions, deadLetters, snapshots] }
 
     public func name(of topic: Topic) -> String {
         switch topic {
