@@ -7,7 +7,7 @@ import RekindleRuntime
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks, each beside a baseline measured in the same run.",
-        subcommands: [LiveBench.self])
+        subcommands: [LiveBench.self, SnapshotBench.self])
 }
 
 /// Live rate through the embedded broker beside librdkafka's raw consume rate, same process,
@@ -28,6 +28,9 @@ struct LiveBench: ParsableCommand {
 
     @Option(name: .long, help: "Use this event file instead of generating one.")
     var input: String?
+
+    @Option(name: .long, help: "Also time a live run that snapshots into a temporary directory every this many seconds.")
+    var snapshotInterval: Double?
 
     func run() throws {
         var lines: [[UInt8]] = []
@@ -95,5 +98,72 @@ struct LiveBench: ParsableCommand {
         let liveRate = report("live (consume, fold, produce)", summary.eventsIn, start.duration(to: end))
         print("triggers \(summary.report.totalTriggers), conversions \(summary.report.totalConversions), dead letters \(summary.badInputs)")
         print("live / raw consume = \(String(format: "%.2f", liveRate / rawRate))")
+        if let interval = snapshotInterval {
+            // The same messages again, in a new group, with checkpoints and recovery bookkeeping on.
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rekindle-bench-\(UUID().uuidString)").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            options.groupId = "bench-live-snapshots"
+            options.snapshotStore = try DirectorySnapshotStore(directory: dir)
+            options.snapshotIntervalSeconds = interval
+            let checkpointed = try LiveRunner(options: options).run()
+            guard let s2 = checkpointed.firstAssigned, let e2 = checkpointed.lastBusy else {
+                throw UsageError(message: "the checkpointed run never got partitions")
+            }
+            let withSnapshots = report("live with snapshots every \(interval) s", checkpointed.eventsIn, s2.duration(to: e2))
+            print("with snapshots / without = \(String(format: "%.2f", withSnapshots / liveRate))")
+        }
+    }
+}
+
+/// Snapshot write and restore time, and bytes per customer, at a chosen number of customers.
+struct SnapshotBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot", abstract: "Time encoding, writing and restoring one task snapshot of N customers.")
+
+    @Option(name: .long, help: "Customers in the task.")
+    var customers = 1_000_000
+
+    func run() throws {
+        // Each customer: a completed purchase of two products and a product view, so the state
+        // holds facts, an order, a purchase, views, model counts and pending timers.
+        var task = CampaignTask(rules: .defaults)
+        var out: [Output] = []
+        let clock = ContinuousClock()
+        let base: Int64 = 1_767_225_600_000
+        let folded = clock.measure {
+            for i in 0..<customers {
+                let id = "c\(i)"
+                let t = base + Int64(i) * 10
+                task.apply(Event(eventId: "o\(i)", customerId: id, occurredAt: t, body: .order(OrderEvent(
+                    orderId: "o\(i)", status: .completed, total: 1990,
+                    items: [OrderItem(productId: "p\(i % 500)"), OrderItem(productId: "p\((i * 7) % 500)")]))), into: &out)
+                task.apply(Event(eventId: "v\(i)", customerId: id, occurredAt: t + 5, body: .productView(
+                    ProductViewEvent(productId: "p\((i * 13) % 500)"))), into: &out)
+                if out.count > 100_000 { out.removeAll(keepingCapacity: true) }
+            }
+        }
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        print("folded \(customers) customers (\(2 * customers) events) in \(String(format: "%.2f", seconds(folded))) s")
+        var state: [UInt8] = []
+        let encode = clock.measure { state = task.encodeState() }
+        let snapshot = TaskSnapshot(partition: 0, sequence: 1, rulesVersion: task.rules.hash, watermark: task.watermark,
+                                    inputOffsets: [], outputOffsets: [], state: state)
+        var bytes: [UInt8] = []
+        let envelope = clock.measure { bytes = snapshot.encoded() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rekindle-snapbench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try DirectorySnapshotStore(directory: dir)
+        let write = try clock.measure { try store.save(snapshot) }
+        var restored: CampaignTask?
+        let restore = try clock.measure {
+            let read = try store.latestGood(partition: 0)
+            restored = try CampaignTask(restoring: read.snapshot!.state, rules: .defaults)
+        }
+        guard restored?.encodeState() == state else { throw UsageError(message: "restored state differs") }
+        print("state encode        \(String(format: "%.3f", seconds(encode))) s")
+        print("envelope (SHA-256)  \(String(format: "%.3f", seconds(envelope))) s")
+        print("write (fsync, rename) \(String(format: "%.3f", seconds(write))) s  (encode + envelope + write inside)")
+        print("read + verify + restore \(String(format: "%.3f", seconds(restore))) s")
+        print("snapshot size \(bytes.count) bytes = \(bytes.count / customers) bytes per customer")
     }
 }
