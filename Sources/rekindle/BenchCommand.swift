@@ -162,7 +162,7 @@ struct SnapshotBench: ParsableCommand {
         guard restored?.encodeState() == state else { throw UsageError(message: "restored state differs") }
         print("state encode        \(String(format: "%.3f", seconds(encode))) s")
         print("envelope (SHA-256)  \(String(format: "%.3f", seconds(envelope))) s")
-        print("write (fsync, rename) \(String(format: "%.3f", seconds(write))) s  (encode + envelope + write inside)")
+        print("save (envelope, write, fsync, rename) \(String(format: "%.3f", seconds(write))) s")
         print("read + verify + restore \(String(format: "%.3f", seconds(restore))) s")
         print("snapshot size \(bytes.count) bytes = \(bytes.count / customers) bytes per customer")
     }
