@@ -99,10 +99,18 @@ struct LiveBench: ParsableCommand {
         print("triggers \(summary.report.totalTriggers), conversions \(summary.report.totalConversions), dead letters \(summary.badInputs)")
         print("live / raw consume = \(String(format: "%.2f", liveRate / rawRate))")
         if let interval = snapshotInterval {
-            // The same messages again, in a new group, with checkpoints and recovery bookkeeping on.
+            // The same messages again, in a new group, with checkpoints and recovery bookkeeping on,
+            // writing to fresh output topics (on the first run's topics every output would be
+            // recognised as already produced, and skipped).
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rekindle-bench-\(UUID().uuidString)").path
             defer { try? FileManager.default.removeItem(atPath: dir) }
             options.groupId = "bench-live-snapshots"
+            options.topics.triggers = "bench2-triggers"
+            options.topics.conversions = "bench2-conversions"
+            options.topics.deadLetters = "bench2-dead-letters"
+            for t in [options.topics.triggers, options.topics.conversions, options.topics.deadLetters] {
+                try cluster.createTopic(t, partitions: partitions)
+            }
             options.snapshotStore = try DirectorySnapshotStore(directory: dir)
             options.snapshotIntervalSeconds = interval
             let checkpointed = try LiveRunner(options: options).run()
