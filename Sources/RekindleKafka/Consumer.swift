@@ -93,6 +93,37 @@ public final class Consumer: @unchecked Sendable {
         try KafkaError.check(rd_kafka_assign(rk, list), "assign")
     }
 
+    /// Reads each partition from the given offset to its current end (queried first), calling
+    /// `body` for every message; partitions already at their end are skipped.
+    public func readToEnd(_ starts: [TopicPartitionOffset], timeoutSeconds: Double = 120,
+                          _ body: (ConsumedMessage) -> Void) throws(KafkaError) {
+        var ends: [TopicPartition: Int64] = [:]
+        var assign: [TopicPartitionOffset] = []
+        for s in starts {
+            let high = try queryWatermarks(s.topicPartition).high
+            if high > s.offset {
+                ends[s.topicPartition] = high
+                assign.append(s)
+            }
+        }
+        guard !assign.isEmpty else { return }
+        try self.assign(assign)
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(timeoutSeconds * 1000)))
+        while !ends.isEmpty {
+            guard ContinuousClock.now < deadline else {
+                throw KafkaError(code: -1, message: "did not reach the end of \(ends.keys.map(\.description).sorted())")
+            }
+            switch poll(timeoutMs: 100) {
+            case .message(let m)?:
+                body(m)
+                if let end = ends[m.topicPartition], m.offset + 1 >= end { ends[m.topicPartition] = nil }
+            case .endOfPartition(let tp, _)?: ends[tp] = nil
+            case .error(let e)?: throw e
+            default: break
+            }
+        }
+    }
+
     /// The next event, or nil if nothing came within `timeoutMs`.
     public func poll(timeoutMs: Int32) -> ConsumerEvent? {
         if !box.pending.isEmpty { return box.pending.removeFirst() }

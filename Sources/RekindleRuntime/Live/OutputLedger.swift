@@ -74,33 +74,10 @@ extension OutputLedger {
         props.merge(kafka) { _, user in user }
         let consumer = try Consumer(props, fromBeginning: false)
         defer { consumer.close() }
-        var ends: [TopicPartition: Int64] = [:]
-        var assign: [TopicPartitionOffset] = []
         var kinds: [String: OutputKind] = [:]
-        for s in starts {
-            let tp = TopicPartition(s.topic, s.partition)
-            let high = try consumer.queryWatermarks(tp).high
-            kinds[s.topic] = s.kind
-            if high > s.offset {
-                ends[tp] = high
-                assign.append(TopicPartitionOffset(tp, offset: s.offset))
-            }
-        }
-        guard !assign.isEmpty else { return ledger }
-        try consumer.assign(assign)
-        let deadline = Date().addingTimeInterval(120)
-        while !ends.isEmpty {
-            guard Date() < deadline else { throw LiveError("recovery read did not reach the end of \(ends.keys.map(\.description).sorted())") }
-            switch consumer.poll(timeoutMs: 100) {
-            case .message(let m)?:
-                ledger.learn(m.value, kind: kinds[m.topicPartition.topic]!)
-                if let end = ends[m.topicPartition], m.offset + 1 >= end { ends[m.topicPartition] = nil }
-            case .endOfPartition(let tp, _)?:
-                ends[tp] = nil
-            case .error(let e)?:
-                throw e
-            default: break
-            }
+        for s in starts { kinds[s.topic] = s.kind }
+        try consumer.readToEnd(starts.map { TopicPartitionOffset(TopicPartition($0.topic, $0.partition), offset: $0.offset) }) { m in
+            ledger.learn(m.value, kind: kinds[m.topicPartition.topic]!)
         }
         return ledger
     }

@@ -66,26 +66,11 @@ public final class KafkaSnapshotStore: SnapshotStore, @unchecked Sendable {
                                     fromBeginning: true)
         defer { consumer.close() }
         guard case .some(.some(let count)) = try consumer.partitionCounts([topic])[topic] else { return [:] }
-        var ends: [TopicPartition: Int64] = [:]
-        for p in 0..<Int32(count) {
-            let tp = TopicPartition(topic, p)
-            let w = try consumer.queryWatermarks(tp)
-            if w.high > w.low { ends[tp] = w.high }
-        }
-        guard !ends.isEmpty else { return [:] }
-        try consumer.assign(Array(ends.keys))
         var latest: [String: [UInt8]] = [:]
-        let deadline = Date().addingTimeInterval(120)
-        while !ends.isEmpty && Date() < deadline {
-            switch consumer.poll(timeoutMs: 100) {
-            case .message(let m)?:
-                if let key = m.key.map({ String(decoding: $0, as: UTF8.self) }), key.hasPrefix(prefix) {
-                    latest[key] = m.value.isEmpty ? nil : m.value
-                }
-                if let end = ends[m.topicPartition], m.offset + 1 >= end { ends[m.topicPartition] = nil }
-            case .endOfPartition(let tp, _)?: ends[tp] = nil
-            case .error(let e)?: throw e
-            default: break
+        let starts = (0..<Int32(count)).map { TopicPartitionOffset(TopicPartition(topic, $0), offset: 0) }
+        try consumer.readToEnd(starts) { m in
+            if let key = m.key.map({ String(decoding: $0, as: UTF8.self) }), key.hasPrefix(prefix) {
+                latest[key] = m.value.isEmpty ? nil : m.value
             }
         }
         return latest
