@@ -63,6 +63,34 @@ public final class Producer: @unchecked Sendable {
         }
     }
 
+    // MARK: Transactions (a producer made with a `transactional.id`)
+
+    private static func check(_ error: OpaquePointer?, _ context: String) throws(KafkaError) {
+        guard let error else { return }
+        let e = KafkaError(code: rd_kafka_error_code(error).rawValue, message: "\(context): \(String(cString: rd_kafka_error_string(error)))")
+        rd_kafka_error_destroy(error)
+        throw e
+    }
+
+    /// Registers the `transactional.id` with the cluster, fencing any older producer with the same
+    /// id (a zombie of a moved or restarted task).
+    public func initTransactions(timeoutMs: Int32 = 30_000) throws(KafkaError) {
+        try Self.check(rd_kafka_init_transactions(rk, timeoutMs), "init transactions")
+    }
+
+    public func beginTransaction() throws(KafkaError) {
+        try Self.check(rd_kafka_begin_transaction(rk), "begin transaction")
+    }
+
+    /// Flushes and commits: read_committed readers see all of the transaction's messages or none.
+    public func commitTransaction(timeoutMs: Int32 = 30_000) throws(KafkaError) {
+        try Self.check(rd_kafka_commit_transaction(rk, timeoutMs), "commit transaction")
+    }
+
+    public func abortTransaction(timeoutMs: Int32 = 30_000) throws(KafkaError) {
+        try Self.check(rd_kafka_abort_transaction(rk, timeoutMs), "abort transaction")
+    }
+
     /// Serves delivery reports.
     public func poll(timeoutMs: Int32 = 0) { rd_kafka_poll(rk, timeoutMs) }
 

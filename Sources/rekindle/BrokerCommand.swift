@@ -37,6 +37,7 @@ struct BrokerCommand: ParsableCommand {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         let cluster = try MockCluster(brokers: brokers)
         for name in TopicNames().all + topic { try cluster.createTopic(name, partitions: partitions) }
+        try cluster.createTopic(TopicNames.embeddedBrokerMarker, partitions: 1)
         // Unbuffered, so a script reading our stdout sees the line at once.
         FileHandle.standardOutput.write(Data("bootstrap: \(cluster.bootstrapServers)\n".utf8))
         FileHandle.standardError.write(Data(

@@ -38,6 +38,9 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Keep task snapshots on the compacted topic rekindle-snapshots, so tasks restore on any machine.")
     var snapshotsInKafka = false
 
+    @Option(name: .long, help: "Outputs in Kafka transactions: auto (on, except on rekindle broker), on, off.")
+    var transactions: String = "auto"
+
     @Option(name: .long, help: "Seconds between snapshots (default 30).")
     var snapshotInterval: Double?
 
@@ -79,6 +82,10 @@ struct RunCommand: AsyncParsableCommand {
         options.rules = try RuleFile.load(path: settings.rulesPath)
         options.allowedLatenessMs = settings.allowedLatenessMs
         options.stopWhenIdleSeconds = stopWhenIdle
+        guard let mode = TransactionMode(rawValue: transactions) else {
+            throw ValidationError("--transactions: expected auto, on or off, got \"\(transactions)\"")
+        }
+        options.transactions = mode
         options.snapshotIntervalSeconds = settings.snapshotIntervalSeconds
         options.snapshotEveryEvents = settings.snapshotEveryEvents
         if let dir = settings.snapshotDir { options.snapshotStore = try DirectorySnapshotStore(directory: dir) }

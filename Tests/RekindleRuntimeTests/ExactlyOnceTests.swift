@@ -152,3 +152,25 @@ import Testing
         #expect(try CampaignTask(restoring: result.snapshot!.state, rules: .defaults).encodeState() == task.encodeState())
     }
 }
+
+@Suite(.serialized) struct TransactionTests {
+    /// Transactions on: every task's outputs go through its own transactional producer. The mock
+    /// implements none of their effects, so this proves only that the path works end to end and
+    /// changes no output (exactly-once here rests on the recovery read, as it must).
+    @Test func withTransactionsOnTheOutputsAreTheSameAsReplay() throws {
+        let lines = ReplayFixture.generated(customers: 250, days: 60, seed: 35)
+        let cluster = try LiveKafka.cluster(partitions: 2)
+        defer { cluster.close() }
+        try LiveKafka.produce(lines, to: cluster)
+        var options = LiveOptions(bootstrap: cluster.bootstrapServers)
+        options.groupId = "transactions"
+        options.stopWhenIdleSeconds = 0.3
+        options.transactions = .on
+        _ = try LiveRunner(options: options).run()
+        let got = try ExactlyOnceTests.outputs(cluster, partitions: 2)
+        let want = ExactlyOnceTests.expected(lines, partitions: 2)
+        #expect(want.triggers.count > 300)
+        #expect(got["campaign-triggers"] == want.triggers)
+        #expect(got["campaign-conversions"] == want.conversions)
+    }
+}

@@ -9,6 +9,7 @@ enum LiveKafka {
     static func cluster(partitions: Int) throws -> MockCluster {
         let cluster = try MockCluster()
         for name in TopicNames().all { try cluster.createTopic(name, partitions: partitions) }
+        try cluster.createTopic(TopicNames.embeddedBrokerMarker, partitions: 1)
         return cluster
     }
 

@@ -19,6 +19,10 @@ public struct LiveOptions: Sendable {
     /// beginning and outputs already produced are recognised by reading the output topics.
     public var snapshotStore: (any SnapshotStore)?
     public var snapshotIntervalSeconds: Double = 30
+    /// Outputs in Kafka transactions, one `transactional.id` per task (`<group>-task-<k>`), so a
+    /// moved or restarted task fences its zombie. `auto`: on, unless the cluster is `rekindle broker`
+    /// (its mock implements none of their effects).
+    public var transactions = TransactionMode.auto
     public var snapshotEveryEvents = 500_000
 
     public init(bootstrap: String) { kafka = ["bootstrap.servers": bootstrap] }
@@ -30,6 +34,10 @@ public struct LiveOptions: Sendable {
         p.merge(kafka) { _, user in user }
         return p
     }
+}
+
+public enum TransactionMode: String, Sendable, CaseIterable {
+    case auto, on, off
 }
 
 public struct LiveError: Error, CustomStringConvertible {
@@ -105,6 +113,15 @@ public final class LiveRunner: @unchecked Sendable {
         let producer = try Producer(options.kafka)
         let consumer = try Consumer(options.consumerProperties, fromBeginning: true)
         try checkCoPartitioned(consumer)
+        let useTransactions: Bool
+        switch options.transactions {
+        case .on: useTransactions = true
+        case .off: useTransactions = false
+        case .auto:
+            let marker = try consumer.partitionCounts([TopicNames.embeddedBrokerMarker])[TopicNames.embeddedBrokerMarker]
+            useTransactions = marker == .some(nil)
+        }
+        logger.info("outputs in transactions: \(useTransactions ? "yes" : "no")")
         let outputs = options.topics
         let counts = try consumer.partitionCounts([outputs.triggers, outputs.conversions, outputs.deadLetters])
         state.withLock { s in
@@ -122,6 +139,7 @@ public final class LiveRunner: @unchecked Sendable {
         var producedConversions: [Conversion] = []
         let keepForReport = options.stopWhenIdleSeconds != nil
         var idleSince: ContinuousClock.Instant?
+        var transactionalProducers: [Int32: Producer] = [:]
 
         while !stopRequested.load(ordering: .relaxed) {
             var events: [ConsumerEvent] = []
@@ -141,21 +159,51 @@ public final class LiveRunner: @unchecked Sendable {
             summary.eventsIn += eventsIn
             summary.badInputs += dead.count
 
-            for o in out {
+            // Each output with the task that made it (a dead letter's task is its source partition).
+            var byTask: [Int32: [(topic: String, key: [UInt8]?, value: [UInt8])]] = [:]
+            let owners = state.withLock { s in
+                out.map { o -> Int32 in
+                    let id: String
+                    switch o {
+                    case .trigger(let t): id = t.customerId
+                    case .conversion(let c): id = c.customerId
+                    }
+                    return s.tasks.first { $0.value.task.hasCustomer(id) }?.key ?? -1
+                }
+            }
+            for (o, owner) in zip(out, owners) {
                 switch o {
                 case .trigger(let t):
-                    try producer.produce(topic: options.topics.triggers, key: Array(t.customerId.utf8), value: t.json)
+                    byTask[owner, default: []].append((options.topics.triggers, Array(t.customerId.utf8), t.json))
                     metrics?.trigger(rule: t.ruleId)
                     if keepForReport { producedTriggers.append(t) }
                 case .conversion(let c):
-                    try producer.produce(topic: options.topics.conversions, key: Array(c.customerId.utf8), value: c.json)
+                    byTask[owner, default: []].append((options.topics.conversions, Array(c.customerId.utf8), c.json))
                     metrics?.conversion(rule: c.ruleId)
                     if keepForReport { producedConversions.append(c) }
                 }
             }
             for (letter, key, kind) in dead {
-                try producer.produce(topic: options.topics.deadLetters, key: key, value: letter.json)
-                if case .topic(let name, _, _) = letter.source { metrics?.badInput(topic: name, reason: kind.rawValue) }
+                guard case .topic(let name, let partition, _) = letter.source else { continue }
+                byTask[partition, default: []].append((options.topics.deadLetters, key, letter.json))
+                metrics?.badInput(topic: name, reason: kind.rawValue)
+            }
+            if useTransactions {
+                for k in byTask.keys.sorted() {
+                    let p = try transactional(k, &transactionalProducers)
+                    try p.beginTransaction()
+                    do {
+                        for m in byTask[k]! { try p.produce(topic: m.topic, key: m.key, value: m.value) }
+                        try p.commitTransaction()
+                    } catch {
+                        try? p.abortTransaction()
+                        throw error
+                    }
+                }
+            } else {
+                for k in byTask.keys.sorted() {
+                    for m in byTask[k]! { try producer.produce(topic: m.topic, key: m.key, value: m.value) }
+                }
             }
             if !out.isEmpty || !dead.isEmpty { try producer.flush() }
             commit(consumer)
@@ -196,6 +244,17 @@ public final class LiveRunner: @unchecked Sendable {
         }
         consumer.close()
         return summary
+    }
+
+    /// Task k's transactional producer, made (and its zombies fenced) on first use.
+    private func transactional(_ k: Int32, _ producers: inout [Int32: Producer]) throws -> Producer {
+        if let p = producers[k] { return p }
+        var props = options.kafka
+        props["transactional.id"] = "\(options.groupId)-task-\(k)"
+        let p = try Producer(props)
+        try p.initTransactions()
+        producers[k] = p
+        return p
     }
 
     /// Task `k` is partition `k` of every input topic: they must exist and have one partition count

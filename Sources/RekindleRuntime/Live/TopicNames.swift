@@ -13,6 +13,10 @@ public struct TopicNames: Sendable, Equatable {
 
     public init() {}
 
+    /// `rekindle broker` creates this topic: its presence says the cluster is the embedded mock,
+    /// whose transactions have no effect (so `transactions: auto` leaves them off there).
+    public static let embeddedBrokerMarker = "rekindle-embedded-broker"
+
     public var inputs: [String] { [orders, productViews, emailOpens] }
     public var all: [String] { inputs + [triggers, conversions, deadLetters, snapshots] }
 
