@@ -283,11 +283,13 @@ public struct CampaignTask: Sendable {
     /// Calls `body(rule, touch, due, anchor)` for every touch this customer has pending by its
     /// current facts, in (rule_id, touch) order; rule -1 is the internal warm-to-cold transition.
     func forEachCandidate(_ c: Int, _ body: (Int, Int, Millis, Millis) -> Void) {
-        let s = customers[c]
-        let f = s.facts
+        // Only the value fields it reads: copying the whole customer would retain every array.
+        let f = customers[c].facts
+        let cold = customers[c].cold, lastSignal = customers[c].lastSignal
+        let firstSeen = customers[c].firstSeen, lastView = customers[c].lastView
         let hasPurchase = f.completedOrders > 0
         let last = f.lastPurchaseAt
-        if tracksEngagement, !s.cold, let ls = s.lastSignal { body(-1, 1, ls + rules.coldAfterMs, .min) }
+        if tracksEngagement, !cold, let ls = lastSignal { body(-1, 1, ls + rules.coldAfterMs, .min) }
         for (i, r) in rules.rules.enumerated() {
             switch r.kind {
             case .rf(let rf) where hasPurchase:
@@ -299,11 +301,11 @@ public struct CampaignTask: Sendable {
             case .fall(let fall) where hasPurchase:
                 body(i, 1, fall.due(facts: f, shop: rules.shop), last)
             case .prospect(let p):
-                if let seen = s.firstSeen { body(i, 1, seen + p.afterMs, .min) }
+                if let seen = firstSeen { body(i, 1, seen + p.afterMs, .min) }
             case .cooled:
-                if !s.cold, let ls = s.lastSignal { body(i, 1, ls + rules.coldAfterMs, .min) }
+                if !cold, let ls = lastSignal { body(i, 1, ls + rules.coldAfterMs, .min) }
             case .abandonedView(let a):
-                if let lv = s.lastView { body(i, 1, lv + a.delayMs, .min) }
+                if let lv = lastView { body(i, 1, lv + a.delayMs, .min) }
             default: break
             }
         }
@@ -312,10 +314,10 @@ public struct CampaignTask: Sendable {
     mutating func reschedule(_ c: Int) {
         var next: Millis?
         let clock = timerClock
-        let s = customers[c]
+        let fired = customers[c].fired
         forEachCandidate(c) { rule, touch, due, anchor in
             guard due > clock else { return }
-            if anchor != .min && s.hasFired(.init(rule: Int32(rule), anchor: anchor, touch: Int32(touch))) { return }
+            if anchor != .min && fired.contains(.init(rule: Int32(rule), anchor: anchor, touch: Int32(touch))) { return }
             if next == nil || due < next! { next = due }
         }
         guard next != customers[c].scheduled else { return }

@@ -6,6 +6,11 @@ public struct SourcedEvent: Sendable {
     public var event: Event
     /// Position across all input files in the order given: ties in `occurred_at` keep it.
     public var sequence: Int
+
+    public init(event: Event, sequence: Int) {
+        self.event = event
+        self.sequence = sequence
+    }
 }
 
 /// Reads JSON-lines event files: every line becomes an event or a dead letter, none is lost.
