@@ -37,16 +37,40 @@ public struct Recommender: Sendable {
         }
     }
 
+    /// Per-product scratch for `recommend`: scores, and marks (0 untouched, 1 scored, 2 excluded).
+    /// Dense arrays instead of a dictionary and a set: profiling showed hashing dominated.
+    private var scratchScores: [Double] = []
+    private var scratchMarks: [UInt8] = []
+
     /// Up to `limit` products most similar to `seeds`, none of them in `excluded` or `seeds`.
-    func recommend(seeds: [Int32], excluded: Set<Int32>, limit: Int, names: [String]) -> [String] {
+    mutating func recommend(seeds: [Int32], excluded: Set<Int32>, limit: Int, names: [String]) -> [String] {
         guard limit > 0 else { return [] }
-        var scores: [Int32: Double] = [:]
-        for s in seeds where Int(s) < counts.count && counts[Int(s)] > 0 {
+        if scratchMarks.count < counts.count {
+            scratchMarks.append(contentsOf: repeatElement(0, count: counts.count - scratchMarks.count))
+            scratchScores.append(contentsOf: repeatElement(0, count: counts.count - scratchScores.count))
+        }
+        let n = counts.count
+        for e in excluded where Int(e) < n { scratchMarks[Int(e)] = 2 }
+        for e in seeds where Int(e) < n { scratchMarks[Int(e)] = 2 }
+        var touched: [Int32] = []
+        for s in seeds where Int(s) < n && counts[Int(s)] > 0 {
             let cs = Double(counts[Int(s)])
-            for (q, c) in neighbors[Int(s)] where !excluded.contains(q) && !seeds.contains(q) {
-                scores[q, default: 0] += Double(c) / (cs * Double(counts[Int(q)])).squareRoot()
+            for (q, c) in neighbors[Int(s)] {
+                let k = Int(q)
+                let mark = scratchMarks[k]
+                if mark == 2 { continue }
+                if mark == 0 {
+                    scratchMarks[k] = 1
+                    scratchScores[k] = 0
+                    touched.append(q)
+                }
+                scratchScores[k] += Double(c) / (cs * Double(counts[k])).squareRoot()
             }
         }
+        let scores = touched.map { (key: $0, value: scratchScores[Int($0)]) }
+        for q in touched { scratchMarks[Int(q)] = 0 }
+        for e in excluded where Int(e) < n { scratchMarks[Int(e)] = 0 }
+        for e in seeds where Int(e) < n { scratchMarks[Int(e)] = 0 }
         // Keep the best `limit` by (score desc, product id asc): a total order, so the result does
         // not depend on the dictionary's per-process iteration order.
         func better(_ a: (key: Int32, value: Double), _ b: (key: Int32, value: Double)) -> Bool {
