@@ -88,16 +88,18 @@ public enum Timestamp {
         let days = totalSeconds >= 0 ? totalSeconds / 86_400 : (totalSeconds - 86_399) / 86_400
         let secOfDay = Int(totalSeconds - days * 86_400)
         let (y, m, d) = civilFromDays(Int(days))
+        // Digits written in place, back to front: no allocation per field (this runs for every
+        // time in every output message).
         func put(_ v: Int, _ width: Int) {
-            var digits = [UInt8](repeating: 48, count: width)
+            let start = out.count
+            out.append(contentsOf: repeatElement(48, count: width))
             var x = v
-            var k = width - 1
-            while k >= 0 {
-                digits[k] = UInt8(48 + x % 10)
+            var k = start + width - 1
+            while k >= start {
+                out[k] = UInt8(48 + x % 10)
                 x /= 10
                 k -= 1
             }
-            out.append(contentsOf: digits)
         }
         put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
         put(secOfDay / 3600, 2); out.append(58); put(secOfDay / 60 % 60, 2); out.append(58)

@@ -77,6 +77,7 @@ public struct Replay {
 
     /// A stable merge of per-task streams by time (each already in time order), ties by task.
     static func mergeByTime<T>(_ streams: [[Output]], _ pick: (Output) -> (Millis, T)?) -> [T] {
+        if streams.count == 1 { return streams[0].compactMap { pick($0)?.1 } }
         let lists = streams.map { $0.compactMap(pick) }
         var heads = [Int](repeating: 0, count: lists.count)
         var merged: [T] = []
