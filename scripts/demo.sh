@@ -35,10 +35,11 @@ kcat -b "$bootstrap" -C -t campaign-triggers -e -q > "$out/triggers.jsonl"
 echo "== $(wc -l < "$out/triggers.jsonl") triggers read back from campaign-triggers with kcat; two of them:"
 head -n 2 "$out/triggers.jsonl"
 echo "== an abandoned view with recommendations:"
-grep '"rule_id":"view.abandoned"' "$out/triggers.jsonl" | grep -v -m1 '"recommendations":\[\]'
+# One process, no pipe: a pipe's first command would die of SIGPIPE, which pipefail reports.
+awk '/"rule_id":"view.abandoned"/ && !/"recommendations":\[\]/ { print; exit }' "$out/triggers.jsonl"
 echo "== a dead letter:"
 kcat -b "$bootstrap" -C -t rekindle-dead-letters -e -q -c 1
 echo
 echo "While 'rekindle run' runs, http://HOST:PORT/metrics is Prometheus text, /health its readiness,"
 echo "and 'rekindle inspect CUSTOMER --http HOST:PORT' one customer's state. The same history as a"
-echo "back-test from a file: $bin replay --input $out/events.jsonl --output $out/triggers.jsonl --partitions 4"
+echo "back-test from a file: $bin replay --input $out/events.jsonl --output $out/replay.jsonl --partitions 4"
