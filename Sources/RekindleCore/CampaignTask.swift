@@ -374,13 +374,14 @@ public struct CampaignTask: Sendable {
     /// `view.abandoned` (spec 3.6 and 3.8 item 7).
     mutating func fireAbandonedView(_ c: Int, rule ri: Int, _ a: AbandonedViewRule, at w: Millis, into out: inout [Output]) {
         let from = w - a.windowMs
-        let s = customers[c]
+        // The three arrays it reads, not a copy of the whole customer.
+        let mentions = customers[c].orderMentions, views = customers[c].views, offered = customers[c].offered
         var ordered = Set<Int32>()
-        for m in s.orderMentions where m.at > from && m.at <= w { ordered.formUnion(m.products) }
-        let carried = s.views
+        for m in mentions where m.at > from && m.at <= w { ordered.formUnion(m.products) }
+        let carried = views
             .filter { v in
                 v.at > from && v.at <= w && !ordered.contains(v.product)
-                    && !s.offered.contains { $0.rule == Int32(ri) && $0.product == v.product && w < $0.at + a.reofferMs }
+                    && !offered.contains { $0.rule == Int32(ri) && $0.product == v.product && w < $0.at + a.reofferMs }
             }
             .sorted { $0.at != $1.at ? $0.at > $1.at : $0.seq > $1.seq }
             .prefix(a.maxProducts)
@@ -397,14 +398,13 @@ public struct CampaignTask: Sendable {
     // MARK: - Output
 
     func snapshot(_ c: Int, at t: Millis) -> CustomerSnapshot {
-        let s = customers[c]
-        let f = s.facts
+        let f = customers[c].facts, lastSignal = customers[c].lastSignal
         return CustomerSnapshot(
             completedOrders: f.completedOrders,
             lastPurchaseAt: f.completedOrders > 0 ? f.lastPurchaseAt : nil,
             totalSpent: f.totalSpent,
             stage: f.stage(at: t, atRiskFactor: rules.atRiskFactor, lapsedFactor: rules.lapsedFactor, rules.shop),
-            cold: s.lastSignal.map { t >= $0 + rules.coldAfterMs } ?? false,
+            cold: lastSignal.map { t >= $0 + rules.coldAfterMs } ?? false,
             vip: f.vipCard || f.vipEntered)
     }
 
