@@ -2,9 +2,39 @@
 /// give the same bytes (no dictionary order, no locale, shortest round-trip doubles).
 public struct JSONWriter {
     public var bytes: [UInt8] = []
-    private var needsComma: [Bool] = []
+    /// Open containers, and whether each already has a member (so the next one needs a comma):
+    /// a bit each for the first 64 levels (no allocation per message), an array beyond.
+    private var depth = 0
+    private var hasMember: UInt64 = 0
+    private var deeper: [Bool] = []
 
     public init() { bytes.reserveCapacity(512) }
+
+    /// A writer that appends to `bytes` as they are (e.g. a shared output buffer).
+    public init(appendingTo bytes: [UInt8]) { self.bytes = bytes }
+
+    private func member() -> Bool {
+        depth <= 64 ? hasMember & (1 << UInt64(depth - 1)) != 0 : deeper[depth - 65]
+    }
+
+    private mutating func setMember(_ v: Bool) {
+        if depth <= 64 {
+            let bit: UInt64 = 1 << UInt64(depth - 1)
+            hasMember = v ? hasMember | bit : hasMember & ~bit
+        } else {
+            deeper[depth - 65] = v
+        }
+    }
+
+    private mutating func open() {
+        depth += 1
+        if depth > 64 { deeper.append(false) } else { setMember(false) }
+    }
+
+    private mutating func close() {
+        if depth > 64 { deeper.removeLast() }
+        depth -= 1
+    }
 
     public static func number(_ d: Double) -> String {
         // Swift's description is the shortest representation that round-trips; it is valid JSON
@@ -21,16 +51,15 @@ public struct JSONWriter {
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 
     mutating func separate() {
-        if let last = needsComma.last {
-            if last { bytes.append(0x2c) }
-            needsComma[needsComma.count - 1] = true
-        }
+        guard depth > 0 else { return }
+        if member() { bytes.append(0x2c) }
+        setMember(true)
     }
 
-    public mutating func beginObject() { separate(); bytes.append(0x7b); needsComma.append(false) }
-    public mutating func endObject() { bytes.append(0x7d); needsComma.removeLast() }
-    public mutating func beginArray() { separate(); bytes.append(0x5b); needsComma.append(false) }
-    public mutating func endArray() { bytes.append(0x5d); needsComma.removeLast() }
+    public mutating func beginObject() { separate(); bytes.append(0x7b); open() }
+    public mutating func endObject() { bytes.append(0x7d); close() }
+    public mutating func beginArray() { separate(); bytes.append(0x5b); open() }
+    public mutating func endArray() { bytes.append(0x5d); close() }
 
     public mutating func key(_ k: StaticString) {
         separate()
@@ -38,14 +67,14 @@ public struct JSONWriter {
         bytes.append(contentsOf: UnsafeBufferPointer(start: k.utf8Start, count: k.utf8CodeUnitCount))
         bytes.append(0x22)
         bytes.append(0x3a)
-        needsComma[needsComma.count - 1] = false
+        setMember(false)
     }
 
     public mutating func key(_ k: String) {
         separate()
         appendString(k)
         bytes.append(0x3a)
-        needsComma[needsComma.count - 1] = false
+        setMember(false)
     }
 
     public mutating func string(_ s: String) { separate(); appendString(s) }

@@ -61,7 +61,21 @@ public struct Trigger: Sendable, Equatable {
 
     /// The wire form of spec section 2, keys in its order.
     public var json: [UInt8] {
-        var w = JSONWriter()
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        appendJSON(to: &out)
+        return out
+    }
+
+    /// Appends the wire form to `out` without an intermediate array.
+    public func appendJSON(to out: inout [UInt8]) {
+        var w = JSONWriter(appendingTo: [])
+        swap(&w.bytes, &out)
+        write(&w)
+        swap(&w.bytes, &out)
+    }
+
+    func write(_ w: inout JSONWriter) {
         w.beginObject()
         w.key("trigger_id"); w.string(triggerId)
         w.key("rule_id"); w.string(ruleId)
@@ -106,7 +120,6 @@ public struct Trigger: Sendable, Equatable {
         w.key("conversion_window_days"); w.int(conversionWindowDays)
         w.key("rules_version"); w.string(rulesVersion)
         w.endObject()
-        return w.bytes
     }
 }
 
@@ -137,7 +150,20 @@ public struct Conversion: Sendable, Equatable {
     }
 
     public var json: [UInt8] {
-        var w = JSONWriter()
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        appendJSON(to: &out)
+        return out
+    }
+
+    public func appendJSON(to out: inout [UInt8]) {
+        var w = JSONWriter(appendingTo: [])
+        swap(&w.bytes, &out)
+        write(&w)
+        swap(&w.bytes, &out)
+    }
+
+    func write(_ w: inout JSONWriter) {
         w.beginObject()
         w.key("trigger_id"); w.string(triggerId)
         w.key("rule_id"); w.string(ruleId)
@@ -148,7 +174,6 @@ public struct Conversion: Sendable, Equatable {
         w.key("revenue"); w.double(revenue)
         w.key("hours_after_trigger"); w.double(hoursAfterTrigger)
         w.endObject()
-        return w.bytes
     }
 }
 

@@ -33,6 +33,13 @@ public final class LineWriter {
 
     public func write(line text: String) { write(line: Array(text.utf8)) }
 
+    /// Lets `body` append one line's bytes straight into the buffer (no array per line).
+    public func write(_ body: (inout [UInt8]) -> Void) {
+        body(&buffer)
+        buffer.append(0x0a)
+        if buffer.count >= 1 << 20 { flush() }
+    }
+
     public func flush() {
         guard !buffer.isEmpty, failure == nil else { return }
         buffer.withUnsafeBytes { raw in

@@ -70,10 +70,10 @@ struct ReplayCommand: ParsableCommand {
         }
         let result = replay.run(events: reader.events, deadLetters: reader.deadLetters, progress: progress)
         let out = try LineWriter(path: output)
-        for t in result.triggers { out.write(line: t.json) }
+        for t in result.triggers { out.write { t.appendJSON(to: &$0) } }
         try out.close()
         let conv = try LineWriter(path: conversions ?? sibling("conversions.jsonl"))
-        for c in result.conversions { conv.write(line: c.json) }
+        for c in result.conversions { conv.write { c.appendJSON(to: &$0) } }
         try conv.close()
         let dead = try LineWriter(path: deadLetters ?? sibling("dead-letters.jsonl"))
         for d in result.deadLetters { dead.write(line: d.json) }
