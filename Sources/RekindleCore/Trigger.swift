@@ -28,8 +28,30 @@ public struct CarriedProduct: Sendable, Equatable {
     }
 }
 
+/// A message with one exact wire form, written by `write`.
+public protocol WireMessage {
+    func write(_ w: inout JSONWriter)
+}
+
+extension WireMessage {
+    public var json: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        appendJSON(to: &out)
+        return out
+    }
+
+    /// Appends the wire form to `out` without an intermediate array.
+    public func appendJSON(to out: inout [UInt8]) {
+        var w = JSONWriter(appendingTo: [])
+        swap(&w.bytes, &out)
+        write(&w)
+        swap(&w.bytes, &out)
+    }
+}
+
 /// One message on `campaign-triggers`.
-public struct Trigger: Sendable, Equatable {
+public struct Trigger: Sendable, Equatable, WireMessage {
     public var triggerId: String
     public var ruleId: String
     public var touch: Int
@@ -60,22 +82,7 @@ public struct Trigger: Sendable, Equatable {
     }
 
     /// The wire form of spec section 2, keys in its order.
-    public var json: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(512)
-        appendJSON(to: &out)
-        return out
-    }
-
-    /// Appends the wire form to `out` without an intermediate array.
-    public func appendJSON(to out: inout [UInt8]) {
-        var w = JSONWriter(appendingTo: [])
-        swap(&w.bytes, &out)
-        write(&w)
-        swap(&w.bytes, &out)
-    }
-
-    func write(_ w: inout JSONWriter) {
+    public func write(_ w: inout JSONWriter) {
         w.beginObject()
         w.key("trigger_id"); w.string(triggerId)
         w.key("rule_id"); w.string(ruleId)
@@ -125,7 +132,7 @@ public struct Trigger: Sendable, Equatable {
 
 /// One message on `campaign-conversions`: a purchase attributed to the last touch whose window
 /// it fell in.
-public struct Conversion: Sendable, Equatable {
+public struct Conversion: Sendable, Equatable, WireMessage {
     public var triggerId: String
     public var ruleId: String
     public var touch: Int
@@ -149,21 +156,7 @@ public struct Conversion: Sendable, Equatable {
         self.hoursAfterTrigger = hoursAfterTrigger
     }
 
-    public var json: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256)
-        appendJSON(to: &out)
-        return out
-    }
-
-    public func appendJSON(to out: inout [UInt8]) {
-        var w = JSONWriter(appendingTo: [])
-        swap(&w.bytes, &out)
-        write(&w)
-        swap(&w.bytes, &out)
-    }
-
-    func write(_ w: inout JSONWriter) {
+    public func write(_ w: inout JSONWriter) {
         w.beginObject()
         w.key("trigger_id"); w.string(triggerId)
         w.key("rule_id"); w.string(ruleId)
