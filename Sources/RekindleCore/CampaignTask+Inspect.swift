@@ -62,7 +62,4 @@ extension CampaignTask {
         default: return true
         }
     }
-
-    /// Which task-local customers exist (for tests and metrics).
-    public func hasCustomer(_ id: String) -> Bool { customerIndex[id] != nil }
 }

@@ -18,7 +18,7 @@ import Testing
         logger.logLevel = .critical
         var engine = LiveEngine(rules: rf, topics: TopicNames(), allowedLatenessMs: 0, metrics: nil, logger: logger)
         let inputs = TopicNames().inputs.map { TopicPartition($0, 0) }
-        var out: [Output] = []
+        var out: [LiveEngine.TaskOutput] = []
         var dead: [LiveEngine.DeadLetterOut] = []
         let none: LiveEngine.OutputReader = { _ in OutputLedger() }
         let ends = inputs.map { ConsumerEvent.endOfPartition($0, offset: 0) }
@@ -36,7 +36,7 @@ import Testing
             Self.message("email-opens", 1, #"{"type":"email_open","event_id":"e3","customer_id":"c1","message_id":"m","occurred_at":"2026-01-21T00:00:00Z"}"#),
         ] + ends, out: &out, dead: &dead, readOutputs: none)
         let fired = out.compactMap { o -> String? in
-            if case .trigger(let t) = o { return "\(t.ruleId)#\(t.touch)@\(Timestamp.format(t.firedAt)) \(t.rulesVersion)" }
+            if case .trigger(let t) = o.output { return "\(t.ruleId)#\(t.touch)@\(Timestamp.format(t.firedAt)) \(t.rulesVersion)" }
             return nil
         }
         #expect(fired == ["rf.new#2@2026-01-12T00:00:00.000Z \(changed.hash)"])

@@ -35,6 +35,8 @@ struct LiveEngine: Sendable {
     }
 
     typealias DeadLetterOut = (letter: DeadLetter, key: [UInt8]?, kind: InputError.Kind)
+    /// An output with the task that derived it (a transactional producer is per task).
+    typealias TaskOutput = (task: Int32, output: Output)
     /// Reads output partitions from the given offsets to their end.
     typealias OutputReader = ([(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)]) throws -> OutputLedger
 
@@ -65,7 +67,7 @@ struct LiveEngine: Sendable {
     /// partitions; then merges and folds every task and advances idle tasks to the instance's
     /// watermark. Outputs already on their topics are dropped. Returns whether every assigned task
     /// is idle, and how many events were folded.
-    mutating func step(_ events: [ConsumerEvent], out: inout [Output], dead: inout [DeadLetterOut],
+    mutating func step(_ events: [ConsumerEvent], out: inout [TaskOutput], dead: inout [DeadLetterOut],
                        readOutputs: OutputReader) -> (idle: Bool, folded: Int) {
         for e in events {
             switch e {
@@ -89,7 +91,9 @@ struct LiveEngine: Sendable {
         var deadLetters: [(DeadLetter, [UInt8]?, InputError.Kind)] = []
         for k in tasks.keys.sorted() {
             let before = tasks[k]!.task.stats.lateEvents
-            tasks[k]!.drain(into: &out, deadLetters: &deadLetters) { _ in folded += 1 }
+            var derived: [Output] = []
+            tasks[k]!.drain(into: &derived, deadLetters: &deadLetters) { _ in folded += 1 }
+            out.append(contentsOf: derived.map { (k, $0) })
             let late = tasks[k]!.task.stats.lateEvents - before
             for _ in 0..<late { metrics?.lateEvent(task: Int(k)) }
         }
@@ -102,14 +106,18 @@ struct LiveEngine: Sendable {
         let busy = tasks.filter { !$0.value.isIdle }.map { $0.value.task.watermark }
         let target = busy.isEmpty ? tasks.values.map(\.task.watermark).max() : busy.min()
         if let target, target != .min {
-            for k in idle.sorted() { tasks[k]!.task.advance(to: target, into: &out) }
+            for k in idle.sorted() {
+                var derived: [Output] = []
+                tasks[k]!.task.advance(to: target, into: &derived)
+                out.append(contentsOf: derived.map { (k, $0) })
+            }
         }
         eventsSinceSnapshot += folded
         // Recovery: what is already on the output topics is not produced again.
         if !ledger.isEmpty {
             let before = ledger.suppressed
             out.removeAll { o in
-                switch o {
+                switch o.output {
                 case .trigger(let t): return ledger.alreadyProduced(OutputLedger.key(t))
                 case .conversion(let c): return ledger.alreadyProduced(OutputLedger.key(c))
                 }

@@ -147,7 +147,7 @@ public final class LiveRunner: @unchecked Sendable {
                 events.append(first)
                 while events.count < options.maxBatch, let e = consumer.poll(timeoutMs: 0) { events.append(e) }
             }
-            var out: [Output] = []
+            var out: [LiveEngine.TaskOutput] = []
             var dead: [LiveEngine.DeadLetterOut] = []
             let kafka = options.kafka
             let (idle, eventsIn) = state.withLock { s in
@@ -161,17 +161,7 @@ public final class LiveRunner: @unchecked Sendable {
 
             // Each output with the task that made it (a dead letter's task is its source partition).
             var byTask: [Int32: [(topic: String, key: [UInt8]?, value: [UInt8])]] = [:]
-            let owners = state.withLock { s in
-                out.map { o -> Int32 in
-                    let id: String
-                    switch o {
-                    case .trigger(let t): id = t.customerId
-                    case .conversion(let c): id = c.customerId
-                    }
-                    return s.tasks.first { $0.value.task.hasCustomer(id) }?.key ?? -1
-                }
-            }
-            for (o, owner) in zip(out, owners) {
+            for (owner, o) in out {
                 switch o {
                 case .trigger(let t):
                     byTask[owner, default: []].append((options.topics.triggers, Array(t.customerId.utf8), t.json))

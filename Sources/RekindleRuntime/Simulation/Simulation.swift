@@ -154,11 +154,11 @@ public enum Simulation {
 
         mutating func step(_ i: Int, events: [ConsumerEvent]) {
             trace("instance \(instances[i].id) step: \(events.count) events, ledger \(instances[i].engine.ledger.count), tasks \(instances[i].engine.tasks.keys.sorted()) wm \(instances[i].engine.tasks.values.map { $0.task.watermark == .min ? "-" : Timestamp.format($0.task.watermark) })")
-            var out: [Output] = []
+            var out: [LiveEngine.TaskOutput] = []
             var dead: [LiveEngine.DeadLetterOut] = []
             let log = self.log
             _ = instances[i].engine.step(events, out: &out, dead: &dead) { log.read($0) }
-            for o in out {
+            for (_, o) in out {
                 switch o {
                 case .trigger(let t):
                     instances[i].pending.append((log.outputPartition(topics.triggers, key: Array(t.customerId.utf8)), t.json))
