@@ -48,7 +48,7 @@ struct LiveBench: ParsableCommand {
         let topics = TopicNames()
         for t in topics.all { try cluster.createTopic(t, partitions: partitions) }
         func report(_ name: String, _ count: Int, _ d: Duration) -> Double {
-            let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+            let s = d.seconds
             let rate = Double(count) / s
             print("\(name.padding(toLength: 34, withPad: " ", startingAt: 0)) \(count) msgs in \(String(format: "%.2f", s)) s = \(Int(rate)) msg/s")
             return rate
@@ -150,8 +150,7 @@ struct SnapshotBench: ParsableCommand {
                 if out.count > 100_000 { out.removeAll(keepingCapacity: true) }
             }
         }
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-        print("folded \(customers) customers (\(2 * customers) events) in \(String(format: "%.2f", seconds(folded))) s")
+        print("folded \(customers) customers (\(2 * customers) events) in \(String(format: "%.2f", folded.seconds)) s")
         var state: [UInt8] = []
         let encode = clock.measure { state = task.encodeState() }
         let snapshot = TaskSnapshot(partition: 0, sequence: 1, rulesVersion: task.rules.hash, watermark: task.watermark,
@@ -168,10 +167,10 @@ struct SnapshotBench: ParsableCommand {
             restored = try CampaignTask(restoring: read.snapshot!.state, rules: .defaults)
         }
         guard restored?.encodeState() == state else { throw UsageError(message: "restored state differs") }
-        print("state encode        \(String(format: "%.3f", seconds(encode))) s")
-        print("envelope (SHA-256)  \(String(format: "%.3f", seconds(envelope))) s")
-        print("save (envelope, write, fsync, rename) \(String(format: "%.3f", seconds(write))) s")
-        print("read + verify + restore \(String(format: "%.3f", seconds(restore))) s")
+        print("state encode        \(String(format: "%.3f", encode.seconds)) s")
+        print("envelope (SHA-256)  \(String(format: "%.3f", envelope.seconds)) s")
+        print("save (envelope, write, fsync, rename) \(String(format: "%.3f", write.seconds)) s")
+        print("read + verify + restore \(String(format: "%.3f", restore.seconds)) s")
         print("snapshot size \(bytes.count) bytes = \(bytes.count / customers) bytes per customer")
     }
 }
@@ -205,9 +204,8 @@ struct ReplayBench: ParsableCommand {
 
     func run() throws {
         let clock = ContinuousClock()
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
         var rows: [(String, Int, Double)] = []
-        func row(_ name: String, _ n: Int, _ d: Duration) { rows.append((name, n, seconds(d))) }
+        func row(_ name: String, _ n: Int, _ d: Duration) { rows.append((name, n, d.seconds)) }
 
         var data = Data()
         var lines: [ArraySlice<UInt8>] = []

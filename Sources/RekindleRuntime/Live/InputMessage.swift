@@ -6,12 +6,6 @@ enum InputMessage: Sendable {
     case event(Event, offset: Int64)
     case bad(DeadLetter, key: [UInt8]?, kind: InputError.Kind, offset: Int64)
 
-    var offset: Int64 {
-        switch self {
-        case .event(_, let o), .bad(_, _, _, let o): return o
-        }
-    }
-
     /// Validates one message of `topic` (spec section 2: JSON, fields, size, key = customer_id,
     /// the right kind for the topic).
     static func validate(_ m: ConsumedMessage, topic: Topic) -> InputMessage {

@@ -324,7 +324,7 @@ public final class LiveRunner: @unchecked Sendable {
             let started = ContinuousClock.now
             try store.save(snap)
             let d = started.duration(to: .now)
-            metrics?.snapshotWritten(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)
+            metrics?.snapshotWritten(seconds: d.seconds)
             metrics?.setSnapshotAge(task: Int(snap.partition), seconds: 0)
         }
     }
@@ -349,4 +349,9 @@ public final class LiveRunner: @unchecked Sendable {
             }
         }
     }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds, for metrics and benchmark reports.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

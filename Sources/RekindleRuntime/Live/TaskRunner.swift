@@ -34,7 +34,6 @@ struct TaskRunner: Sendable {
     /// Caught up on every assigned partition, with nothing left to merge.
     var isIdle: Bool { inputs.allSatisfy { !$0.assigned || ($0.atEnd && $0.buffer.isEmpty) } }
 
-    var buffered: Int { inputs.reduce(0) { $0 + $1.buffer.count } }
 
     /// Folds every message the merge can take now. Bad inputs go out as they reach the head of
     /// their partition (they have no time to wait for).
