@@ -47,6 +47,24 @@ public enum Simulation {
         return world.run()
     }
 
+    /// Compares two sorted multisets of lines; nil when equal, else counts and first examples of
+    /// what is missing and what is extra or doubled.
+    static func difference(_ got: [String], _ want: [String], _ what: String) -> String? {
+        var missing: [String] = [], extra: [String] = []
+        var i = 0, j = 0
+        while i < got.count || j < want.count {
+            if j == want.count || (i < got.count && got[i] < want[j]) { extra.append(got[i]); i += 1 }
+            else if i == got.count || want[j] < got[i] { missing.append(want[j]); j += 1 }
+            else { i += 1; j += 1 }
+        }
+        guard !missing.isEmpty || !extra.isEmpty else { return nil }
+        let wanted = Set(want)
+        let doubled = extra.filter { wanted.contains($0) }.count
+        return "\(what): \(got.count) on the log, \(want.count) by replay; \(missing.count) missing"
+            + (missing.first.map { " (first: \($0.prefix(160)))" } ?? "")
+            + ", \(extra.count) extra (\(doubled) of them doubled)" + (extra.first.map { " (first: \($0.prefix(160)))" } ?? "")
+    }
+
     struct World {
         var rng: SplitMix64
         var report: SimulationReport
@@ -312,9 +330,9 @@ public enum Simulation {
             let want = expected.triggers.map { String(decoding: $0.json, as: UTF8.self) }.sorted()
             let got = topicLines(topics.triggers)
             report.triggers = got.count
-            if let problem = Self.difference(got, want, "triggers") { report.failure = problem; return }
+            if let problem = Simulation.difference(got, want, "triggers") { report.failure = problem; return }
             let wantConversions = expected.conversions.map { String(decoding: $0.json, as: UTF8.self) }.sorted()
-            if let problem = Self.difference(topicLines(topics.conversions), wantConversions, "conversions") {
+            if let problem = Simulation.difference(topicLines(topics.conversions), wantConversions, "conversions") {
                 report.failure = problem
                 return
             }
@@ -325,27 +343,12 @@ public enum Simulation {
                 else { report.failure = "unreadable dead letter \(line)"; return }
                 seen.append("\(t)|\(Int(p))|\(Int(o))")
             }
-            if let problem = Self.difference(seen.sorted(), bad.sorted(), "dead letters") { report.failure = problem }
+            if let problem = Simulation.difference(seen.sorted(), bad.sorted(), "dead letters") { report.failure = problem }
         }
 
         func topicLines(_ topic: String) -> [String] {
             log.outputs.filter { $0.key.topic == topic }.flatMap { $0.value }.map { String(decoding: $0, as: UTF8.self) }.sorted()
         }
-
-        static func difference(_ got: [String], _ want: [String], _ what: String) -> String? {
-            var missing: [String] = [], extra: [String] = []
-            var i = 0, j = 0
-            while i < got.count || j < want.count {
-                if j == want.count || (i < got.count && got[i] < want[j]) { extra.append(got[i]); i += 1 }
-                else if i == got.count || want[j] < got[i] { missing.append(want[j]); j += 1 }
-                else { i += 1; j += 1 }
-            }
-            guard !missing.isEmpty || !extra.isEmpty else { return nil }
-            let wanted = Set(want)
-            let doubled = extra.filter { wanted.contains($0) }.count
-            return "\(what): \(got.count) on the log, \(want.count) by replay; \(missing.count) missing"
-                + (missing.first.map { " (first: \($0.prefix(160)))" } ?? "")
-                + ", \(extra.count) extra (\(doubled) of them doubled)" + (extra.first.map { " (first: \($0.prefix(160)))" } ?? "")
-        }
     }
 }
+
