@@ -81,3 +81,44 @@ func expectSameLines(_ got: [String], _ want: [String], _ what: String, sourceLo
     let problem = Simulation.difference(got, want, what)
     #expect(problem == nil, "\(problem ?? "")", sourceLocation: sourceLocation)
 }
+
+@Suite(.serialized) struct TwoInstanceTests {
+    /// Two `rekindle run` processes share the partitions; one is SIGKILLed, and the other takes over
+    /// its tasks from the snapshots on the Kafka topic and the output topics' recovery read.
+    @Test func whenOneOfTwoInstancesDiesItsTasksMoveAndEveryOutputIsThereOnce() throws {
+        let (broker, bootstrap) = try KcatTests.startBroker(partitions: 4)
+        defer { broker.terminate(); broker.waitUntilExit() }
+        let dir = try CLI.temporaryDirectory()
+        let events = dir.appendingPathComponent("events.jsonl").path
+        #expect(try CLI.rekindle(["generate", "--customers", "4000", "--days", "90", "--seed", "43", "--bad-fraction", "0.01",
+                                  "--output", events]).status == 0)
+        #expect(try CLI.rekindle(["produce", "--bootstrap", bootstrap, "--input", events]).status == 0)
+        let common = ["run", "--bootstrap", bootstrap, "--group-id", "two", "--http", "off", "--snapshots-in-kafka",
+                      "--snapshot-interval", "0.2"]
+        let logA = dir.appendingPathComponent("a.log"), logB = dir.appendingPathComponent("b.log")
+        let a = try KillTests.start(common, log: logA)
+        // B outlasts A's session timeout (6 s) while idle, so it is still there to take A's tasks.
+        let b = try KillTests.start(common + ["--stop-when-idle", "9"], log: logB)
+        func logged(_ url: URL) -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !(logged(logA).contains("assigned") && logged(logB).contains("assigned")) { usleep(20_000) }
+        #expect(logged(logB).contains("assigned"), "B never got partitions")
+        var rng = SplitMix64(seed: 43)
+        usleep(useconds_t(200_000 + rng.next() % 800_000))  // a random crash point
+        kill(a.processIdentifier, SIGKILL)
+        a.waitUntilExit()
+        b.waitUntilExit()
+        #expect(b.terminationStatus == 0, "\(logged(logB).suffix(1500))")
+        // B ended holding all four tasks.
+        let lastAssignment = logged(logB).split(separator: "\n").last { $0.contains("assigned") } ?? ""
+        #expect(lastAssignment.contains("orders[0]") && lastAssignment.contains("orders[3]"), "\(lastAssignment)")
+
+        let replayed = dir.appendingPathComponent("replay.jsonl").path
+        #expect(try CLI.rekindle(["replay", "--input", events, "--output", replayed, "--partitions", "4", "--quiet"]).status == 0)
+        let want = try String(contentsOfFile: replayed, encoding: .utf8).split(separator: "\n").map(String.init).sorted()
+        expectSameLines(try KillTests.topic(bootstrap, "campaign-triggers"), want, "triggers")
+        let wantConversions = try String(contentsOfFile: dir.appendingPathComponent("replay.conversions.jsonl").path, encoding: .utf8)
+            .split(separator: "\n").map(String.init).sorted()
+        expectSameLines(try KillTests.topic(bootstrap, "campaign-conversions"), wantConversions, "conversions")
+    }
+}
