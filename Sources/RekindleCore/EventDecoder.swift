@@ -27,7 +27,17 @@ public enum EventDecoder {
         return copy.withUTF8 { decode(bytes: $0, expecting: topic) }
     }
 
+    /// The production path: the fast scanner, and the reference path for whatever it does not
+    /// accept (which also words every rejection). Same results as `decodeReference`, faster.
     public static func decode(bytes: UnsafeBufferPointer<UInt8>, expecting topic: Topic? = nil) -> Result<Event, InputError> {
+        if bytes.count <= maxMessageBytes, let event = EventScanner.scan(bytes) {
+            return check(event, expecting: topic)
+        }
+        return decodeReference(bytes: bytes, expecting: topic)
+    }
+
+    /// The straightforward path: a generic JSON tree, then field by field.
+    public static func decodeReference(bytes: UnsafeBufferPointer<UInt8>, expecting topic: Topic? = nil) -> Result<Event, InputError> {
         if bytes.count > maxMessageBytes {
             return .failure(InputError(.tooLarge, "message is \(bytes.count) bytes, over the 1 MiB limit"))
         }
@@ -71,14 +81,17 @@ public enum EventDecoder {
 
     public static func decode(_ value: JSONValue, expecting topic: Topic? = nil) -> Result<Event, InputError> {
         do throws(InputError) {
-            let event = try decodeEvent(value)
-            if let topic, event.topic != topic {
-                throw InputError(.wrongTopic, "type: a \(event.typeName) event does not belong on the \(topic.defaultName) topic")
-            }
-            return .success(event)
+            return check(try decodeEvent(value), expecting: topic)
         } catch {
             return .failure(error)
         }
+    }
+
+    static func check(_ event: Event, expecting topic: Topic?) -> Result<Event, InputError> {
+        if let topic, event.topic != topic {
+            return .failure(InputError(.wrongTopic, "type: a \(event.typeName) event does not belong on the \(topic.defaultName) topic"))
+        }
+        return .success(event)
     }
 
     static func decodeEvent(_ value: JSONValue) throws(InputError) -> Event {

@@ -217,13 +217,23 @@ struct ReplayBench: ParsableCommand {
         })
         rows[0].1 = lines.count
 
+        var fast = 0
+        row("parse only (EventDecoder)", lines.count, clock.measure {
+            for line in lines {
+                if case .success = line.withUnsafeBufferPointer({ EventDecoder.decode(bytes: $0) }) { fast += 1 }
+            }
+        })
         var events: [SourcedEvent] = []
         events.reserveCapacity(lines.count)
-        row("parse only (EventDecoder)", lines.count, clock.measure {
-            for (i, line) in lines.enumerated() {
-                if case .success(let e) = line.withUnsafeBufferPointer({ EventDecoder.decode(bytes: $0) }) {
-                    events.append(SourcedEvent(event: e, sequence: i))
-                }
+        for (i, line) in lines.enumerated() {
+            if case .success(let e) = line.withUnsafeBufferPointer({ EventDecoder.decode(bytes: $0) }) {
+                events.append(SourcedEvent(event: e, sequence: i))
+            }
+        }
+        var reference = 0
+        row("parse only, reference path (JSON tree)", lines.count, clock.measure {
+            for line in lines {
+                if case .success = line.withUnsafeBufferPointer({ EventDecoder.decodeReference(bytes: $0) }) { reference += 1 }
             }
         })
         var decoded = 0
