@@ -27,21 +27,34 @@ public struct BacktestReport: Sendable {
         lines = rules.rules.map { RuleLine(ruleId: $0.id) }
     }
 
-    mutating func add(triggers: [Trigger], conversions: [Conversion]) {
-        var index: [String: Int] = [:]
+    /// Rule line by rule id, and the customers each rule reached so far.
+    private var index: [String: Int] = [:]
+    private var reached: [Set<String>] = []
+
+    private mutating func prepare() {
+        guard index.isEmpty else { return }
         for (i, l) in lines.enumerated() { index[l.ruleId] = i }
-        var customers = [Set<String>](repeating: [], count: lines.count)
-        for t in triggers {
-            guard let i = index[t.ruleId] else { continue }
-            lines[i].triggers += 1
-            customers[i].insert(t.customerId)
-        }
-        for i in lines.indices { lines[i].customers = customers[i].count }
-        for c in conversions {
-            guard let i = index[c.ruleId] else { continue }
-            lines[i].conversions += 1
-            lines[i].revenue += c.revenue
-        }
+        reached = [Set<String>](repeating: [], count: lines.count)
+    }
+
+    mutating func add(triggers: [Trigger], conversions: [Conversion]) {
+        for t in triggers { count(t) }
+        for c in conversions { count(c) }
+    }
+
+    /// Counts outputs one at a time, as a streaming replay writes them.
+    mutating func count(_ t: Trigger) {
+        prepare()
+        guard let i = index[t.ruleId] else { return }
+        lines[i].triggers += 1
+        if reached[i].insert(t.customerId).inserted { lines[i].customers += 1 }
+    }
+
+    mutating func count(_ c: Conversion) {
+        prepare()
+        guard let i = index[c.ruleId] else { return }
+        lines[i].conversions += 1
+        lines[i].revenue += c.revenue
     }
 
     public var totalTriggers: Int { lines.reduce(0) { $0 + $1.triggers } }

@@ -43,23 +43,37 @@ public struct EventFileReader {
             var stop = end
             if stop > start && bytes[stop - 1] == 0x0d { stop -= 1 }
             let slice = UnsafeBufferPointer(rebasing: bytes[start..<stop])
-            if !isBlank(slice) {
-                linesRead += 1
-                switch EventDecoder.decode(bytes: slice) {
-                case .success(let event):
-                    events.append(SourcedEvent(event: event, sequence: events.count))
-                case .failure(let error):
-                    let source = DeadLetter.Source.file(name: name, line: line)
-                    deadLetters.append(
-                        DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: Array(slice)))
-                }
-                if linesRead % 100_000 == 0 { progress?.update("read \(linesRead) lines") }
-            }
             start = end + 1
+            switch Self.decodeLine(slice, name: name, line: line) {
+            case .blank: continue
+            case .event(let event):
+                events.append(SourcedEvent(event: event, sequence: events.count))
+            case .bad(let deadLetter):
+                deadLetters.append(deadLetter)
+            }
+            linesRead += 1
+            if linesRead % 100_000 == 0 { progress?.update("read \(linesRead) lines") }
         }
     }
 
-    func isBlank(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// One line of an event file: an event, a dead letter (with the file and line), or blank.
+    public enum DecodedLine {
+        case event(Event)
+        case bad(DeadLetter)
+        case blank
+    }
+
+    public static func decodeLine(_ slice: UnsafeBufferPointer<UInt8>, name: String, line: Int) -> DecodedLine {
+        if isBlank(slice) { return .blank }
+        switch EventDecoder.decode(bytes: slice) {
+        case .success(let event): return .event(event)
+        case .failure(let error):
+            let source = DeadLetter.Source.file(name: name, line: line)
+            return .bad(DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: Array(slice)))
+        }
+    }
+
+    static func isBlank(_ s: UnsafeBufferPointer<UInt8>) -> Bool {
         s.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }
     }
 }

@@ -4,11 +4,13 @@ import Foundation
 public struct FileError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
-    public var description: String { "cannot write \(path): \(reason)" }
+    public var verb = "write"
+    public var description: String { "cannot \(verb) \(path): \(reason)" }
 }
 
-/// Buffered JSON-lines output to a file or stdout.
-public final class LineWriter {
+/// Buffered JSON-lines output to a file or stdout. Used by one thread at a time (a replay hands
+/// it to its writer stage), hence the unchecked Sendable.
+public final class LineWriter: @unchecked Sendable {
     let fd: Int32
     let path: String
     var buffer: [UInt8] = []

@@ -60,31 +60,49 @@ struct ReplayCommand: ParsableCommand {
         replay.partitions = partitions
         replay.partitioner = Partitioner(rawValue: partitioner)!
         if let until { replay.until = try parseTime(until, flag: "--until") }
-        let progress = Progress()
-        var reader = EventFileReader(progress: progress)
-        for path in input {
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw UsageError(message: "--input: cannot read \(path)")
-            }
-            try reader.read(path: path)
+        for path in input where !FileManager.default.isReadableFile(atPath: path) {
+            throw UsageError(message: "--input: cannot read \(path)")
         }
-        let result = replay.run(events: reader.events, deadLetters: reader.deadLetters, progress: progress)
-        let out = try LineWriter(path: output)
-        for t in result.triggers { out.write { t.appendJSON(to: &$0) } }
-        try out.close()
-        let conv = try LineWriter(path: conversions ?? sibling("conversions.jsonl"))
-        for c in result.conversions { conv.write { c.appendJSON(to: &$0) } }
-        try conv.close()
-        let dead = try LineWriter(path: deadLetters ?? sibling("dead-letters.jsonl"))
-        for d in result.deadLetters { dead.write(line: d.json) }
-        try dead.close()
-        if let report {
-            let w = try LineWriter(path: report)
-            w.write(line: result.report.json)
+        let progress = Progress()
+        let conversionsPath = conversions ?? sibling("conversions.jsonl")
+        let deadLettersPath = deadLetters ?? sibling("dead-letters.jsonl")
+        var summary: BacktestReport?
+        // One task and files to write: the streaming pipeline, unless the input turns out to
+        // need sorting (then the files are rewritten by the sorting path below).
+        if partitions == 1 && ![output, conversionsPath, deadLettersPath].contains("-") {
+            var streaming = StreamingReplay(rules: ruleSet)
+            streaming.until = replay.until
+            let sinks = StreamingReplay.Sinks(
+                triggers: try LineWriter(path: output), conversions: try LineWriter(path: conversionsPath),
+                deadLetters: try LineWriter(path: deadLettersPath))
+            let outcome = try streaming.run(paths: input, into: sinks, progress: progress)
+            try sinks.triggers.close()
+            try sinks.conversions.close()
+            try sinks.deadLetters.close()
+            if case .done(let r) = outcome { summary = r }
+        }
+        if summary == nil {
+            var reader = EventFileReader(progress: progress)
+            for path in input { try reader.read(path: path) }
+            let result = replay.run(events: reader.events, deadLetters: reader.deadLetters, progress: progress)
+            let out = try LineWriter(path: output)
+            for t in result.triggers { out.write { t.appendJSON(to: &$0) } }
+            try out.close()
+            let conv = try LineWriter(path: conversionsPath)
+            for c in result.conversions { conv.write { c.appendJSON(to: &$0) } }
+            try conv.close()
+            let dead = try LineWriter(path: deadLettersPath)
+            for d in result.deadLetters { dead.write(line: d.json) }
+            try dead.close()
+            summary = result.report
+        }
+        if let path = report {
+            let w = try LineWriter(path: path)
+            w.write(line: summary!.json)
             try w.close()
         }
         if !quiet {
-            let text = result.report.table
+            let text = summary!.table
             if output == "-" {
                 FileHandle.standardError.write(Data(text.utf8))
             } else {

@@ -1,0 +1,292 @@
+import DequeModule
+import Foundation
+import HeapModule
+import RekindleCore
+
+/// `rekindle replay` of one task over input already in `occurred_at` order, as a three-stage
+/// pipeline over the machine's cores: a thread reads and parses the files, the calling thread
+/// folds, and a thread turns outputs into JSON and writes them. Nothing is held beyond a few
+/// batches in flight, so memory is the task's state, not the history.
+///
+/// The bytes written are those of `Replay.run` with one partition (a test compares them): events
+/// are folded in the order of its stable sort by `occurred_at`. A small reorder buffer puts
+/// nearly sorted input (a topic dump with re-deliveries) in that order as it streams; an event
+/// older than one already folded needs the whole-input sort, so the pipeline stops and says so,
+/// and the caller replays with `Replay` (rewriting the files).
+public struct StreamingReplay {
+    public var rules: RuleSet
+    public var until: Millis?
+    public var allowedLatenessMs: Millis = 0
+    /// Lines per parsed batch, and batches in flight between two stages.
+    public var batchLines = 2048
+    public var depth = 8
+    /// Events wait this long (in event time behind the newest seen) or until this many wait, to
+    /// be put in order: a re-delivered line an hour late is sorted here, with no whole-input sort.
+    public var reorderWindowMs: Millis = 6 * millisPerHour
+    public var maxPending = 500_000
+
+    public init(rules: RuleSet) { self.rules = rules }
+
+    public enum Outcome {
+        case done(BacktestReport)
+        /// The input is not in `occurred_at` order: nothing written is valid.
+        case unsorted
+    }
+
+    public struct Sinks {
+        public var triggers: LineWriter
+        public var conversions: LineWriter
+        public var deadLetters: LineWriter
+        public init(triggers: LineWriter, conversions: LineWriter, deadLetters: LineWriter) {
+            self.triggers = triggers
+            self.conversions = conversions
+            self.deadLetters = deadLetters
+        }
+    }
+
+    struct Pending: Comparable {
+        var at: Millis
+        var sequence: Int
+        var event: Event
+        static func < (a: Pending, b: Pending) -> Bool { a.at != b.at ? a.at < b.at : a.sequence < b.sequence }
+        static func == (a: Pending, b: Pending) -> Bool { a.at == b.at && a.sequence == b.sequence }
+    }
+
+    struct Parsed: Sendable {
+        var events: [Event] = []
+        var deadLetters: [DeadLetter] = []
+    }
+
+    public func run(paths: [String], into sinks: Sinks, progress: Progress? = nil) throws -> Outcome {
+        let parsed = Channel<Parsed>(capacity: depth)
+        let outputs = Channel<[Output]>(capacity: depth)
+        let batchLines = batchLines
+
+        // Stage 1: read, parse and put in order. Dead letters go in line order.
+        let unsorted = Box(false)
+        let reorderWindowMs = reorderWindowMs, maxPending = maxPending
+        let reader = StageThread {
+            var batch = Parsed()
+            var lines = 0
+            var pending = Heap<Pending>()
+            var sequence = 0
+            var newest = Millis.min, released = Millis.min
+            func send() -> Bool {
+                defer { batch = Parsed() }
+                return parsed.put(batch)
+            }
+            for path in paths {
+                let name = (path as NSString).lastPathComponent
+                var stopped = false
+                try LineReader.forEachLine(path: path) { slice, line in
+                    switch EventFileReader.decodeLine(slice, name: name, line: line) {
+                    case .event(let e):
+                        // Older than an event already passed on: only the full sort can order it.
+                        guard e.occurredAt >= released else {
+                            unsorted.value = true
+                            stopped = true
+                            return false
+                        }
+                        pending.insert(Pending(at: e.occurredAt, sequence: sequence, event: e))
+                        sequence += 1
+                        newest = max(newest, e.occurredAt)
+                        while let first = pending.min, newest - first.at > reorderWindowMs || pending.count > maxPending {
+                            released = first.at
+                            batch.events.append(pending.removeMin().event)
+                        }
+                    case .bad(let d): batch.deadLetters.append(d)
+                    case .blank: return true
+                    }
+                    lines += 1
+                    if lines % 100_000 == 0 { progress?.update("read \(lines) lines") }
+                    if batch.events.count + batch.deadLetters.count >= batchLines {
+                        guard send() else { stopped = true; return false }
+                    }
+                    return true
+                }
+                if stopped {
+                    parsed.close()
+                    return
+                }
+            }
+            while let p = pending.popMin() { batch.events.append(p.event) }
+            _ = send()
+            parsed.close()
+        }
+
+        // Stage 3: JSON and writes, with the report's per-rule counts (read after `join`).
+        let counted = Box(BacktestReport(rules: rules))
+        let writer = StageThread {
+            while let batch = outputs.take() {
+                for o in batch {
+                    switch o {
+                    case .trigger(let t):
+                        sinks.triggers.write { t.appendJSON(to: &$0) }
+                        counted.value.count(t)
+                    case .conversion(let c):
+                        sinks.conversions.write { c.appendJSON(to: &$0) }
+                        counted.value.count(c)
+                    }
+                }
+            }
+        }
+
+        // Stage 2, here: the fold.
+        var task = CampaignTask(rules: rules, allowedLatenessMs: allowedLatenessMs)
+        var last = Millis.min
+        var events = 0, afterUntil = 0, bad = 0
+        var out: [Output] = []
+        while let batch = parsed.take() {
+            for d in batch.deadLetters { sinks.deadLetters.write(line: d.json) }
+            bad += batch.deadLetters.count
+            for e in batch.events {
+                last = e.occurredAt
+                events += 1
+                if let until, e.occurredAt > until {
+                    afterUntil += 1
+                    continue
+                }
+                task.apply(e, into: &out)
+            }
+            if !out.isEmpty {
+                _ = outputs.put(out)
+                out = []
+            }
+        }
+        try reader.join()
+        if unsorted.value {
+            outputs.close()
+            try writer.join()
+            return .unsorted
+        }
+        let end = until ?? (events > 0 ? last : Millis.min)
+        if end != Millis.min { task.advance(to: end, into: &out) }
+        _ = outputs.put(out)
+        outputs.close()
+        try writer.join()
+        progress?.finish()
+        var report = counted.value
+        report.events = events
+        report.badInputs = bad
+        report.afterUntil = afterUntil
+        report.lateEvents = task.stats.lateEvents
+        report.ignoredOrderEvents = task.stats.ignoredOrderEvents
+        report.partitions = 1
+        report.watermark = end == Millis.min ? nil : end
+        return .done(report)
+    }
+}
+
+/// A bounded hand-off between two threads: `put` waits while full, `take` while empty. Closing
+/// ends `take` once drained and makes `put` refuse, so either side can stop the other.
+final class Channel<T>: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var items = Deque<T>()
+    private let capacity: Int
+    private var closed = false
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// False when the channel was closed (the consumer stopped): the producer should stop too.
+    func put(_ item: T) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !closed { condition.wait() }
+        guard !closed else { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    func take() -> T? {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty && !closed { condition.wait() }
+        guard let item = items.popFirst() else { return nil }
+        condition.broadcast()
+        return item
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// A value one stage fills and another reads after `join` (which orders the two).
+final class Box<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// A thread running one pipeline stage; `join` waits for it and rethrows what it threw.
+/// The stage's state is reached only through its closure and `Channel`s, and read by others only
+/// after `join`: that is why the unchecked Sendable below is sound.
+final class StageThread: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var failure: Error?
+
+    init(_ body: @escaping () throws -> Void) {
+        let work = Box(body)
+        let thread = Thread { [self] in
+            do { try work.value() } catch { failure = error }
+            done.signal()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    func join() throws {
+        done.wait()
+        if let failure { throw failure }
+    }
+}
+
+/// Reads a file's lines in fixed chunks, so a file of any size costs one buffer.
+enum LineReader {
+    /// Calls `body(line, number)` for each line (without its newline or a trailing CR) until it
+    /// returns false. Lines longer than the buffer grow it.
+    static func forEachLine(path: String, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Bool) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FileError(path: path, reason: String(cString: strerror(errno)), verb: "read") }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        var filled = 0
+        var line = 0
+        var atEnd = false
+        while !atEnd {
+            if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, reason: String(cString: strerror(errno)), verb: "read")
+            }
+            atEnd = n == 0
+            filled += n
+            let consumed = buffer.withUnsafeBufferPointer { all -> Int? in
+                var start = 0
+                while start < filled {
+                    let end = memchr(all.baseAddress! + start, 0x0a, filled - start)
+                        .map { UnsafeRawPointer($0) - UnsafeRawPointer(all.baseAddress!) } ?? filled
+                    if end == filled && !atEnd { break }  // a partial line: read more
+                    line += 1
+                    var stop = end
+                    if stop > start && all[stop - 1] == 0x0d { stop -= 1 }
+                    guard body(UnsafeBufferPointer(rebasing: all[start..<stop]), line) else { return nil }
+                    start = end + 1
+                }
+                return min(start, filled)
+            }
+            guard let consumed else { return }
+            if consumed > 0 {
+                buffer.withUnsafeMutableBytes { raw in
+                    let base = raw.baseAddress!
+                    memmove(base, base + consumed, filled - consumed)
+                }
+                filled -= consumed
+            }
+        }
+    }
+}
