@@ -271,7 +271,6 @@ public struct CampaignTask: Sendable {
     mutating func fireTimers(upTo limit: Millis, into out: inout [Output]) {
         while let entry = timers.popDue(upTo: limit) {
             let c = Int(entry.customer)
-            guard customers[c].scheduled == entry.due else { continue }  // superseded
             customers[c].scheduled = nil
             timerClock = max(timerClock, entry.due)
             fireDue(c, at: entry.due, into: &out)
@@ -322,7 +321,7 @@ public struct CampaignTask: Sendable {
         }
         guard next != customers[c].scheduled else { return }
         customers[c].scheduled = next
-        if let next { timers.insert(due: next, customer: Int32(c), customerId: customers[c].id) }
+        timers.schedule(customer: Int32(c), customerId: customers[c].id, due: next)
     }
 
     mutating func fireDue(_ c: Int, at w: Millis, into out: inout [Output]) {

@@ -1,34 +1,91 @@
-import HeapModule
-
-/// Event-time timers of one task: at most one live entry per customer (its earliest pending
-/// touch), ordered by (due, customer_id bytes) as spec section 4 orders same-instant timers.
-/// Entries superseded by a reschedule stay in the heap and are skipped when popped.
+/// Event-time timers of one task: one entry per customer with a pending touch (its earliest),
+/// ordered by (due, customer_id bytes) as spec section 4 orders same-instant timers.
+///
+/// An indexed binary heap: rescheduling a customer moves its entry in place, and a customer with
+/// nothing pending has none. So the heap never holds superseded entries (a lazy-deletion heap grew
+/// with every cancelled touch) and its size is the number of customers with a pending touch.
 struct TimerQueue: Sendable {
-    struct Entry: Comparable, Sendable {
+    struct Entry: Sendable {
         var due: Millis
         var customer: Int32
         var customerId: String
-
-        static func < (a: Entry, b: Entry) -> Bool {
-            a.due != b.due ? a.due < b.due : RuleSet.byteLess(a.customerId, b.customerId)
-        }
-
-        static func == (a: Entry, b: Entry) -> Bool { a.due == b.due && a.customer == b.customer }
     }
 
-    private var heap = Heap<Entry>()
+    private var heap: [Entry] = []
+    /// The heap slot of each customer's entry, -1 for none; indexed by customer number.
+    private var slot: [Int32] = []
 
     var count: Int { heap.count }
+    var nextDue: Millis? { heap.first?.due }
 
-    mutating func insert(due: Millis, customer: Int32, customerId: String) {
-        heap.insert(Entry(due: due, customer: customer, customerId: customerId))
+    @inline(__always)
+    static func less(_ a: Entry, _ b: Entry) -> Bool {
+        a.due != b.due ? a.due < b.due : RuleSet.byteLess(a.customerId, b.customerId)
+    }
+
+    /// Sets the customer's timer to `due`, or removes it when `due` is nil.
+    mutating func schedule(customer: Int32, customerId: String, due: Millis?) {
+        let c = Int(customer)
+        if c >= slot.count { slot.append(contentsOf: repeatElement(-1, count: c + 1 - slot.count)) }
+        let k = Int(slot[c])
+        guard let due else {
+            if k >= 0 { remove(at: k) }
+            return
+        }
+        if k < 0 {
+            heap.append(Entry(due: due, customer: customer, customerId: customerId))
+            slot[c] = Int32(heap.count - 1)
+            up(heap.count - 1)
+        } else {
+            let earlier = due < heap[k].due
+            heap[k].due = due
+            if earlier { up(k) } else { down(k) }
+        }
     }
 
     /// Removes and returns the earliest entry due at or before `limit`.
     mutating func popDue(upTo limit: Millis) -> Entry? {
-        guard let top = heap.min, top.due <= limit else { return nil }
-        return heap.removeMin()
+        guard let top = heap.first, top.due <= limit else { return nil }
+        remove(at: 0)
+        return top
     }
 
-    var nextDue: Millis? { heap.min?.due }
+    private mutating func remove(at k: Int) {
+        slot[Int(heap[k].customer)] = -1
+        let last = heap.removeLast()
+        guard k < heap.count else { return }
+        heap[k] = last
+        slot[Int(last.customer)] = Int32(k)
+        up(k)
+        down(Int(slot[Int(last.customer)]))
+    }
+
+    private mutating func up(_ start: Int) {
+        var k = start
+        while k > 0 {
+            let parent = (k - 1) / 2
+            guard Self.less(heap[k], heap[parent]) else { break }
+            swapAt(k, parent)
+            k = parent
+        }
+    }
+
+    private mutating func down(_ start: Int) {
+        var k = start
+        while true {
+            let l = 2 * k + 1
+            guard l < heap.count else { return }
+            var m = l
+            if l + 1 < heap.count && Self.less(heap[l + 1], heap[l]) { m = l + 1 }
+            guard Self.less(heap[m], heap[k]) else { return }
+            swapAt(k, m)
+            k = m
+        }
+    }
+
+    private mutating func swapAt(_ a: Int, _ b: Int) {
+        heap.swapAt(a, b)
+        slot[Int(heap[a].customer)] = Int32(a)
+        slot[Int(heap[b].customer)] = Int32(b)
+    }
 }

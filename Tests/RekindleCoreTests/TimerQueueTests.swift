@@ -1,0 +1,50 @@
+@testable import RekindleCore
+import Testing
+
+@Suite struct TimerQueueTests {
+    @Test func reschedulingMovesTheOneEntryOfACustomerInsteadOfAddingOne() {
+        var q = TimerQueue()
+        for round in 0..<1000 {
+            for c in 0..<50 { q.schedule(customer: Int32(c), customerId: "c\(c)", due: Millis(1000 - round + c)) }
+        }
+        #expect(q.count == 50)
+        q.schedule(customer: 7, customerId: "c7", due: nil)
+        q.schedule(customer: 7, customerId: "c7", due: nil)
+        #expect(q.count == 49)
+    }
+
+    @Test func popsInDueOrderThenCustomerIdBytesAndOnlyWhatIsDue() {
+        var q = TimerQueue()
+        let ids = ["b", "a", "ä", "B", "c", "a2"]
+        var rng = SystemRandomNumberGenerator()
+        var want: [(Millis, String)] = []
+        for (c, id) in ids.enumerated() {
+            // Every customer scheduled a few times; the last time counts.
+            var due: Millis = 0
+            for _ in 0..<5 {
+                due = Millis(Int.random(in: 0..<3, using: &rng))
+                q.schedule(customer: Int32(c), customerId: id, due: due)
+            }
+            want.append((due, id))
+        }
+        want.sort { $0.0 != $1.0 ? $0.0 < $1.0 : RuleSet.byteLess($0.1, $1.1) }
+        var got: [(Millis, String)] = []
+        #expect(q.popDue(upTo: -1) == nil)
+        while let e = q.popDue(upTo: 2) { got.append((e.due, e.customerId)) }
+        #expect(got.map(\.0) == want.map(\.0))
+        #expect(got.map(\.1) == want.map(\.1))
+        #expect(q.count == 0)
+    }
+
+    @Test func aTaskKeepsOneTimerPerCustomerHoweverOftenItsTouchesAreCancelled() {
+        // Views every minute move the abandoned-view timer each time (the old heap kept each).
+        var task = CampaignTask(rules: .defaults)
+        var out: [Output] = []
+        for i in 0..<2000 {
+            let e = Event(eventId: "e\(i)", customerId: "c\(i % 3)", occurredAt: 1_767_225_600_000 + Millis(i) * 60_000,
+                          body: .productView(ProductViewEvent(productId: "p\(i % 7)")))
+            task.apply(e, into: &out)
+        }
+        #expect(task.pendingTimers <= 3)
+    }
+}
