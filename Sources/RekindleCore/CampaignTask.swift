@@ -117,7 +117,8 @@ public struct CampaignTask: Sendable {
         let t = e.occurredAt
         switch e.body {
         case .order(let o):
-            var order = customers[c].orders[o.orderId] ?? CustomerState.OrderRecord()
+            let at = customers[c].orderIndex(o.orderId)
+            var order = at.map { customers[c].orders[$0] } ?? CustomerState.OrderRecord(orderId: o.orderId)
             // Spec 3.8 item 2: a re-delivered event or a repeated status has no effect at all.
             if order.eventIds.contains(e.eventId) || order.status == o.status {
                 stats.ignoredOrderEvents += 1
@@ -152,14 +153,14 @@ public struct CampaignTask: Sendable {
                     model.addBasket(order.products)
                     order.creditedToModel = true
                 }
-                customers[c].orders[o.orderId] = order
+                customers[c].store(order, at: at)
                 if !late { checkRise(c, at: t, fired: &fired) }
             } else {
                 if previous == .completed {
                     customers[c].purchases.removeAll { $0.orderId == o.orderId }
                     customers[c].recomputeFacts()
                 }
-                customers[c].orders[o.orderId] = order
+                customers[c].store(order, at: at)
             }
             checkVIP(c, late: late, fired: &fired)
         case .productView(let v):
@@ -222,8 +223,10 @@ public struct CampaignTask: Sendable {
     /// Last-touch attribution (spec section 2): the latest touch with `fired_at < t <= fired_at + window`.
     func attribute(_ c: Int, orderId: String, at t: Millis, revenue: Double) -> Conversion? {
         guard let touch = customers[c].openTouches.last(where: { $0.firedAt < t && t <= $0.windowEnd }) else { return nil }
+        let ruleId = rules.rules[Int(touch.rule)].id
         return Conversion(
-            triggerId: touch.triggerId, ruleId: rules.rules[Int(touch.rule)].id, touch: Int(touch.touch),
+            triggerId: Trigger.id(ruleId: ruleId, customerId: customers[c].id, firedAt: touch.firedAt, touch: Int(touch.touch)),
+            ruleId: ruleId, touch: Int(touch.touch),
             customerId: customers[c].id, orderId: orderId, convertedAt: t, revenue: revenue,
             hoursAfterTrigger: Double(t - touch.firedAt) / Double(millisPerHour))
     }
@@ -238,7 +241,8 @@ public struct CampaignTask: Sendable {
             customers[c].lastRise.append(.init(rule: Int32(i), at: t))
             var seeds: [Int32] = []
             for p in customers[c].purchases {
-                for q in customers[c].orders[p.orderId]?.products ?? [] where !seeds.contains(q) { seeds.append(q) }
+                guard let k = customers[c].orderIndex(p.orderId) else { continue }
+                for q in customers[c].orders[k].products where !seeds.contains(q) { seeds.append(q) }
             }
             let recs = model.recommend(
                 seeds: seeds, excluded: knownProducts(c), limit: rise.maxRecommendations, names: productNames)
@@ -262,7 +266,7 @@ public struct CampaignTask: Sendable {
     /// returned later): never recommended to them.
     func knownProducts(_ c: Int) -> Set<Int32> {
         var known = Set(customers[c].viewedEver)
-        for (_, order) in customers[c].orders where order.everCompleted { known.formUnion(order.products) }
+        for order in customers[c].orders where order.everCompleted { known.formUnion(order.products) }
         return known
     }
 
@@ -416,7 +420,7 @@ public struct CampaignTask: Sendable {
         let id = Trigger.id(ruleId: rule.id, customerId: customerId, firedAt: t, touch: Int(touch))
         let window = rule.windowDays(touch: Int(touch))
         customers[c].openTouches.append(
-            .init(triggerId: id, rule: ri, touch: touch, firedAt: t, windowEnd: t + Millis(window) * millisPerDay))
+            .init(rule: ri, touch: touch, firedAt: t, windowEnd: t + Millis(window) * millisPerDay))
         stats.triggers += 1
         out.append(
             .trigger(

@@ -57,7 +57,10 @@ public struct StreamingReplay {
         var deadLetters: [DeadLetter] = []
     }
 
-    public func run(paths: [String], into sinks: Sinks, progress: Progress? = nil) throws -> Outcome {
+    /// `afterFold` sees the task once every event is folded (a benchmark measures its state).
+    public func run(
+        paths: [String], into sinks: Sinks, progress: Progress? = nil, afterFold: ((CampaignTask) -> Void)? = nil
+    ) throws -> Outcome {
         let parsed = Channel<Parsed>(capacity: depth)
         let outputs = Channel<[Output]>(capacity: depth)
         let batchLines = batchLines
@@ -161,6 +164,7 @@ public struct StreamingReplay {
         }
         let end = until ?? (events > 0 ? last : Millis.min)
         if end != Millis.min { task.advance(to: end, into: &out) }
+        afterFold?(task)
         _ = outputs.put(out)
         outputs.close()
         try writer.join()

@@ -7,7 +7,7 @@ import RekindleRuntime
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks, each beside a baseline measured in the same run.",
-        subcommands: [ReplayBench.self, LiveBench.self, SnapshotBench.self])
+        subcommands: [ReplayBench.self, StateBench.self, LiveBench.self, SnapshotBench.self])
 }
 
 /// Live rate through the embedded broker beside librdkafka's raw consume rate, same process,
@@ -273,13 +273,16 @@ struct ReplayBench: ParsableCommand {
         })
         let stateBytes = Self.residentBytes() - before
 
-        let sink = try LineWriter(path: "/dev/null")
         row("whole replay (read, parse, fold, write)", lines.count, try clock.measure {
+            _ = try Self.streamingReplay(input)
+        })
+        let sink = try LineWriter(path: "/dev/null")
+        row("whole replay, one thread, all in memory", lines.count, try clock.measure {
             var reader = EventFileReader()
             try reader.read(path: input)
             let result = Replay(rules: .defaults).run(events: reader.events, deadLetters: reader.deadLetters)
-            for t in result.triggers { sink.write(line: t.json) }
-            for c in result.conversions { sink.write(line: c.json) }
+            for t in result.triggers { sink.write { t.appendJSON(to: &$0) } }
+            for c in result.conversions { sink.write { c.appendJSON(to: &$0) } }
             try sink.close()
         })
 
@@ -311,6 +314,53 @@ struct ReplayBench: ParsableCommand {
         if let python { print("whole replay / Python orjson fold = \(String(format: "%.2f", whole / python))") }
         else { print("Python orjson baseline not run (python3 with orjson missing: pip install orjson)") }
         print("state: \(stateBytes / max(1, task.customerCount)) bytes resident per customer (RSS growth while folding / customers)")
+    }
+}
+
+extension ReplayBench {
+    /// What `rekindle replay --input FILE` does, writing to /dev/null.
+    static func streamingReplay(_ input: String, afterFold: ((CampaignTask) -> Void)? = nil) throws -> BacktestReport {
+        let sinks = StreamingReplay.Sinks(
+            triggers: try LineWriter(path: "/dev/null"), conversions: try LineWriter(path: "/dev/null"),
+            deadLetters: try LineWriter(path: "/dev/null"))
+        defer {
+            try? sinks.triggers.close()
+            try? sinks.conversions.close()
+            try? sinks.deadLetters.close()
+        }
+        switch try StreamingReplay(rules: .defaults).run(paths: [input], into: sinks, afterFold: afterFold) {
+        case .done(let report): return report
+        case .unsorted: throw UsageError(message: "\(input): too far from occurred_at order to stream")
+        }
+    }
+}
+
+/// Resident state per customer: the growth of the process's resident memory while a streaming
+/// replay folds a file, measured when the fold ends, divided by the customers in the task.
+struct StateBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "Bytes of resident state per customer after folding a file (e.g. generate --customers 1000000 --days 30).")
+
+    @Option(name: .long, help: "A JSON-lines event file.")
+    var input: String
+
+    func run() throws {
+        _ = releaseFreedMemory(0)
+        let before = ReplayBench.residentBytes()
+        var customers = 0, after = 0, timers = 0
+        let clock = ContinuousClock()
+        let elapsed = try clock.measure {
+            let report = try ReplayBench.streamingReplay(input) { task in
+                _ = releaseFreedMemory(0)
+                after = ReplayBench.residentBytes()
+                customers = task.customerCount
+                timers = task.pendingTimers
+            }
+            print("\(report.events) events folded")
+        }
+        print("\(customers) customers, \(timers) pending timers, in \(String(format: "%.1f", elapsed.seconds)) s")
+        print("state: \((after - before) / max(1, customers)) bytes resident per customer (RSS growth \((after - before) >> 20) MiB)")
     }
 }
 

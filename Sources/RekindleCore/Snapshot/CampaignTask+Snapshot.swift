@@ -25,18 +25,19 @@ extension CampaignTask {
             for (q, n) in neighbours { w.int(q); w.int(n) }
         }
         w.varint(UInt64(customers.count))
-        for c in customers { Self.encode(c, &w) }
+        let ruleIds = rules.rules.map(\.id)
+        for c in customers { Self.encode(c, &w, ruleIds: ruleIds) }
         return w.bytes
     }
 
-    static func encode(_ c: CustomerState, _ w: inout ByteWriter) {
+    static func encode(_ c: CustomerState, _ w: inout ByteWriter, ruleIds: [String]) {
         w.string(c.id)
         w.int(c.facts.completedOrders); w.int(c.facts.lastPurchaseAt); w.int(c.facts.firstPurchaseAt)
         w.double(c.facts.totalSpent); w.bool(c.facts.vipCard); w.bool(c.facts.vipEntered)
-        let orders = c.orders.sorted { RuleSet.byteLess($0.key, $1.key) }
+        let orders = c.orders.sorted { RuleSet.byteLess($0.orderId, $1.orderId) }
         w.varint(UInt64(orders.count))
-        for (id, o) in orders {
-            w.string(id)
+        for o in orders {
+            w.string(o.orderId)
             w.int(o.status.map { Int64($0.rawValue) } ?? -1)
             w.varint(UInt64(o.eventIds.count))
             for e in o.eventIds { w.string(e) }
@@ -59,7 +60,11 @@ extension CampaignTask {
         w.varint(UInt64(c.fired.count))
         for f in c.fired { w.int(f.rule); w.int(f.anchor); w.int(f.touch) }
         w.varint(UInt64(c.openTouches.count))
-        for t in c.openTouches { w.string(t.triggerId); w.int(t.rule); w.int(t.touch); w.int(t.firedAt); w.int(t.windowEnd) }
+        // The trigger id stays in the format (version 1), derived as the conversion derives it.
+        for t in c.openTouches {
+            w.string(Trigger.id(ruleId: ruleIds[Int(t.rule)], customerId: c.id, firedAt: t.firedAt, touch: Int(t.touch)))
+            w.int(t.rule); w.int(t.touch); w.int(t.firedAt); w.int(t.windowEnd)
+        }
     }
 
     /// Restores a task from `encodeState()` bytes under `rules`. Rules are matched by id: touches
@@ -119,7 +124,7 @@ extension CampaignTask {
         c.facts.vipEntered = try r.bool()
         for _ in 0..<(try r.count()) {
             let id = try r.string()
-            var o = CustomerState.OrderRecord()
+            var o = CustomerState.OrderRecord(orderId: id)
             let status = try r.int()
             if status >= 0 {
                 guard let s = OrderStatus(rawValue: UInt8(clamping: status)), Int64(s.rawValue) == status else {
@@ -130,7 +135,8 @@ extension CampaignTask {
             for _ in 0..<(try r.count()) { o.eventIds.append(try r.string()) }
             o.products = try r.ints()
             o.converted = try r.bool(); o.creditedToModel = try r.bool(); o.everCompleted = try r.bool()
-            c.orders[id] = o
+            guard c.orderIndex(id) == nil else { throw SnapshotError("order \(id) twice") }
+            c.orders.append(o)
         }
         for _ in 0..<(try r.count()) {
             c.purchases.append(.init(orderId: try r.string(), at: try r.int(), total: try r.double()))
@@ -153,9 +159,9 @@ extension CampaignTask {
             if f.rule >= 0 { c.fired.append(f) }
         }
         for _ in 0..<(try r.count()) {
+            _ = try r.string()  // the trigger id, derived again when needed
             let t = CustomerState.OpenTouch(
-                triggerId: try r.string(), rule: try rule(try r.int32()), touch: try r.int32(), firedAt: try r.int(),
-                windowEnd: try r.int())
+                rule: try rule(try r.int32()), touch: try r.int32(), firedAt: try r.int(), windowEnd: try r.int())
             if t.rule >= 0 { c.openTouches.append(t) }
         }
         return c
