@@ -6,14 +6,36 @@ public struct Recommender: Sendable {
     /// Occurrences of each product (a view episode or an order), by product index.
     var counts: [Int32] = []
     /// Co-occurrence counts, symmetric, by product index.
-    var neighbors: [[Int32: Int32]] = []
+    var neighbors: [Neighbours] = []
+
+    /// One product's co-occurring products: contiguous arrays that `recommend` scans (iterating a
+    /// dictionary per seed was the largest single cost of the fold), and a dictionary only to find
+    /// a neighbour's slot when a pair is counted.
+    struct Neighbours: Sendable {
+        var ids: [Int32] = []
+        var counts: [Int32] = []
+        var slot: [Int32: Int32] = [:]
+
+        mutating func add(_ q: Int32, _ n: Int32 = 1) {
+            if let k = slot[q] {
+                counts[Int(k)] += n
+            } else {
+                slot[q] = Int32(ids.count)
+                ids.append(q)
+                counts.append(n)
+            }
+        }
+
+        /// (neighbour, count) by neighbour index: the snapshot's order.
+        var sorted: [(Int32, Int32)] { zip(ids, counts).sorted { $0.0 < $1.0 } }
+    }
 
     public init() {}
 
     mutating func ensure(_ p: Int32) {
         while counts.count <= Int(p) {
             counts.append(0)
-            neighbors.append([:])
+            neighbors.append(Neighbours())
         }
     }
 
@@ -25,8 +47,8 @@ public struct Recommender: Sendable {
     mutating func addPair(_ a: Int32, _ b: Int32) {
         guard a != b else { return }
         ensure(max(a, b))
-        neighbors[Int(a)][b, default: 0] += 1
-        neighbors[Int(b)][a, default: 0] += 1
+        neighbors[Int(a)].add(b)
+        neighbors[Int(b)].add(a)
     }
 
     /// Records one basket (the distinct products of an order, in order of appearance).
@@ -55,7 +77,9 @@ public struct Recommender: Sendable {
         var touched: [Int32] = []
         for s in seeds where Int(s) < n && counts[Int(s)] > 0 {
             let cs = Double(counts[Int(s)])
-            for (q, c) in neighbors[Int(s)] {
+            let near = neighbors[Int(s)]
+            for j in near.ids.indices {
+                let q = near.ids[j], c = near.counts[j]
                 let k = Int(q)
                 let mark = scratchMarks[k]
                 if mark == 2 { continue }

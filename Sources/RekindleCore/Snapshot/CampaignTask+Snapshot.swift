@@ -20,7 +20,7 @@ extension CampaignTask {
         w.varint(UInt64(model.counts.count))
         for (p, c) in model.counts.enumerated() {
             w.int(c)
-            let neighbours = model.neighbors[p].sorted { $0.key < $1.key }
+            let neighbours = model.neighbors[p].sorted
             w.varint(UInt64(neighbours.count))
             for (q, n) in neighbours { w.int(q); w.int(n) }
         }
@@ -99,8 +99,12 @@ extension CampaignTask {
         model.counts.reserveCapacity(modelCount)
         for _ in 0..<modelCount {
             model.counts.append(try r.int32())
-            var neighbours: [Int32: Int32] = [:]
-            for _ in 0..<(try r.count()) { neighbours[try r.int32()] = try r.int32() }
+            var neighbours = Recommender.Neighbours()
+            for _ in 0..<(try r.count()) {
+                let q = try r.int32()
+                guard neighbours.slot[q] == nil else { throw SnapshotError("neighbour \(q) twice") }
+                neighbours.add(q, try r.int32())
+            }
             model.neighbors.append(neighbours)
         }
         let customerCount = try r.count()
