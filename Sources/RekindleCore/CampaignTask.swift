@@ -264,9 +264,9 @@ public struct CampaignTask: Sendable {
 
     /// Products the customer ever viewed or bought (in an order that completed, even if it was
     /// returned later): never recommended to them.
-    func knownProducts(_ c: Int) -> Set<Int32> {
-        var known = Set(customers[c].viewedEver)
-        for order in customers[c].orders where order.everCompleted { known.formUnion(order.products) }
+    func knownProducts(_ c: Int) -> [Int32] {
+        var known = customers[c].viewedEver
+        for order in customers[c].orders where order.everCompleted { known += order.products }
         return known
     }
 
@@ -379,8 +379,8 @@ public struct CampaignTask: Sendable {
         let from = w - a.windowMs
         // The three arrays it reads, not a copy of the whole customer.
         let mentions = customers[c].orderMentions, views = customers[c].views, offered = customers[c].offered
-        var ordered = Set<Int32>()
-        for m in mentions where m.at > from && m.at <= w { ordered.formUnion(m.products) }
+        var ordered: [Int32] = []
+        for m in mentions where m.at > from && m.at <= w { ordered += m.products }
         let carried = views
             .filter { v in
                 v.at > from && v.at <= w && !ordered.contains(v.product)

@@ -65,7 +65,8 @@ public struct Recommender: Sendable {
     private var scratchMarks: [UInt8] = []
 
     /// Up to `limit` products most similar to `seeds`, none of them in `excluded` or `seeds`.
-    mutating func recommend(seeds: [Int32], excluded: Set<Int32>, limit: Int, names: [String]) -> [String] {
+    /// `excluded` may repeat a product (marking is idempotent): callers pass lists, not a Set.
+    mutating func recommend(seeds: [Int32], excluded: [Int32], limit: Int, names: [String]) -> [String] {
         guard limit > 0 else { return [] }
         if scratchMarks.count < counts.count {
             scratchMarks.append(contentsOf: repeatElement(0, count: counts.count - scratchMarks.count))
