@@ -1,5 +1,6 @@
 import Foundation
 import RekindleCore
+import Synchronization
 
 /// `rekindle replay`: runs the core over history from files, exactly as a live run on
 /// `partitions` topics would have (spec section 4, File replay).
@@ -39,21 +40,26 @@ public struct Replay {
             }
             perTask[partitioner.partition(e.event.customerId, count: partitions)].append(e.event)
         }
-        var taskOutputs: [[Output]] = []
-        var stats: [TaskStats] = []
-        var done = 0
-        for taskEvents in perTask {
-            var task = CampaignTask(rules: rules, allowedLatenessMs: allowedLatenessMs)
+        // Tasks share nothing: they fold on every core at once, each into its own slot, and the
+        // merge below orders their outputs exactly as a one-thread loop over them would.
+        let rules = rules, lateness = allowedLatenessMs, routed = perTask, total = events.count
+        let slots = Mutex([(out: [Output], stats: TaskStats)?](repeating: nil, count: partitions))
+        let done = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: partitions) { k in
+            var task = CampaignTask(rules: rules, allowedLatenessMs: lateness)
             var out: [Output] = []
-            for e in taskEvents {
-                task.apply(e, into: &out)
-                done += 1
-                if done % 50_000 == 0 { progress?.update("folded \(done)/\(events.count) events") }
-            }
+            for e in routed[k] { task.apply(e, into: &out) }
             if end != Millis.min { task.advance(to: end, into: &out) }
-            taskOutputs.append(out)
-            stats.append(task.stats)
+            let folded = done.withLock { n in
+                n += routed[k].count
+                return n
+            }
+            progress?.update("folded \(folded)/\(total) events")
+            slots.withLock { $0[k] = (out, task.stats) }
         }
+        let finished = slots.withLock { $0.map { $0! } }
+        let taskOutputs = finished.map(\.out)
+        let stats = finished.map(\.stats)
         progress?.finish()
         var result = Result(report: BacktestReport(rules: rules))
         // Each task's outputs are in firing order; merge them by time, ties by task number.
