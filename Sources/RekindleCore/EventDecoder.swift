@@ -30,7 +30,7 @@ public enum EventDecoder {
     /// The production path: the fast scanner, and the reference path for whatever it does not
     /// accept (which also words every rejection). Same results as `decodeReference`, faster.
     public static func decode(bytes: UnsafeBufferPointer<UInt8>, expecting topic: Topic? = nil) -> Result<Event, InputError> {
-        if bytes.count <= maxMessageBytes, let event = EventScanner.scan(bytes) {
+        if let event = EventScanner.scan(bytes) {
             return check(event, expecting: topic)
         }
         return decodeReference(bytes: bytes, expecting: topic)

@@ -96,6 +96,8 @@ public enum EventScanner {
     }
 
     public static func scan(_ bytes: UnsafeBufferPointer<UInt8>) -> Event? {
+        // Over the limit is a rejection of the reference path's, even for valid JSON.
+        guard bytes.count <= EventDecoder.maxMessageBytes else { return nil }
         var p = JSONParser.Cursor(bytes: bytes)
         p.skipSpace()
         guard let f = object(&p, depth: 0, inItems: false) else { return nil }
