@@ -44,12 +44,45 @@ public struct StreamingReplay {
         }
     }
 
+    /// A waiting event's place in the order; the event itself stays put in `ReorderBuffer.slots`
+    /// (moving whole events up and down the heap showed in profiles).
     struct Pending: Comparable {
         var at: Millis
         var sequence: Int
-        var event: Event
+        var slot: Int32
         static func < (a: Pending, b: Pending) -> Bool { a.at != b.at ? a.at < b.at : a.sequence < b.sequence }
         static func == (a: Pending, b: Pending) -> Bool { a.at == b.at && a.sequence == b.sequence }
+    }
+
+    /// Events waiting to be put in `occurred_at` order (ties in arrival order).
+    struct ReorderBuffer {
+        var heap = Heap<Pending>()
+        var slots: [Event?] = []
+        var free: [Int32] = []
+        var sequence = 0
+
+        var count: Int { heap.count }
+        var oldest: Millis? { heap.min?.at }
+
+        mutating func insert(_ e: Event) {
+            let slot: Int32
+            if let k = free.popLast() {
+                slot = k
+                slots[Int(k)] = e
+            } else {
+                slot = Int32(slots.count)
+                slots.append(e)
+            }
+            heap.insert(Pending(at: e.occurredAt, sequence: sequence, slot: slot))
+            sequence += 1
+        }
+
+        mutating func removeOldest() -> Event? {
+            guard let p = heap.popMin() else { return nil }
+            let e = slots[Int(p.slot)].take()
+            free.append(p.slot)
+            return e
+        }
     }
 
     struct Parsed: Sendable {
@@ -71,8 +104,7 @@ public struct StreamingReplay {
         let reader = StageThread {
             var batch = Parsed()
             var lines = 0
-            var pending = Heap<Pending>()
-            var sequence = 0
+            var pending = ReorderBuffer()
             var newest = Millis.min, released = Millis.min
             func send() -> Bool {
                 defer { batch = Parsed() }
@@ -90,12 +122,11 @@ public struct StreamingReplay {
                             stopped = true
                             return false
                         }
-                        pending.insert(Pending(at: e.occurredAt, sequence: sequence, event: e))
-                        sequence += 1
+                        pending.insert(e)
                         newest = max(newest, e.occurredAt)
-                        while let first = pending.min, newest - first.at > reorderWindowMs || pending.count > maxPending {
-                            released = first.at
-                            batch.events.append(pending.removeMin().event)
+                        while let first = pending.oldest, newest - first > reorderWindowMs || pending.count > maxPending {
+                            released = first
+                            batch.events.append(pending.removeOldest()!)
                         }
                     case .bad(let d): batch.deadLetters.append(d)
                     case .blank: return true
@@ -112,7 +143,7 @@ public struct StreamingReplay {
                     return
                 }
             }
-            while let p = pending.popMin() { batch.events.append(p.event) }
+            while let e = pending.removeOldest() { batch.events.append(e) }
             _ = send()
             parsed.close()
         }
