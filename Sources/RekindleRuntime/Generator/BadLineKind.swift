@@ -1,3 +1,4 @@
+import RekindleCore
 /// The bad inputs mixed into a stream when `badFraction > 0`. Each must reach the dead-letter
 /// topic (spec section 2); each is still one line.
 enum BadLineKind: UInt8, Sendable, CaseIterable {

@@ -1,3 +1,4 @@
+import RekindleCore
 /// The kinds of customer in the synthetic shop, mixed so that a few months of the stream
 /// exercise every rule family of spec section 3.
 enum CustomerPersona: UInt8, Sendable, CaseIterable {

@@ -1,3 +1,4 @@
+import RekindleCore
 /// One customer's life in the shop: their persona's sessions, orders and email habits, drawn
 /// from a random stream of their own so that it depends only on the seed and their number.
 struct CustomerScript {

@@ -1,3 +1,4 @@
+import RekindleCore
 /// Collects the stream's events as customers are simulated, numbers them, and re-delivers a few.
 /// Events outside `[start, end)` are dropped, so a history may run past the end of the window.
 struct EventSink: Sendable {

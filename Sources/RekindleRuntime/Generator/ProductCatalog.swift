@@ -1,3 +1,4 @@
+import RekindleCore
 /// The shop's products, grouped in categories with their own price ranges, so that products
 /// viewed and bought together cluster by category and an item-to-item recommender learns something.
 struct ProductCatalog: Sendable {

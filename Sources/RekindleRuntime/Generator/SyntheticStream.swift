@@ -1,3 +1,4 @@
+import RekindleCore
 /// A seeded, reproducible stream of shop events for demos, tests and benchmarks
 /// (`rekindle generate`): orders, product views and email opens/clicks of a mix of customer
 /// personas (see `CustomerPersona`), in one stream whose `type` says which topic each line is for.
