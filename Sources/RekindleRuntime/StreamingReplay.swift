@@ -102,6 +102,8 @@ public struct StreamingReplay {
         let unsorted = Box(false)
         let reorderWindowMs = reorderWindowMs, maxPending = maxPending
         let reader = StageThread {
+            // However this stage ends (done, unsorted, a read error), the fold must not wait on.
+            defer { parsed.close() }
             var batch = Parsed()
             var lines = 0
             var pending = ReorderBuffer()
@@ -138,14 +140,10 @@ public struct StreamingReplay {
                     }
                     return true
                 }
-                if stopped {
-                    parsed.close()
-                    return
-                }
+                if stopped { return }
             }
             while let e = pending.removeOldest() { batch.events.append(e) }
             _ = send()
-            parsed.close()
         }
 
         // Stage 3: JSON and writes, with the report's per-rule counts (read after `join`).

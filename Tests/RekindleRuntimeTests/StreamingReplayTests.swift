@@ -103,6 +103,19 @@ import Testing
         #expect(got.conversions == want.conversions)
     }
 
+    @Test func anUnreadableInputEndsTheRunWithItsErrorInsteadOfHangingTheFold() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rk-unreadable-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = "\(dir)/events.jsonl"
+        try (ReplayFixture.generated(customers: 50, days: 10).joined(separator: "\n") + "\n").write(toFile: good, atomically: true, encoding: .utf8)
+        let sinks = StreamingReplay.Sinks(
+            triggers: try LineWriter(path: "\(dir)/t"), conversions: try LineWriter(path: "\(dir)/c"),
+            deadLetters: try LineWriter(path: "\(dir)/d"))
+        // A directory opens but cannot be read: the error surfaces after the first file streamed.
+        #expect(throws: FileError.self) { try StreamingReplay(rules: .defaults).run(paths: [good, dir], into: sinks) }
+    }
+
     @Test func lineReaderSplitsLinesAcrossChunkBoundariesAndLongLines() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("rk-lines-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
