@@ -23,37 +23,31 @@ public struct EventFileReader {
     public init(progress: Progress? = nil) { self.progress = progress }
 
     public mutating func read(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
-        }
         let name = (path as NSString).lastPathComponent
-        data.withUnsafeBytes { raw in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            read(bytes, name: name)
+        try LineReader.forEachLine(path: path) { slice, line in
+            add(slice, name: name, line: line)
+            return true
         }
     }
 
     public mutating func read(_ bytes: UnsafeBufferPointer<UInt8>, name: String) {
-        var start = 0
         var line = 0
-        while start < bytes.count {
-            var end = start
-            while end < bytes.count && bytes[end] != 0x0a { end += 1 }
-            line += 1
-            var stop = end
-            if stop > start && bytes[stop - 1] == 0x0d { stop -= 1 }
-            let slice = UnsafeBufferPointer(rebasing: bytes[start..<stop])
-            start = end + 1
-            switch Self.decodeLine(slice, name: name, line: line) {
-            case .blank: continue
-            case .event(let event):
-                events.append(SourcedEvent(event: event, sequence: events.count))
-            case .bad(let deadLetter):
-                deadLetters.append(deadLetter)
-            }
-            linesRead += 1
-            if linesRead % 100_000 == 0 { progress?.update("read \(linesRead) lines") }
+        _ = LineReader.split(bytes, final: true, line: &line) { slice, number in
+            add(slice, name: name, line: number)
+            return true
         }
+    }
+
+    mutating func add(_ slice: UnsafeBufferPointer<UInt8>, name: String, line: Int) {
+        switch Self.decodeLine(slice, name: name, line: line) {
+        case .blank: return
+        case .event(let event):
+            events.append(SourcedEvent(event: event, sequence: events.count))
+        case .bad(let deadLetter):
+            deadLetters.append(deadLetter)
+        }
+        linesRead += 1
+        if linesRead % 100_000 == 0 { progress?.update("read \(linesRead) lines") }
     }
 
     /// One line of an event file: an event, a dead letter (with the file and line), or blank.

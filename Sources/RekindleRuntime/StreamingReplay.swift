@@ -279,6 +279,27 @@ final class StageThread: @unchecked Sendable {
 
 /// Reads a file's lines in fixed chunks, so a file of any size costs one buffer.
 enum LineReader {
+    /// Calls `body(line, number)` for each line of `bytes` (without its newline or a trailing CR),
+    /// numbering from `line`, until it returns false (then nil). Unless `final`, a last line with
+    /// no newline is left for the next read. Returns how many bytes it consumed.
+    static func split(
+        _ bytes: UnsafeBufferPointer<UInt8>, final: Bool, line: inout Int, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Bool
+    ) -> Int? {
+        guard let base = bytes.baseAddress else { return 0 }
+        var start = 0
+        while start < bytes.count {
+            let end = memchr(base + start, 0x0a, bytes.count - start)
+                .map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? bytes.count
+            if end == bytes.count && !final { break }  // a partial line: read more
+            line += 1
+            var stop = end
+            if stop > start && bytes[stop - 1] == 0x0d { stop -= 1 }
+            guard body(UnsafeBufferPointer(rebasing: bytes[start..<stop]), line) else { return nil }
+            start = end + 1
+        }
+        return min(start, bytes.count)
+    }
+
     /// Calls `body(line, number)` for each line (without its newline or a trailing CR) until it
     /// returns false. Lines longer than the buffer grow it.
     static func forEachLine(path: String, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Bool) throws {
@@ -298,19 +319,8 @@ enum LineReader {
             }
             atEnd = n == 0
             filled += n
-            let consumed = buffer.withUnsafeBufferPointer { all -> Int? in
-                var start = 0
-                while start < filled {
-                    let end = memchr(all.baseAddress! + start, 0x0a, filled - start)
-                        .map { UnsafeRawPointer($0) - UnsafeRawPointer(all.baseAddress!) } ?? filled
-                    if end == filled && !atEnd { break }  // a partial line: read more
-                    line += 1
-                    var stop = end
-                    if stop > start && all[stop - 1] == 0x0d { stop -= 1 }
-                    guard body(UnsafeBufferPointer(rebasing: all[start..<stop]), line) else { return nil }
-                    start = end + 1
-                }
-                return min(start, filled)
+            let consumed = buffer.withUnsafeBufferPointer {
+                split(UnsafeBufferPointer(rebasing: $0[..<filled]), final: atEnd, line: &line, body)
             }
             guard let consumed else { return }
             if consumed > 0 {
