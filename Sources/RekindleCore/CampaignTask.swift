@@ -62,8 +62,12 @@ public struct CampaignTask: Sendable {
     // MARK: - Entry points
 
     /// Applies one event. Timers due before its time fire first; a late event (older than the
-    /// watermark) changes the customer's facts and fires nothing.
-    public mutating func apply(_ event: Event, into out: inout [Output]) {
+    /// watermark) changes the customer's facts and fires nothing. An event that the customer's
+    /// state cannot take (an order total that would make the total spent overflow) is refused
+    /// whole, before anything happens: the caller dead-letters it with the returned reason.
+    @discardableResult
+    public mutating func apply(_ event: Event, into out: inout [Output]) -> InputError? {
+        if let refusal = refusal(of: event) { return refusal }
         let t = event.occurredAt
         let late = watermark != .min && t < watermark
         if !late { fireTimers(upTo: t - allowedLatenessMs - 1, into: &out) }
@@ -82,6 +86,39 @@ public struct CampaignTask: Sendable {
             watermark = max(watermark, t - allowedLatenessMs)
         }
         reschedule(c)
+        return nil
+    }
+
+    /// Why `event` cannot be applied, if it cannot: spec outputs carry `total_spent` as a JSON
+    /// number, so an order whose completion (or removal, which re-sums the rest) would make the
+    /// sum infinite or NaN is a bad input. Changes nothing.
+    func refusal(of event: Event) -> InputError? {
+        guard case .order(let o) = event.body else { return nil }
+        // Read in place: copying the customer would retain every one of its arrays.
+        let c = customerIndex[event.customerId].map { Int($0) }
+        let k = c.flatMap { customers[$0].orderIndex(o.orderId) }
+        var wasCompleted = false
+        if let c, let k {
+            if customers[c].orders[k].eventIds.contains(event.eventId) || customers[c].orders[k].status == o.status {
+                return nil  // has no effect at all (spec 3.8 item 2)
+            }
+            wasCompleted = customers[c].orders[k].status == .completed
+        }
+        let sum: Double
+        if o.status == .completed {
+            sum = (c.map { customers[$0].facts.totalSpent } ?? 0) + o.total
+        } else if let c, wasCompleted {
+            sum = customers[c].purchases.reduce(0.0) { $1.orderId == o.orderId ? $0 : $0 + $1.total }
+        } else {
+            return nil
+        }
+        guard sum.isFinite else {
+            return InputError(
+                .totalOverflow,
+                "total: \(JSONWriter.number(o.total)) would make customer \(JSONWriter.quoted(event.customerId))'s "
+                    + "total_spent overflow a 64-bit float")
+        }
+        return nil
     }
 
     /// Advances event time to `t`: every timer due at or before `t` fires.

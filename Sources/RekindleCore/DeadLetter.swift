@@ -12,6 +12,9 @@ public struct DeadLetter: Sendable, Equatable {
     public var source: Source
     public var reason: String
     public var original: [UInt8]
+    /// The original was a Kafka null (a tombstone), not an empty value: `original` is written as
+    /// JSON null, so the two stay apart.
+    public var originalIsNull = false
 
     public init(source: Source, reason: String, original: [UInt8]) {
         self.source = source
@@ -43,7 +46,9 @@ public struct DeadLetter: Sendable, Equatable {
         }
         w.endObject()
         w.key("reason"); w.string(reason)
-        if original.count > DeadLetter.maxOriginalBytes {
+        if originalIsNull {
+            w.key("original"); w.null()
+        } else if original.count > DeadLetter.maxOriginalBytes {
             // Cut so the dead letter fits a broker's default 1 MB message limit; base64 because
             // the cut may split a character.
             w.key("original_base64"); w.string(Base64.encode(Array(original.prefix(DeadLetter.maxOriginalBytes))))

@@ -7,6 +7,12 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
         case missingField = "missing_field", wrongType = "wrong_type", badTime = "bad_time"
         case unknownType = "unknown_type", unknownStatus = "unknown_status", wrongTopic = "wrong_topic"
         case keyMismatch = "key_mismatch"
+        /// `occurred_at` further ahead of its reference time than `max_future_skew` (a broken clock).
+        case futureTime = "future_time"
+        /// An order total that would make the customer's total spent overflow a 64-bit float.
+        case totalOverflow = "total_overflow"
+        /// A Kafka message with a null value (a tombstone): there is nothing to decode.
+        case nullValue = "null_value"
     }
 
     public var kind: Kind
@@ -85,6 +91,32 @@ public enum EventDecoder {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// The default `max_future_skew`: one day.
+    public static let defaultMaxFutureSkewMs: Millis = millisPerDay
+    /// The largest accepted `max_future_skew`: 100 years (beyond that the check means nothing).
+    public static let maxFutureSkewLimitMs: Millis = 36_500 * millisPerDay
+
+    /// A broken client clock (spec notes, hostile inputs): an event whose `occurred_at` is more
+    /// than `maxSkewMs` ahead of `reference` is a bad input, so one event dated 9999 cannot move
+    /// its task's watermark to the end of time and fire every pending touch. The reference is the
+    /// Kafka message's timestamp live and in a replay from topics, and the moment a file replay
+    /// started; without a reference (a message with no timestamp) nothing is checked.
+    public static func checkFutureSkew(_ event: Event, reference: Millis?, maxSkewMs: Millis) -> InputError? {
+        guard let reference else { return nil }
+        let (limit, overflow) = reference.addingReportingOverflow(maxSkewMs)
+        guard !overflow, event.occurredAt > limit else { return nil }
+        return InputError(
+            .futureTime,
+            "occurred_at: \(Timestamp.format(event.occurredAt)) is more than \(describeSkew(maxSkewMs)) ahead of "
+                + "\(Timestamp.format(reference)) (max_future_skew)")
+    }
+
+    static func describeSkew(_ ms: Millis) -> String {
+        if ms % millisPerDay == 0 { return ms == millisPerDay ? "1 day" : "\(ms / millisPerDay) days" }
+        if ms % millisPerHour == 0 { return "\(ms / millisPerHour) h" }
+        return "\(ms) ms"
     }
 
     static func check(_ event: Event, expecting topic: Topic?) -> Result<Event, InputError> {

@@ -9,13 +9,19 @@ public struct ConsumedMessage: Sendable {
     public var value: [UInt8]
     /// CreateTime or LogAppendTime in ms, if the message has one.
     public var timestamp: Int64?
+    /// The value was null (a tombstone), not empty: `value` is then `[]`.
+    public var valueIsNull: Bool
 
-    public init(topicPartition: TopicPartition, offset: Int64, key: [UInt8]?, value: [UInt8], timestamp: Int64?) {
+    public init(
+        topicPartition: TopicPartition, offset: Int64, key: [UInt8]?, value: [UInt8], timestamp: Int64?,
+        valueIsNull: Bool = false
+    ) {
         self.topicPartition = topicPartition
         self.offset = offset
         self.key = key
         self.value = value
         self.timestamp = timestamp
+        self.valueIsNull = valueIsNull
     }
 }
 
@@ -153,7 +159,7 @@ public final class Consumer: @unchecked Sendable {
         let ts = rd_kafka_message_timestamp(m, &type)
         return .message(ConsumedMessage(
             topicPartition: tp, offset: msg.offset, key: key, value: value,
-            timestamp: type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts))
+            timestamp: type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts, valueIsNull: msg.payload == nil))
     }
 
     /// Commits the given next-offsets synchronously.

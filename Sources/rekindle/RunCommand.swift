@@ -29,6 +29,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Status address for /metrics, /health and /customers/{id} ('off' to disable).")
     var http: String?
 
+    @Option(name: .long, help: "An event whose occurred_at is further ahead of its message's timestamp is a bad input (default 86400000: one day).")
+    var maxFutureSkewMs: String?
+
     @Option(name: .long, help: "Exit 0 once every assigned partition has been caught up this many seconds.")
     var stopWhenIdle: Double?
 
@@ -81,6 +84,8 @@ struct RunCommand: AsyncParsableCommand {
         options.topics = settings.topics
         options.rules = try RuleFile.load(path: settings.rulesPath)
         options.allowedLatenessMs = settings.allowedLatenessMs
+        if let v = maxFutureSkewMs { settings.maxFutureSkewMs = try RunConfiguration.futureSkew(v, name: "--max-future-skew-ms") }
+        options.maxFutureSkewMs = settings.maxFutureSkewMs
         options.stopWhenIdleSeconds = stopWhenIdle
         guard let mode = TransactionMode(rawValue: transactions) else {
             throw ValidationError("--transactions: expected auto, on or off, got \"\(transactions)\"")

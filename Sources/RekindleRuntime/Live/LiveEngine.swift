@@ -10,6 +10,8 @@ struct LiveEngine: Sendable {
     private(set) var rules: RuleSet
     let topics: TopicNames
     let allowedLatenessMs: Millis
+    /// How far an event's `occurred_at` may be ahead of its message's timestamp (a broken clock).
+    var maxFutureSkewMs = EventDecoder.defaultMaxFutureSkewMs
     let metrics: RekindleMetrics?
     let logger: Logger
 
@@ -79,7 +81,8 @@ struct LiveEngine: Sendable {
                 }
                 metrics?.eventIn(topic: m.topicPartition.topic)
                 tasks[m.topicPartition.partition]!.inputs[topic.rawValue].atEnd = false
-                tasks[m.topicPartition.partition]!.inputs[topic.rawValue].buffer.append(InputMessage.validate(m, topic: topic))
+                tasks[m.topicPartition.partition]!.inputs[topic.rawValue].buffer.append(
+                    InputMessage.validate(m, topic: topic, maxFutureSkewMs: maxFutureSkewMs))
             case .endOfPartition(let tp, _):
                 guard let topic = topics.input(named: tp.topic), tasks[tp.partition] != nil else { continue }
                 tasks[tp.partition]!.inputs[topic.rawValue].atEnd = true

@@ -12,6 +12,8 @@ public struct LiveOptions: Sendable {
     public var topics = TopicNames()
     public var rules = RuleSet.defaults
     public var allowedLatenessMs: Millis = 0
+    /// An event whose `occurred_at` is further ahead of its message's timestamp is a bad input.
+    public var maxFutureSkewMs = EventDecoder.defaultMaxFutureSkewMs
     /// Exit once every assigned partition has been caught up this long, all delivered and committed.
     public var stopWhenIdleSeconds: Double?
     public var maxBatch = 10_000
@@ -76,9 +78,11 @@ public final class LiveRunner: @unchecked Sendable {
         self.options = options
         self.metrics = metrics
         self.logger = logger
-        state = Mutex(LiveEngine(
+        var engine = LiveEngine(
             rules: options.rules, topics: options.topics, allowedLatenessMs: options.allowedLatenessMs, metrics: metrics,
-            logger: logger))
+            logger: logger)
+        engine.maxFutureSkewMs = options.maxFutureSkewMs
+        state = Mutex(engine)
     }
 
     /// Swaps the rule set (SIGHUP): it takes effect from each task's current time, and the new
@@ -112,7 +116,7 @@ public final class LiveRunner: @unchecked Sendable {
     public func run() throws -> LiveSummary {
         let producer = try Producer(options.kafka)
         let consumer = try Consumer(options.consumerProperties, fromBeginning: true)
-        try checkCoPartitioned(consumer)
+        try checkTopics(consumer)
         let useTransactions: Bool
         switch options.transactions {
         case .on: useTransactions = true
@@ -249,16 +253,32 @@ public final class LiveRunner: @unchecked Sendable {
 
     /// Task `k` is partition `k` of every input topic: they must exist and have one partition count
     /// (as Kafka Streams insists on co-partitioning).
-    private func checkCoPartitioned(_ consumer: Consumer) throws {
-        let counts = try consumer.partitionCounts(options.topics.inputs)
+    /// The inputs must exist with one partition count (task k reads partition k of each), and the
+    /// outputs must exist: a topic a producer auto-creates gets the broker's default partition
+    /// count, silently, and `rekindle broker` would give it 4 whatever the inputs have.
+    private func checkTopics(_ consumer: Consumer) throws {
+        let outputs = [options.topics.triggers, options.topics.conversions, options.topics.deadLetters]
+            + (options.snapshotStore is KafkaSnapshotStore ? [options.topics.snapshots] : [])
+        let counts = try consumer.partitionCounts(options.topics.inputs + outputs)
+        let cluster = options.kafka["bootstrap.servers"] ?? "the cluster"
         let missing = options.topics.inputs.filter { counts[$0] == .some(nil) }
         if !missing.isEmpty {
-            throw LiveError("input topic\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) not found on \(options.kafka["bootstrap.servers"] ?? "the cluster") (create them with one partition count; see deploy/README.md)")
+            throw LiveError("input topic\(missing.count > 1 ? "s" : "") \(missing.joined(separator: ", ")) not found on \(cluster) (create them with one partition count; see deploy/README.md)")
         }
         let distinct = Set(options.topics.inputs.compactMap { counts[$0] ?? nil })
         if distinct.count > 1 {
             let shown = options.topics.inputs.map { "\($0): \((counts[$0] ?? nil) ?? 0)" }.joined(separator: ", ")
             throw LiveError("input topics are not co-partitioned (\(shown)): task k reads partition k of each, so they need one partition count")
+        }
+        let absent = outputs.filter { (counts[$0] ?? nil) == nil }
+        if !absent.isEmpty {
+            let inputs = distinct.first.map { " with \($0) partitions, as the inputs have" } ?? ""
+            throw LiveError("output topic\(absent.count > 1 ? "s" : "") \(absent.joined(separator: ", ")) not found on \(cluster): create \(absent.count > 1 ? "them" : "it")\(inputs) (on `rekindle broker`: --topic NAME); Rekindle does not let a producer auto-create it with the broker's default partition count")
+        }
+        for topic in outputs {
+            if let count = counts[topic] ?? nil, count < 1 {
+                throw LiveError("output topic \(topic) has \(count) partitions: outputs are keyed by customer_id, which needs at least one")
+            }
         }
     }
 

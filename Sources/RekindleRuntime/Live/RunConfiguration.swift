@@ -16,6 +16,8 @@ public struct RunConfiguration: Sendable, Equatable {
     public var rulesPath: String?
     public var http = "127.0.0.1:9464"
     public var allowedLatenessMs: Int64 = 0
+    /// An event more than this far ahead of its message's timestamp is a bad input (1 ms to 100 years).
+    public var maxFutureSkewMs: Int64 = EventDecoder.defaultMaxFutureSkewMs
     public var topics = TopicNames()
     /// Passed to librdkafka as-is (SASL, TLS, tuning).
     public var kafka: [String: String] = [:]
@@ -67,6 +69,8 @@ public struct RunConfiguration: Sendable, Equatable {
                     throw ConfigError("\(file): allowed_lateness_ms: expected a whole number >= 0")
                 }
                 allowedLatenessMs = v
+            case "max_future_skew_ms":
+                maxFutureSkewMs = try Self.futureSkew(try string(m.value, m.key), name: "\(file): max_future_skew_ms")
             case "topics":
                 guard case .object(let ts) = m.value else { throw ConfigError("\(file): topics: expected a mapping") }
                 for t in ts {
@@ -96,7 +100,7 @@ public struct RunConfiguration: Sendable, Equatable {
                 guard case .object(let props) = m.value else { throw ConfigError("\(file): kafka: expected a mapping") }
                 for p in props { kafka[p.key] = try string(p.value, "kafka.\(p.key)") }
             default:
-                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, snapshot_dir, snapshot_store, snapshot_interval_seconds, snapshot_every_events, topics, kafka)")
+                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, max_future_skew_ms, snapshot_dir, snapshot_store, snapshot_interval_seconds, snapshot_every_events, topics, kafka)")
             }
         }
     }
@@ -111,6 +115,9 @@ public struct RunConfiguration: Sendable, Equatable {
             guard let ms = Int64(v), ms >= 0 else { throw ConfigError("REKINDLE_ALLOWED_LATENESS_MS: expected a whole number >= 0") }
             allowedLatenessMs = ms
         }
+        if let v = env["REKINDLE_MAX_FUTURE_SKEW_MS"] {
+            maxFutureSkewMs = try Self.futureSkew(v, name: "REKINDLE_MAX_FUTURE_SKEW_MS")
+        }
         for entry in Self.topicKeys {
             if let v = env["REKINDLE_TOPIC_" + entry.key.uppercased()] { topics[keyPath: entry.path] = v }
         }
@@ -118,5 +125,17 @@ public struct RunConfiguration: Sendable, Equatable {
         for (k, v) in env.sorted(by: { $0.key < $1.key }) where k.hasPrefix("REKINDLE_KAFKA_") {
             kafka[k.dropFirst("REKINDLE_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = v
         }
+    }
+}
+
+extension RunConfiguration {
+    /// `max_future_skew_ms`: a whole number of milliseconds from 1 to 100 years; `name` says where
+    /// the value came from (a file's key, an environment variable or a flag).
+    public static func futureSkew(_ text: String, name: String) throws -> Int64 {
+        let limit = EventDecoder.maxFutureSkewLimitMs
+        guard let v = Int64(text), v >= 1, v <= limit else {
+            throw ConfigError("\(name): expected a whole number of milliseconds from 1 to \(limit) (100 years), got \(JSONWriter.quoted(text))")
+        }
+        return v
     }
 }

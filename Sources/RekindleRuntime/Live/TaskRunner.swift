@@ -1,4 +1,5 @@
 import DequeModule
+import RekindleKafka
 import RekindleCore
 
 /// Task `k` of spec section 4: partition `k` of the three input topics, merged by
@@ -47,20 +48,24 @@ struct TaskRunner: Sendable {
                     inputs[k].buffer.removeFirst()
                 }
             }
-            var best: (k: Int, event: Event, offset: Int64)?
+            var best: (k: Int, event: Event, offset: Int64, message: ConsumedMessage)?
             for k in inputs.indices where inputs[k].assigned {
                 guard let head = inputs[k].buffer.first else {
                     if inputs[k].atEnd { continue }
                     return  // this partition may still deliver an earlier event
                 }
-                guard case .event(let e, let offset) = head else { continue }
-                if best == nil || e.occurredAt < best!.event.occurredAt { best = (k, e, offset) }
+                guard case .event(let e, let offset, let message) = head else { continue }
+                if best == nil || e.occurredAt < best!.event.occurredAt { best = (k, e, offset, message) }
             }
             guard let pick = best else { return }
             inputs[pick.k].buffer.removeFirst()
             inputs[pick.k].nextOffset = pick.offset + 1
-            task.apply(pick.event, into: &out)
-            applied(Topic.allCases[pick.k])
+            if let refusal = task.apply(pick.event, into: &out) {
+                let letter = InputMessage.deadLetter(pick.message, refusal)
+                deadLetters.append((letter, pick.message.key, refusal.kind))
+            } else {
+                applied(Topic.allCases[pick.k])
+            }
         }
     }
 }
