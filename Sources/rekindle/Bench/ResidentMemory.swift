@@ -1,0 +1,14 @@
+import Foundation
+
+/// glibc's `malloc_trim`, which Swift's Glibc module does not export: returns freed heap pages to
+/// the system so a resident-memory delta measures live allocations.
+@_silgen_name("malloc_trim")
+func releaseFreedMemory(_ pad: Int) -> Int32
+
+/// The process's resident set in bytes, from /proc/self/statm.
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8),
+        let pages = text.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+    else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}

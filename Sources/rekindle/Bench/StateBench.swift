@@ -1,0 +1,34 @@
+import ArgumentParser
+import Foundation
+import RekindleCore
+import RekindleKafka
+import RekindleRuntime
+
+/// Resident state per customer: the growth of the process's resident memory while a streaming
+/// replay folds a file, measured when the fold ends, divided by the customers in the task.
+struct StateBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "state",
+        abstract: "Bytes of resident state per customer after folding a file (e.g. generate --customers 1000000 --days 30).")
+
+    @Option(name: .long, help: "A JSON-lines event file.")
+    var input: String
+
+    func run() throws {
+        _ = releaseFreedMemory(0)
+        let before = residentBytes()
+        var customers = 0, after = 0, timers = 0
+        let clock = ContinuousClock()
+        let elapsed = try clock.measure {
+            let report = try ReplayBench.streamingReplay(input) { task in
+                _ = releaseFreedMemory(0)
+                after = residentBytes()
+                customers = task.customerCount
+                timers = task.pendingTimers
+            }
+            print("\(report.events) events folded")
+        }
+        print("\(customers) customers, \(timers) pending timers, in \(String(format: "%.1f", elapsed.seconds)) s")
+        print("state: \((after - before) / max(1, customers)) bytes resident per customer (RSS growth \((after - before) >> 20) MiB)")
+    }
+}
