@@ -209,6 +209,16 @@ import Testing
         #expect(found.rejected.map(\.reason) == [#"belongs to consumer group "theirs", not "mine""#])
         #expect(found.highestSequence == 5)
     }
+
+    @Test func aMissingSnapshotTopicIsReportedAtStart() throws {
+        let cluster = try LiveKafka.cluster(partitions: 1)
+        defer { cluster.close() }
+        let present = try KafkaSnapshotStore(kafka: ["bootstrap.servers": cluster.bootstrapServers])
+        #expect(try present.prepare().isEmpty)
+        let missing = try KafkaSnapshotStore(kafka: ["bootstrap.servers": cluster.bootstrapServers], topic: "no-such-topic")
+        let error = #expect(throws: LiveError.self) { try missing.prepare() }
+        #expect(error?.description == "snapshot topic no-such-topic not found on \(cluster.bootstrapServers) (create it compacted; see deploy/README.md)")
+    }
     @Test func aRestartRestoresFromTheSnapshotTopicAndProducesEveryOutputOnce() throws {
         let (first, second) = ExactlyOnceTests.halves(seed: 34)
         let cluster = try LiveKafka.cluster(partitions: 2)

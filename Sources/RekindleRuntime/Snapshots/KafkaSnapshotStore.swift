@@ -40,9 +40,17 @@ public final class KafkaSnapshotStore: SnapshotStore, @unchecked Sendable {
         try producer.flush()
     }
 
-    /// Nothing to check before the first write: the producer reports a missing topic or a refused
-    /// write on `save`, which counts as a failed snapshot.
-    @discardableResult public func prepare() throws -> [String] { [] }
+    /// The topic must exist (a write to a missing one would wait for it to appear); a write refused
+    /// later (ACLs, sizes) fails `save`, which counts as a failed snapshot.
+    @discardableResult public func prepare() throws -> [String] {
+        let consumer = try Consumer(
+            kafka.merging(["group.id": "rekindle-snapshot-check-\(UUID().uuidString)"]) { user, _ in user }, fromBeginning: false)
+        defer { consumer.close() }
+        guard case .some(.some) = try consumer.partitionCounts([topic])[topic] else {
+            throw LiveError("snapshot topic \(topic) not found on \(kafka["bootstrap.servers"] ?? "the cluster") (create it compacted; see deploy/README.md)")
+        }
+        return []
+    }
 
     public func candidates(partition task: Int32) throws -> [SnapshotCandidate] {
         let latest = try readLatest(prefix: "task-\(task)/")
