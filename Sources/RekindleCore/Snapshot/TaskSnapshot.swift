@@ -62,6 +62,8 @@ public struct TaskSnapshot: Sendable, Equatable {
 
     /// Why this snapshot is not task `task` of consumer group `group`'s, or nil when it is.
     public func foreignness(group: String, task: Int32) -> String? {
+        // A format-1 snapshot (no group recorded) is accepted for its task in any group, as
+        // format 1 always was: its group is unknown, not different.
         if let groupId, groupId != group { return "belongs to consumer group \"\(groupId)\", not \"\(group)\"" }
         if partition != task { return "belongs to task \(partition), not task \(task)" }
         return nil
