@@ -35,7 +35,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Exit 0 once every assigned partition has been caught up this many seconds.")
     var stopWhenIdle: Double?
 
-    @Option(name: .long, help: "Keep task snapshots in this directory (the last 3 per task).")
+    @Option(name: .long, help: "Keep task snapshots in this directory (the last 3 per task); checked for a durable write at start.")
     var snapshotDir: String?
 
     @Flag(name: .long, help: "Keep task snapshots on the compacted topic rekindle-snapshots, so tasks restore on any machine.")
@@ -49,6 +49,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Also snapshot after this many folded events (default 500000).")
     var snapshotEveryEvents: Int?
+
+    @Option(name: .long, help: "End the run (exit 1) after this many failed snapshot writes in a row (default 3).")
+    var snapshotFailureLimit: Int?
 
     func run() async throws {
         var settings = try RunConfiguration.load(file: config, environment: ProcessInfo.processInfo.environment)
@@ -77,6 +80,8 @@ struct RunCommand: AsyncParsableCommand {
         guard settings.snapshotIntervalSeconds > 0, settings.snapshotEveryEvents > 0 else {
             throw ValidationError("--snapshot-interval and --snapshot-every-events: expected > 0")
         }
+        if let n = snapshotFailureLimit { settings.snapshotFailureLimit = n }
+        guard settings.snapshotFailureLimit > 0 else { throw ValidationError("--snapshot-failure-limit: expected > 0") }
 
         var options = LiveOptions(bootstrap: server)
         options.kafka.merge(settings.kafka) { _, user in user }
@@ -93,6 +98,7 @@ struct RunCommand: AsyncParsableCommand {
         options.transactions = mode
         options.snapshotIntervalSeconds = settings.snapshotIntervalSeconds
         options.snapshotEveryEvents = settings.snapshotEveryEvents
+        options.snapshotFailureLimit = settings.snapshotFailureLimit
         if let dir = settings.snapshotDir { options.snapshotStore = try DirectorySnapshotStore(directory: dir) }
         if settings.snapshotsInKafka {
             options.snapshotStore = try KafkaSnapshotStore(kafka: options.kafka, topic: settings.topics.snapshots)

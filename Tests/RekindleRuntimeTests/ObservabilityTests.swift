@@ -78,7 +78,7 @@ import FoundationNetworking
         }
         // Every family has a TYPE and a HELP line.
         let families = lines.compactMap { $0.hasPrefix("# TYPE ") ? $0.split(separator: " ")[2] : nil }
-        #expect(families.count == 15)  // 13 + snapshots rejected + outputs suppressed (created eagerly)
+        #expect(families.count == 16)  // 13 + snapshots rejected + snapshot write failures + outputs suppressed (created eagerly)
         for family in families {
             #expect(lines.contains { $0.hasPrefix("# HELP \(family) ") && $0.count > "# HELP \(family) ".count })
         }

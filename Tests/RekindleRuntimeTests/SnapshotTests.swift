@@ -21,7 +21,7 @@ import Testing
 
     static func snapshot(_ task: CampaignTask, sequence: UInt64 = 1) -> TaskSnapshot {
         TaskSnapshot(
-            partition: 3, sequence: sequence, rulesVersion: task.rules.hash, watermark: task.watermark,
+            groupId: "rekindle", partition: 3, sequence: sequence, rulesVersion: task.rules.hash, watermark: task.watermark,
             inputOffsets: [OffsetEntry(topic: "orders", partition: 3, offset: 42)],
             outputOffsets: [OffsetEntry(topic: "campaign-triggers", partition: 3, offset: 7)], state: task.encodeState())
     }
@@ -69,8 +69,12 @@ import Testing
             #expect(throws: SnapshotError.self, "bit flipped at \(at)") { try TaskSnapshot.decode(flipped) }
         }
         var otherVersion = good
-        otherVersion[6] = 2
-        #expect(throws: SnapshotError("format version 2, this build reads 1")) { try TaskSnapshot.decode(otherVersion) }
+        otherVersion[6] = 3
+        #expect(throws: SnapshotError("format version 3, this build reads 1 to 2")) { try TaskSnapshot.decode(otherVersion) }
+        // The version decides the layout, and the checksum covers it: format 2 is never read as 1.
+        var relabelled = good
+        relabelled[6] = 1
+        #expect(throws: SnapshotError("checksum mismatch")) { try TaskSnapshot.decode(relabelled) }
         #expect(throws: SnapshotError("not a Rekindle snapshot")) { try TaskSnapshot.decode(Array("PK\u{3}\u{4}".utf8) + good.dropFirst(4)) }
         #expect(throws: SnapshotError.self) { try TaskSnapshot.decode(good + [0]) }
     }
@@ -96,5 +100,28 @@ import Testing
         restored2.advance(to: T0 + 200 * day, into: &after2)
         #expect(!after2.contains { if case .trigger(let t) = $0 { return t.ruleId.hasPrefix("rf.") } else { return false } })
         #expect(!after2.isEmpty)
+    }
+
+    /// Format 2 names the consumer group; format 1, which did not, still decodes (group unknown).
+    @Test func format2NamesTheGroupAndFormat1StillDecodesWithoutOne() throws {
+        var task = CampaignTask(rules: .defaults)
+        var out: [Output] = []
+        for e in Self.events.prefix(300) { task.apply(e, into: &out) }
+        let current = Self.snapshot(task)
+        let bytes = current.encoded()
+        #expect(bytes[6] == 2 && bytes[7] == 0)
+        #expect(try TaskSnapshot.decode(bytes).groupId == "rekindle")
+        #expect(try TaskSnapshot.decode(bytes) == current)
+        var old = current
+        old.groupId = nil
+        let oldBytes = old.encoded()
+        #expect(oldBytes[6] == 1 && oldBytes[7] == 0)
+        #expect(oldBytes.count == bytes.count - 1 - "rekindle".utf8.count, "format 1 is format 2 without the group")
+        #expect(try TaskSnapshot.decode(oldBytes) == old)
+        #expect(current.foreignness(group: "rekindle", task: 3) == nil)
+        #expect(current.foreignness(group: "other", task: 3) == #"belongs to consumer group "rekindle", not "other""#)
+        #expect(current.foreignness(group: "rekindle", task: 4) == "belongs to task 3, not task 4")
+        #expect(old.foreignness(group: "other", task: 3) == nil, "format 1: any group")
+        #expect(old.foreignness(group: "other", task: 4) == "belongs to task 3, not task 4")
     }
 }

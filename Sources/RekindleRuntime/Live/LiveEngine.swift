@@ -14,11 +14,15 @@ struct LiveEngine: Sendable {
     var maxFutureSkewMs = EventDecoder.defaultMaxFutureSkewMs
     let metrics: RekindleMetrics?
     let logger: Logger
+    /// The consumer group: written into every snapshot, and a snapshot of another group is refused.
+    let groupId: String
 
     var tasks: [Int32: TaskRunner] = [:]
     var caughtUp: Set<Int32> = []
     /// Tasks restored from snapshots, waiting for their assignment.
     var restoring: [Int32: (task: CampaignTask, snapshot: TaskSnapshot)] = [:]
+    /// The highest sequence in each restoring task's store: its next snapshot is numbered after it.
+    var storedSequence: [Int32: UInt64] = [:]
     /// Outputs already on the output topics that recovering tasks will derive again.
     var ledger = OutputLedger()
     /// Where the recovery read began, while its ledger is not used up: a snapshot taken meanwhile
@@ -28,12 +32,14 @@ struct LiveEngine: Sendable {
     /// Partition counts of the output topics, for the recovery read and snapshot offsets.
     var outputPartitions: [(topic: String, kind: OutputLedger.OutputKind, count: Int)] = []
 
-    init(rules: RuleSet, topics: TopicNames, allowedLatenessMs: Millis, metrics: RekindleMetrics?, logger: Logger) {
+    init(rules: RuleSet, topics: TopicNames, allowedLatenessMs: Millis, metrics: RekindleMetrics?, logger: Logger,
+         groupId: String = "rekindle") {
         self.rules = rules
         self.topics = topics
         self.allowedLatenessMs = allowedLatenessMs
         self.metrics = metrics
         self.logger = logger
+        self.groupId = groupId
     }
 
     typealias DeadLetterOut = (letter: DeadLetter, key: [UInt8]?, kind: InputError.Kind)
@@ -44,23 +50,42 @@ struct LiveEngine: Sendable {
 
     // MARK: - Restore
 
-    /// Restores task `k` from the newest of `candidates` (newest first) that decodes and restores;
-    /// returns where its inputs resume (empty: from the beginning) and what was rejected.
-    mutating func restore(_ k: Int32, from candidates: [(name: String, bytes: [UInt8])]) -> [OffsetEntry] {
-        for (name, bytes) in candidates {
-            do throws(SnapshotError) {
-                let snap = try TaskSnapshot.decode(bytes)
-                guard snap.partition == k else { throw SnapshotError("belongs to task \(snap.partition)") }
-                let task = try CampaignTask(restoring: snap.state, rules: rules, allowedLatenessMs: allowedLatenessMs)
-                restoring[k] = (task, snap)
-                logger.info("task \(k): restored snapshot \(snap.sequence) (watermark \(snap.watermark == .min ? "none" : Timestamp.format(snap.watermark)))")
-                return snap.inputOffsets
-            } catch {
-                logger.warning("task \(k): snapshot \(name) rejected (\(error.message)), trying an older one")
-                metrics?.snapshotRejected()
-            }
+    /// Restores task `k` from the newest of `candidates` (newest first) that decodes, is this
+    /// group's task `k` and restores; returns where its inputs resume (empty: from the beginning).
+    /// Every rejection is a warning, and so is a task that re-folds because all were rejected.
+    mutating func restore(_ k: Int32, from candidates: [SnapshotCandidate]) -> [OffsetEntry] {
+        let (rules, lateness) = (self.rules, allowedLatenessMs)
+        let (found, task) = SnapshotSelection.newestGood(candidates, group: groupId, task: k) { snap throws(SnapshotError) in
+            try CampaignTask(restoring: snap.state, rules: rules, allowedLatenessMs: lateness)
         }
-        return []
+        for r in found.rejected {
+            logger.warning("task \(k): snapshot \(r.name) rejected (\(r.reason))\(task == nil ? "" : ", an older one is used")")
+            metrics?.snapshotRejected()
+        }
+        storedSequence[k] = found.highestSequence
+        guard let snap = found.snapshot, let task else {
+            restoring[k] = nil
+            if !found.rejected.isEmpty {
+                let reasons = found.rejected.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
+                logger.warning("task \(k): all \(found.rejected.count) stored snapshots rejected (\(reasons)); re-folding its partitions from the beginning")
+            }
+            return []
+        }
+        if snap.groupId == nil {
+            logger.info("task \(k): snapshot \(snap.sequence) is format 1, which records no consumer group: accepted for task \(k)")
+        }
+        if snap.rulesVersion != rules.hash {
+            // Rules are carried over on restore (spec section 4), so this is expected after a rule change.
+            logger.notice("task \(k): snapshot \(snap.sequence) was taken under rules \(snap.rulesVersion), not the current \(rules.hash); its state continues under the current rules from its watermark on")
+        }
+        restoring[k] = (task, snap)
+        logger.info("task \(k): restored snapshot \(snap.sequence) (watermark \(snap.watermark == .min ? "none" : Timestamp.format(snap.watermark)))")
+        return snap.inputOffsets
+    }
+
+    /// For stores that know no sequence without decoding (the simulation's).
+    mutating func restore(_ k: Int32, from candidates: [(name: String, bytes: [UInt8])]) -> [OffsetEntry] {
+        restore(k, from: candidates.map { SnapshotCandidate(name: $0.name, sequence: nil, bytes: $0.bytes) })
     }
 
     // MARK: - Steps
@@ -143,13 +168,18 @@ struct LiveEngine: Sendable {
         for tp in tps {
             guard let topic = topics.input(named: tp.topic) else { continue }
             if tasks[tp.partition] == nil {
+                // New snapshots are numbered after everything stored, so no foreign or unreadable
+                // snapshot can shadow them.
+                let stored = storedSequence.removeValue(forKey: tp.partition) ?? 0
                 if let restored = restoring.removeValue(forKey: tp.partition) {
                     var runner = TaskRunner(partition: tp.partition, task: restored.task)
-                    runner.sequence = restored.snapshot.sequence
+                    runner.sequence = max(restored.snapshot.sequence, stored)
                     tasks[tp.partition] = runner
                     recovering[tp.partition] = restored.snapshot
                 } else {
-                    tasks[tp.partition] = TaskRunner(partition: tp.partition, rules: rules, allowedLatenessMs: allowedLatenessMs)
+                    var runner = TaskRunner(partition: tp.partition, rules: rules, allowedLatenessMs: allowedLatenessMs)
+                    runner.sequence = stored
+                    tasks[tp.partition] = runner
                     recovering[tp.partition] = .some(nil)
                 }
                 caughtUp.remove(tp.partition)
@@ -236,7 +266,7 @@ struct LiveEngine: Sendable {
                 inputs.append(OffsetEntry(topic: topics.name(of: topic), partition: k, offset: t.inputs[topic.rawValue].nextOffset ?? 0))
             }
             list.append(TaskSnapshot(
-                partition: k, sequence: t.sequence, rulesVersion: rules.hash, watermark: t.task.watermark,
+                groupId: groupId, partition: k, sequence: t.sequence, rulesVersion: rules.hash, watermark: t.task.watermark,
                 inputOffsets: inputs, outputOffsets: outputOffsets, state: t.task.encodeState()))
         }
         return list

@@ -26,6 +26,8 @@ public struct LiveOptions: Sendable {
     /// (its mock implements none of their effects).
     public var transactions = TransactionMode.auto
     public var snapshotEveryEvents = 500_000
+    /// This many failed snapshot writes in a row end the run (a success resets the count).
+    public var snapshotFailureLimit = 3
 
     public init(bootstrap: String) { kafka = ["bootstrap.servers": bootstrap] }
 
@@ -73,6 +75,8 @@ public final class LiveRunner: @unchecked Sendable {
 
     private let state: Mutex<LiveEngine>
     private let stopRequested = Atomic<Bool>(false)
+    /// Snapshot writes failed in a row, and the last failure.
+    private let snapshotFailures = Mutex<(count: Int, last: String)>((0, ""))
 
     public init(options: LiveOptions, metrics: RekindleMetrics? = nil, logger: Logger = Logger(label: "rekindle.run")) {
         self.options = options
@@ -80,7 +84,7 @@ public final class LiveRunner: @unchecked Sendable {
         self.logger = logger
         var engine = LiveEngine(
             rules: options.rules, topics: options.topics, allowedLatenessMs: options.allowedLatenessMs, metrics: metrics,
-            logger: logger)
+            logger: logger, groupId: options.groupId)
         engine.maxFutureSkewMs = options.maxFutureSkewMs
         state = Mutex(engine)
     }
@@ -114,6 +118,10 @@ public final class LiveRunner: @unchecked Sendable {
     }
 
     public func run() throws -> LiveSummary {
+        // Before anything is consumed: a store that cannot take snapshots ends the run here.
+        if let store = options.snapshotStore {
+            for leftover in try store.prepare() { logger.notice("removed \(leftover), left by an interrupted snapshot write") }
+        }
         let producer = try Producer(options.kafka)
         let consumer = try Consumer(options.consumerProperties, fromBeginning: true)
         try checkTopics(consumer)
@@ -211,6 +219,7 @@ public final class LiveRunner: @unchecked Sendable {
                     lastSnapshot = .now
                 }
             }
+            try checkSnapshotFailures()
 
             if let seconds = options.stopWhenIdleSeconds, idle, producer.outstanding == 0 {
                 let now = ContinuousClock.now
@@ -237,6 +246,7 @@ public final class LiveRunner: @unchecked Sendable {
             summary.report.watermark = s.tasks.values.map(\.task.watermark).max().flatMap { $0 == .min ? nil : $0 }
         }
         consumer.close()
+        try checkSnapshotFailures()
         return summary
     }
 
@@ -257,8 +267,8 @@ public final class LiveRunner: @unchecked Sendable {
     /// outputs must exist: a topic a producer auto-creates gets the broker's default partition
     /// count, silently, and `rekindle broker` would give it 4 whatever the inputs have.
     private func checkTopics(_ consumer: Consumer) throws {
+        // (The snapshot topic is checked by its store's `prepare`.)
         let outputs = [options.topics.triggers, options.topics.conversions, options.topics.deadLetters]
-            + (options.snapshotStore is KafkaSnapshotStore ? [options.topics.snapshots] : [])
         let counts = try consumer.partitionCounts(options.topics.inputs + outputs)
         let cluster = options.kafka["bootstrap.servers"] ?? "the cluster"
         let missing = options.topics.inputs.filter { counts[$0] == .some(nil) }
@@ -315,9 +325,9 @@ public final class LiveRunner: @unchecked Sendable {
         var offsets: [TopicPartition: Int64] = [:]
         let partitions = Set(tps.filter { options.topics.input(named: $0.topic) != nil }.map(\.partition))
         for k in partitions.sorted() {
-            let candidates: [(name: String, bytes: [UInt8])]
+            let candidates: [SnapshotCandidate]
             do { candidates = try store.candidates(partition: k) } catch {
-                logger.error("cannot list snapshots of task \(k): \(error)")
+                logger.error("cannot list snapshots of task \(k): \(error); it re-folds its partitions from the beginning")
                 continue
             }
             for o in state.withLock({ $0.restore(k, from: candidates) }) {
@@ -342,11 +352,32 @@ public final class LiveRunner: @unchecked Sendable {
         let snapshots = state.withLock { $0.snapshots(of: partitions, outputOffsets: outputOffsets) }
         for snap in snapshots {
             let started = ContinuousClock.now
-            try store.save(snap)
+            do {
+                try store.save(snap)
+            } catch {
+                // Counted and logged; `checkSnapshotFailures` ends the run at the limit.
+                metrics?.snapshotWriteFailed()
+                let (count, limit) = snapshotFailures.withLock { f in
+                    f.count += 1
+                    f.last = "task \(snap.partition): snapshot \(snap.sequence) not written (\(error))"
+                    return (f.count, options.snapshotFailureLimit)
+                }
+                logger.error("task \(snap.partition): snapshot \(snap.sequence) not written (\(error)); \(count) failure\(count == 1 ? "" : "s") in a row, the run stops at \(limit)")
+                continue
+            }
+            snapshotFailures.withLock { $0.count = 0 }
             let d = started.duration(to: .now)
             metrics?.snapshotWritten(seconds: d.seconds)
             metrics?.setSnapshotAge(task: Int(snap.partition), seconds: 0)
         }
+    }
+
+    /// Ends the run once `snapshotFailureLimit` snapshot writes in a row have failed: without
+    /// snapshots a restart re-folds ever more, and the operator must hear of it.
+    private func checkSnapshotFailures() throws {
+        let (count, last) = snapshotFailures.withLock { ($0.count, $0.last) }
+        guard count >= options.snapshotFailureLimit else { return }
+        throw LiveError("\(count) snapshot writes failed in a row (--snapshot-failure-limit \(options.snapshotFailureLimit)); the last: \(last)")
     }
 
     private func updateGauges(_ consumer: Consumer) {

@@ -26,6 +26,8 @@ public struct RunConfiguration: Sendable, Equatable {
     public var snapshotsInKafka = false
     public var snapshotIntervalSeconds: Double = 30
     public var snapshotEveryEvents = 500_000
+    /// Failed snapshot writes in a row that end the run.
+    public var snapshotFailureLimit = 3
 
     public init() {}
 
@@ -96,11 +98,16 @@ public struct RunConfiguration: Sendable, Equatable {
                     throw ConfigError("\(file): snapshot_every_events: expected a whole number > 0")
                 }
                 snapshotEveryEvents = v
+            case "snapshot_failure_limit":
+                guard let v = Int(try string(m.value, m.key)), v > 0 else {
+                    throw ConfigError("\(file): snapshot_failure_limit: expected a whole number > 0")
+                }
+                snapshotFailureLimit = v
             case "kafka":
                 guard case .object(let props) = m.value else { throw ConfigError("\(file): kafka: expected a mapping") }
                 for p in props { kafka[p.key] = try string(p.value, "kafka.\(p.key)") }
             default:
-                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, max_future_skew_ms, snapshot_dir, snapshot_store, snapshot_interval_seconds, snapshot_every_events, topics, kafka)")
+                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, max_future_skew_ms, snapshot_dir, snapshot_store, snapshot_interval_seconds, snapshot_every_events, snapshot_failure_limit, topics, kafka)")
             }
         }
     }
@@ -111,6 +118,10 @@ public struct RunConfiguration: Sendable, Equatable {
         if let v = env["REKINDLE_RULES"] { rulesPath = v }
         if let v = env["REKINDLE_HTTP"] { http = v }
         if let v = env["REKINDLE_SNAPSHOT_DIR"] { snapshotDir = v }
+        if let v = env["REKINDLE_SNAPSHOT_FAILURE_LIMIT"] {
+            guard let n = Int(v), n > 0 else { throw ConfigError("REKINDLE_SNAPSHOT_FAILURE_LIMIT: expected a whole number > 0") }
+            snapshotFailureLimit = n
+        }
         if let v = env["REKINDLE_ALLOWED_LATENESS_MS"] {
             guard let ms = Int64(v), ms >= 0 else { throw ConfigError("REKINDLE_ALLOWED_LATENESS_MS: expected a whole number >= 0") }
             allowedLatenessMs = ms

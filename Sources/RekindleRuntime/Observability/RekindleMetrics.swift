@@ -18,6 +18,7 @@ public final class RekindleMetrics: Sendable {
     private let assignedTasks: Gauge
     private let snapshotDurations: ValueHistogram
     private let snapshotsRejectedTotal: Counter
+    private let snapshotWriteFailuresTotal: Counter
     private let outputsSuppressedTotal: Counter
     private let series = Mutex(Series())
 
@@ -61,6 +62,7 @@ public final class RekindleMetrics: Sendable {
         static let snapshotAge = "rekindle_snapshot_age_seconds"
         static let snapshotDuration = "rekindle_snapshot_duration_seconds"
         static let snapshotsRejected = "rekindle_snapshots_rejected_total"
+        static let snapshotWriteFailures = "rekindle_snapshot_write_failures_total"
         static let outputsSuppressed = "rekindle_recovery_outputs_suppressed_total"
     }
 
@@ -78,7 +80,8 @@ public final class RekindleMetrics: Sendable {
         static let assignedTasks = "Tasks (input partitions) currently assigned to this instance."
         static let snapshotAge = "Seconds since the task's last successful snapshot."
         static let snapshotDuration = "Time taken to write one task snapshot, in seconds."
-        static let snapshotsRejected = "Snapshots found corrupt, truncated or of another version on restore (an older one was used)."
+        static let snapshotsRejected = "Snapshots refused on restore: corrupt, truncated, of an unknown format, or of another consumer group or task (an older one was used)."
+        static let snapshotWriteFailures = "Task snapshots that could not be written (the run ends after --snapshot-failure-limit in a row)."
         static let outputsSuppressed = "Outputs a recovering task re-derived and did not produce again, because they were already on their topic."
     }
 
@@ -98,12 +101,17 @@ public final class RekindleMetrics: Sendable {
             buckets: Self.snapshotDurationBuckets)
         snapshotsRejectedTotal = registry.makeCounter(
             descriptor: Self.descriptor(Name.snapshotsRejected, Help.snapshotsRejected))
+        snapshotWriteFailuresTotal = registry.makeCounter(
+            descriptor: Self.descriptor(Name.snapshotWriteFailures, Help.snapshotWriteFailures))
         outputsSuppressedTotal = registry.makeCounter(
             descriptor: Self.descriptor(Name.outputsSuppressed, Help.outputsSuppressed))
     }
 
     /// One snapshot that could not be used on restore.
     public func snapshotRejected() { snapshotsRejectedTotal.increment() }
+
+    /// One task snapshot that could not be written.
+    public func snapshotWriteFailed() { snapshotWriteFailuresTotal.increment() }
 
     /// Outputs already on their topics that a recovering task did not produce again.
     public func outputsSuppressed(_ n: Int) { outputsSuppressedTotal.increment(by: Int64(n)) }

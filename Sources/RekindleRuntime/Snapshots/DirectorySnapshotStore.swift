@@ -8,10 +8,10 @@ public struct DirectorySnapshotStore: SnapshotStore {
     public let directory: String
     public let keep: Int
 
+    /// Touches nothing: `prepare()` (which `run` calls) creates the directory and checks it.
     public init(directory: String, keep: Int = 3) throws {
         self.directory = directory
         self.keep = max(1, keep)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
     func taskDirectory(_ partition: Int32) -> String { "\(directory)/task-\(partition)" }
@@ -21,13 +21,46 @@ public struct DirectorySnapshotStore: SnapshotStore {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".snap"
     }
 
+    /// Creates the directory, proves that it takes a durable write (a probe file written, fsynced
+    /// and removed) and removes the temporary files of writes a crash interrupted (regular files
+    /// named `<sequence>.snap.tmp`: nothing else there is ours to delete).
+    @discardableResult public func prepare() throws -> [String] {
+        do {
+            try Self.makeDirectory(directory)
+            let probe = "\(directory)/.rekindle-probe-\(getpid())"
+            defer { unlink(probe) }
+            try Self.writeDurably(Array("probe\n".utf8), to: probe)
+            guard unlink(probe) == 0 else { throw FileError(path: probe, reason: String(cString: strerror(errno)), verb: "remove") }
+        } catch let error as FileError {
+            throw LiveError("snapshot directory \(directory) is not writable: \(error)")
+        }
+        var removed: [String] = []
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for task in tasks.sorted() where task.hasPrefix("task-") {
+            let dir = "\(directory)/\(task)"
+            for name in ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() where name.hasSuffix(".snap.tmp") {
+                var info = stat()
+                guard lstat("\(dir)/\(name)", &info) == 0, info.st_mode & S_IFMT == S_IFREG else { continue }
+                if unlink("\(dir)/\(name)") == 0 { removed.append("\(dir)/\(name)") }
+            }
+        }
+        return removed
+    }
+
     public func save(_ snapshot: TaskSnapshot) throws {
         let dir = taskDirectory(snapshot.partition)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Self.makeDirectory(dir)
         let final = "\(dir)/\(Self.fileName(snapshot.sequence))"
         let temp = "\(final).tmp"
-        try Self.writeDurably(snapshot.encoded(), to: temp)
-        guard rename(temp, final) == 0 else { throw FileError(path: final, reason: String(cString: strerror(errno))) }
+        do {
+            try Self.writeDurably(snapshot.encoded(), to: temp)
+            guard rename(temp, final) == 0 else {
+                throw FileError(path: final, reason: String(cString: strerror(errno)), verb: "rename \(temp) to")
+            }
+        } catch {
+            unlink(temp)  // a failed write leaves no temporary file behind
+            throw error
+        }
         try Self.syncDirectory(dir)
         let names = try snapshotNames(dir)
         for old in names.dropFirst(keep) { try? FileManager.default.removeItem(atPath: "\(dir)/\(old)") }
@@ -39,13 +72,35 @@ public struct DirectorySnapshotStore: SnapshotStore {
         return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".snap") }.sorted(by: >)
     }
 
-    public func candidates(partition: Int32) throws -> [(name: String, bytes: [UInt8])] {
+    public func candidates(partition: Int32) throws -> [SnapshotCandidate] {
         let dir = taskDirectory(partition)
         return try snapshotNames(dir).map { name in
             let path = "\(dir)/\(name)"
-            guard let data = FileManager.default.contents(atPath: path) else { return (path, []) }
-            return (path, [UInt8](data))
+            let sequence = UInt64(name.dropLast(".snap".count))
+            guard let data = FileManager.default.contents(atPath: path) else {
+                return SnapshotCandidate(name: path, sequence: sequence, bytes: [])
+            }
+            return SnapshotCandidate(name: path, sequence: sequence, bytes: [UInt8](data))
         }
+    }
+
+    /// `mkdir -p`, with the system's reason when it fails.
+    static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o755) == 0 { return }
+        let code = errno
+        if code == EEXIST {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw FileError(path: path, reason: "a file of that name is in the way", verb: "create directory")
+            }
+            return
+        }
+        let parent = (path as NSString).deletingLastPathComponent
+        if code == ENOENT && !parent.isEmpty && parent != path {
+            try makeDirectory(parent)
+            return try makeDirectory(path)
+        }
+        throw FileError(path: path, reason: String(cString: strerror(code)), verb: "create directory")
     }
 
     static func writeDurably(_ bytes: [UInt8], to path: String) throws {

@@ -40,7 +40,19 @@ public final class KafkaSnapshotStore: SnapshotStore, @unchecked Sendable {
         try producer.flush()
     }
 
-    public func candidates(partition task: Int32) throws -> [(name: String, bytes: [UInt8])] {
+    /// The topic must exist (a write to a missing one would wait for it to appear); a write refused
+    /// later (ACLs, sizes) fails `save`, which counts as a failed snapshot.
+    @discardableResult public func prepare() throws -> [String] {
+        let consumer = try Consumer(
+            kafka.merging(["group.id": "rekindle-snapshot-check-\(UUID().uuidString)"]) { user, _ in user }, fromBeginning: false)
+        defer { consumer.close() }
+        guard case .some(.some) = try consumer.partitionCounts([topic])[topic] else {
+            throw LiveError("snapshot topic \(topic) not found on \(kafka["bootstrap.servers"] ?? "the cluster") (create it compacted; see deploy/README.md)")
+        }
+        return []
+    }
+
+    public func candidates(partition task: Int32) throws -> [SnapshotCandidate] {
         let latest = try readLatest(prefix: "task-\(task)/")
         var found: [(sequence: UInt64, name: String, bytes: [UInt8])] = []
         for slot in 0..<keep {
@@ -57,7 +69,7 @@ public final class KafkaSnapshotStore: SnapshotStore, @unchecked Sendable {
             // A torn slot is still offered (and then refused by its checksum), so it is reported.
             found.append((sequence, "\(topic):task-\(task)/slot-\(slot) (sequence \(sequence)\(whole ? "" : ", incomplete"))", whole ? bytes : []))
         }
-        return found.sorted { $0.sequence > $1.sequence }.map { ($0.name, $0.bytes) }
+        return found.sorted { $0.sequence > $1.sequence }.map { SnapshotCandidate(name: $0.name, sequence: $0.sequence, bytes: $0.bytes) }
     }
 
     /// The newest value of every key with the prefix, reading the topic from its beginning.

@@ -34,7 +34,7 @@ struct SnapshotBench: ParsableCommand {
         print("folded \(customers) customers (\(2 * customers) events) in \(String(format: "%.2f", folded.seconds)) s")
         var state: [UInt8] = []
         let encode = clock.measure { state = task.encodeState() }
-        let snapshot = TaskSnapshot(partition: 0, sequence: 1, rulesVersion: task.rules.hash, watermark: task.watermark,
+        let snapshot = TaskSnapshot(groupId: "bench", partition: 0, sequence: 1, rulesVersion: task.rules.hash, watermark: task.watermark,
                                     inputOffsets: [], outputOffsets: [], state: state)
         var bytes: [UInt8] = []
         let envelope = clock.measure { bytes = snapshot.encoded() }
@@ -44,7 +44,7 @@ struct SnapshotBench: ParsableCommand {
         let write = try clock.measure { try store.save(snapshot) }
         var restored: CampaignTask?
         let restore = try clock.measure {
-            let read = try store.latestGood(partition: 0)
+            let read = try store.latestGood(group: "bench", task: 0)
             restored = try CampaignTask(restoring: read.snapshot!.state, rules: .defaults)
         }
         guard restored?.encodeState() == state else { throw UsageError(message: "restored state differs") }
