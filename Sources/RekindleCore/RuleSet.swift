@@ -69,6 +69,50 @@ public struct RuleSet: Sendable {
         "engagement": ["cooled", "rewarmed"], "views": ["abandoned"], "frequency": ["rise", "fall"],
     ]
 
+    // MARK: - Ranges
+
+    static let shopRanges: [String: ParamRange] = [
+        "mean_interval_days": .days, "min_mean_interval_days": .days, "conversion_window_days": .windowDays,
+    ]
+    /// Family-wide parameters (beside `enabled` and `rules`).
+    static let familyRanges: [String: [String: ParamRange]] = [
+        "reanimation": ["gross_margin": .number(0...1, "share of revenue"), "max_margin_share": .number(0...1, "share of margin")],
+        "stage": ["at_risk_factor": .factor, "lapsed_factor": .factor],
+        "engagement": ["cold_after_days": .days],
+        "views": ["coview_window_hours": .above(0, upTo: ParamRange.maxSpanDays * 24, "hours")],
+    ]
+    /// Parameters every rule has (a chain gives them per touch).
+    static let ruleRanges: [String: ParamRange] = ["conversion_window_days": .windowDays]
+    /// Each rule kind's own parameters.
+    static let kindRanges: [String: [String: ParamRange]] = [
+        "rf": RFRule.ranges, "chain": ReanimationRule.ranges, "rhythm": RhythmRule.ranges,
+        "prospect": ProspectRule.ranges, "entered": VIPRule.ranges, "cooled": [:], "rewarmed": [:],
+        "abandoned": AbandonedViewRule.ranges, "rise": RiseRule.ranges, "fall": FallRule.ranges,
+    ]
+
+    /// Every numeric parameter with its range, as a Markdown table (docs/rule-ranges.md).
+    public static var rangeTable: String {
+        var rows: [(String, ParamRange)] = []
+        func add(_ prefix: String, _ table: [String: ParamRange]) {
+            for (k, r) in table.sorted(by: { byteLess($0.key, $1.key) }) { rows.append((prefix + k, r)) }
+        }
+        add("shop.", shopRanges)
+        for f in families { add("families.\(f).", familyRanges[f] ?? [:]) }
+        add("families.*.rules.*.", ruleRanges)
+        for f in families {
+            for k in kinds[f] ?? [] {
+                add("families.\(f).rules.* (kind \(k)).", kindRanges[k] ?? [:])
+                if k == "chain" {
+                    rows.append(("families.reanimation.rules.*.touches", .whole(1...ReanimationRule.maxTouches, "touches")))
+                    add("families.reanimation.rules.*.touches[*].", ReanimationRule.touchRanges)
+                }
+            }
+        }
+        var out = "| parameter | accepted values | unit |\n|---|---|---|\n"
+        for (name, r) in rows { out += "| `\(name)` | \(r.text) | \(r.unit) |\n" }
+        return out
+    }
+
     public static let defaultTree: JSONValue = {
         do { return try JSONParser.parse(DefaultRules.text) } catch { fatalError("default rules: \(error)") }
     }()
@@ -103,7 +147,7 @@ public struct RuleSet: Sendable {
         case .number(let d)?: version = RuleSet.plainNumber(d)
         default: throw RuleError("version: missing")
         }
-        var shopParams = try RuleParams(tree["shop"] ?? .null, path: "shop")
+        var shopParams = try RuleParams(tree["shop"] ?? .null, path: "shop", ranges: RuleSet.shopRanges)
         shop = ShopParameters(
             meanIntervalFallbackMs: max(1, try shopParams.days("mean_interval_days")),
             minMeanIntervalMs: try shopParams.days("min_mean_interval_days"),
@@ -115,7 +159,7 @@ public struct RuleSet: Sendable {
         var atRisk = 1.1, lapsed = 2.0, coldAfter = 30 * millisPerDay, coview = 24 * millisPerHour
         guard case .object(let families)? = tree["families"] else { throw RuleError("families: expected a mapping") }
         for family in families {
-            var fp = try RuleParams(family.value, path: "families.\(family.key)")
+            var fp = try RuleParams(family.value, path: "families.\(family.key)", ranges: RuleSet.familyRanges[family.key] ?? [:])
             let enabled = try fp.bool("enabled")
             var grossMargin = 0.0, share = 0.0
             switch family.key {
@@ -123,12 +167,12 @@ public struct RuleSet: Sendable {
                 grossMargin = try fp.number("gross_margin")
                 share = try fp.number("max_margin_share")
             case "stage":
-                atRisk = try fp.positive("at_risk_factor")
-                lapsed = try fp.positive("lapsed_factor")
+                atRisk = try fp.number("at_risk_factor")
+                lapsed = try fp.number("lapsed_factor")
             case "engagement":
                 coldAfter = try fp.days("cold_after_days")
             case "views":
-                coview = RuleParams.millis(try fp.positive("coview_window_hours"), per: millisPerHour)
+                coview = RuleParams.millis(try fp.number("coview_window_hours"), per: millisPerHour)
             default: break
             }
             guard case .object(let members)? = fp.raw("rules") else {
@@ -140,9 +184,10 @@ public struct RuleSet: Sendable {
                 guard RuleSet.isValidRuleId(rule.key) else {
                     throw RuleError("\(path): a rule id is letters, digits, '.', '_' or '-'")
                 }
-                var p = try RuleParams(rule.value, path: path)
+                var p = try RuleParams(rule.value, path: path, ranges: RuleSet.ruleRanges)
                 let ruleEnabled = try p.bool("enabled")
                 let kindName = try p.oneOf("kind", RuleSet.kinds[family.key] ?? [])
+                p.ranges.merge(RuleSet.kindRanges[kindName] ?? [:]) { common, _ in common }
                 var channel = shop.channel, window = shop.conversionWindowDays
                 if kindName != "chain" {
                     channel = try p.string("channel")
@@ -189,7 +234,7 @@ public struct RuleSet: Sendable {
 
     public static func byteLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 
-    static func plainNumber(_ d: Double) -> String {
+    public static func plainNumber(_ d: Double) -> String {
         d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : JSONWriter.number(d)
     }
 
