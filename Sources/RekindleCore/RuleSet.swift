@@ -284,10 +284,13 @@ public struct RuleSet: Sendable {
             }
             guard case .object(let newRules) = m.value else { throw RuleError("families.\(name).rules: expected a mapping") }
             guard let ri = fam.firstIndex(where: { $0.key == "rules" }), case .object(var rules) = fam[ri].value else { continue }
+            // Rule ids to their slots: a file may add many thousands of rules.
+            var slot: [String: Int] = [:]
+            for (k, r) in rules.enumerated() { slot[r.key] = k }
             for r in newRules {
                 let path = "families.\(name).rules.\(r.key)"
                 guard case .object(var body) = r.value else { throw RuleError("\(path): expected a mapping") }
-                if let existing = rules.firstIndex(where: { $0.key == r.key }) {
+                if let existing = slot[r.key] {
                     if body.contains(where: { $0.key == "like" }) {
                         throw RuleError("\(path).like: only a new rule can be 'like' another")
                     }
@@ -297,13 +300,14 @@ public struct RuleSet: Sendable {
                 var start = JSONValue.object([])
                 if let likeIdx = body.firstIndex(where: { $0.key == "like" }) {
                     guard case .string(let like) = body[likeIdx].value,
-                        let model = rules.first(where: { $0.key == like })?.value
+                        let model = slot[like].map({ rules[$0].value })
                     else {
                         throw RuleError("\(path).like: expected the id of a rule in the \(name) family")
                     }
                     start = model
                     body.remove(at: likeIdx)
                 }
+                slot[r.key] = rules.count
                 rules.append(JSONMember(r.key, try merge(base: start, overlay: .object(body))))
             }
             fam[ri].value = .object(rules)
@@ -337,6 +341,9 @@ public struct RuleSet: Sendable {
                     }
                     rules[r].value = .object(body)
                 }
+                // In rule_id order already, the sorts of the hash, the printout and the compiled
+                // rules are linear passes (a file may hold many thousands of rules).
+                rules.sort { byteLess($0.key, $1.key) }
                 fam[ri].value = .object(rules)
             }
             fams[k].value = .object(fam)
