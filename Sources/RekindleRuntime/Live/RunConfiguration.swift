@@ -24,8 +24,39 @@ public struct RunConfiguration: Sendable, Equatable {
     public var snapshotsInKafka = false
     public var snapshotIntervalSeconds: Double = 30
     public var snapshotEveryEvents = 500_000
+    /// Where each setting that is not a default came from, for error messages: `FILE: key`,
+    /// `REKINDLE_HTTP` or `--http`. Keyed by the file's key.
+    public var origins: [String: String] = [:]
 
     public init() {}
+
+    /// The accepted values of the numeric settings (and of `--stop-when-idle`).
+    public static let ranges: [String: ParamRange] = [
+        // Ten years: a lateness past the span of any event history only holds every touch back.
+        "allowed_lateness_ms": .whole(0...315_360_000_000, "milliseconds"),
+        "snapshot_interval_seconds": .number(0.01...86_400, "seconds"),
+        "snapshot_every_events": .whole(1...1_000_000_000, "events"),
+        "stop_when_idle_seconds": .number(0...604_800, "seconds"),
+    ]
+
+    /// `value` if it is within the setting's range, else an error naming where it came from.
+    public static func checked(_ key: String, _ value: Double?, text: String, from origin: String) throws -> Double {
+        guard let range = ranges[key] else { preconditionFailure("\(key): no range stated") }
+        guard let value, range.contains(value) else {
+            throw ConfigError("\(origin): expected \(range.text), got \(text)")
+        }
+        return value
+    }
+
+    /// Where `key`'s value came from (`flag` when it is still the default).
+    public func origin(of key: String, flag: String) -> String { origins[key] ?? flag }
+
+    /// Documentation of the ranges (docs/rule-ranges.md).
+    public static var rangeTable: String {
+        var out = "| setting | accepted values | unit |\n|---|---|---|\n"
+        for (k, r) in ranges.sorted(by: { $0.key < $1.key }) { out += "| `\(k)` | \(r.text) | \(r.unit) |\n" }
+        return out
+    }
 
     nonisolated(unsafe) static let topicKeys: [(key: String, path: WritableKeyPath<TopicNames, String>)] = [
         ("orders", \.orders), ("product_views", \.productViews), ("email_opens", \.emailOpens),
@@ -42,31 +73,36 @@ public struct RunConfiguration: Sendable, Equatable {
     }
 
     mutating func apply(file: String) throws {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ConfigError("\(file): cannot read the configuration file")
-        }
+        let text: String
+        do { text = try RuleFile.readText(path: file, what: "configuration file") } catch { throw ConfigError(error.message) }
         let tree: JSONValue
         do { tree = try RuleFile.parse(text) } catch { throw ConfigError("\(file): \(error.message)") }
         guard case .object(let members) = tree else { throw ConfigError("\(file): expected a mapping") }
         func string(_ v: JSONValue, _ key: String) throws -> String {
             switch v {
             case .string(let s): return s
-            case .number(let d): return d == d.rounded() ? String(Int64(d)) : String(d)
+            case .number(let d): return RuleSet.plainNumber(d)
             case .bool(let b): return b ? "true" : "false"
             default: throw ConfigError("\(file): \(key): expected a scalar, got \(v.described)")
             }
         }
+        func number(_ v: JSONValue, _ key: String) throws -> Double {
+            let d: Double?
+            switch v {
+            case .number(let x): d = x
+            case .string(let s): d = Double(s)
+            default: d = nil
+            }
+            return try Self.checked(key, d, text: v.described, from: "\(file): \(key)")
+        }
         for m in members {
+            origins[m.key] = "\(file): \(m.key)"
             switch m.key {
             case "bootstrap": bootstrap = try string(m.value, m.key)
             case "group_id": groupId = try string(m.value, m.key)
             case "rules": rulesPath = try string(m.value, m.key)
             case "http": http = try string(m.value, m.key)
-            case "allowed_lateness_ms":
-                guard let v = Int64(try string(m.value, m.key)), v >= 0 else {
-                    throw ConfigError("\(file): allowed_lateness_ms: expected a whole number >= 0")
-                }
-                allowedLatenessMs = v
+            case "allowed_lateness_ms": allowedLatenessMs = Int64(try number(m.value, m.key))
             case "topics":
                 guard case .object(let ts) = m.value else { throw ConfigError("\(file): topics: expected a mapping") }
                 for t in ts {
@@ -82,16 +118,8 @@ public struct RunConfiguration: Sendable, Equatable {
                 case "directory": snapshotsInKafka = false
                 default: throw ConfigError("\(file): snapshot_store: expected kafka or directory")
                 }
-            case "snapshot_interval_seconds":
-                guard let v = Double(try string(m.value, m.key)), v > 0 else {
-                    throw ConfigError("\(file): snapshot_interval_seconds: expected a number > 0")
-                }
-                snapshotIntervalSeconds = v
-            case "snapshot_every_events":
-                guard let v = Int(try string(m.value, m.key)), v > 0 else {
-                    throw ConfigError("\(file): snapshot_every_events: expected a whole number > 0")
-                }
-                snapshotEveryEvents = v
+            case "snapshot_interval_seconds": snapshotIntervalSeconds = try number(m.value, m.key)
+            case "snapshot_every_events": snapshotEveryEvents = Int(try number(m.value, m.key))
             case "kafka":
                 guard case .object(let props) = m.value else { throw ConfigError("\(file): kafka: expected a mapping") }
                 for p in props { kafka[p.key] = try string(p.value, "kafka.\(p.key)") }
@@ -102,14 +130,17 @@ public struct RunConfiguration: Sendable, Equatable {
     }
 
     mutating func apply(environment env: [String: String]) throws {
+        let names = ["bootstrap", "group_id", "rules", "http", "snapshot_dir", "allowed_lateness_ms"]
+        for key in names where env["REKINDLE_" + key.uppercased()] != nil { origins[key] = "REKINDLE_" + key.uppercased() }
         if let v = env["REKINDLE_BOOTSTRAP"] { bootstrap = v }
         if let v = env["REKINDLE_GROUP_ID"] { groupId = v }
         if let v = env["REKINDLE_RULES"] { rulesPath = v }
         if let v = env["REKINDLE_HTTP"] { http = v }
         if let v = env["REKINDLE_SNAPSHOT_DIR"] { snapshotDir = v }
         if let v = env["REKINDLE_ALLOWED_LATENESS_MS"] {
-            guard let ms = Int64(v), ms >= 0 else { throw ConfigError("REKINDLE_ALLOWED_LATENESS_MS: expected a whole number >= 0") }
-            allowedLatenessMs = ms
+            let ms = try Self.checked(
+                "allowed_lateness_ms", Double(v), text: JSONValue.string(v).described, from: "REKINDLE_ALLOWED_LATENESS_MS")
+            allowedLatenessMs = Int64(ms)
         }
         for entry in Self.topicKeys {
             if let v = env["REKINDLE_TOPIC_" + entry.key.uppercased()] { topics[keyPath: entry.path] = v }
