@@ -354,6 +354,13 @@ public struct RuleSet: Sendable {
 
     // MARK: - Canonical forms
 
+    /// `members` sorted, without sorting when they already are (a family's rules are kept in
+    /// order, and a file may hold many thousands).
+    static func inOrder(_ members: [JSONMember], by less: (JSONMember, JSONMember) -> Bool) -> [JSONMember] {
+        for k in members.indices.dropFirst() where less(members[k], members[k - 1]) { return members.sorted(by: less) }
+        return members
+    }
+
     /// JSON with keys sorted by bytes and whole numbers written as integers: the input of `hash`.
     public static func canonicalJSON(_ v: JSONValue) -> String {
         var out = ""
@@ -372,7 +379,7 @@ public struct RuleSet: Sendable {
                 out += "]"
             case .object(let members):
                 out += "{"
-                for (i, m) in members.sorted(by: { byteLess($0.key, $1.key) }).enumerated() {
+                for (i, m) in inOrder(members, by: { byteLess($0.key, $1.key) }).enumerated() {
                     if i > 0 { out += "," }
                     out += JSONWriter.quoted(m.key) + ":"
                     write(m.value)
@@ -404,7 +411,7 @@ public struct RuleSet: Sendable {
             case .object(let members):
                 // Top-level keys read best as version, shop, families; the rest by bytes.
                 let first = ["version", "shop", "families"]
-                let ordered = members.sorted { a, b in
+                let ordered = inOrder(members) { a, b in
                     let ia = first.firstIndex(of: a.key) ?? first.count, ib = first.firstIndex(of: b.key) ?? first.count
                     return ia != ib ? ia < ib : byteLess(a.key, b.key)
                 }
