@@ -108,17 +108,18 @@ import Testing
         #expect(r.stderr.utf8.count < 1_000, "\(r.stderr.utf8.count) bytes of error")
     }
 
-    /// 119,000 rules `like:` one another: the overlay looks rules up by id, not by scanning.
+    /// 40,000 rules `like:` another: the overlay looks rules up by id, not by scanning (in a debug
+    /// build this took 77 s for 30,000 rules, and 119,000 took minutes; now about 5 s and 18 s).
     @Test func manyLikeRulesAreCheckedInLinearTime() throws {
         var text = "version: many\nfamilies:\n  rf:\n    rules:\n"
-        for k in 0..<119_000 { text += "      r\(k): {like: rf.new}\n" }
+        for k in 0..<40_000 { text += "      r\(k): {like: rf.new}\n" }
         let file = try Self.write(text)
         let started = ContinuousClock.now
         let r = try CLI.rekindle(["rules", "check", file])
         let took = started.duration(to: .now)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(r.stdout.contains("r118999"))
-        #expect(took < .seconds(60), "\(took)")
+        #expect(r.stdout.contains("r39999"))
+        #expect(took < .seconds(45), "\(took)")
     }
 }
 
