@@ -70,7 +70,7 @@ public struct CampaignTask: Sendable {
         if let refusal = refusal(of: event) { return refusal }
         let t = event.occurredAt
         let late = watermark != .min && t < watermark
-        if !late { fireTimers(upTo: t - allowedLatenessMs - 1, into: &out) }
+        if !late { fireTimers(upTo: t.subtracting(allowedLatenessMs).subtracting(1), into: &out) }
         let c = intern(customer: event.customerId)
         var fired: [EventFiring] = []
         applyFacts(event, c, late: late, fired: &fired, out: &out)
@@ -83,7 +83,7 @@ public struct CampaignTask: Sendable {
                 emit(c, rule: f.rule, touch: f.touch, at: t, offer: nil, products: nil,
                      recommendations: f.recommendations, into: &out)
             }
-            watermark = max(watermark, t - allowedLatenessMs)
+            watermark = max(watermark, t.subtracting(allowedLatenessMs))
         }
         reschedule(c)
         return nil
@@ -249,10 +249,10 @@ public struct CampaignTask: Sendable {
 
     mutating func prune(_ c: Int) {
         guard watermark != .min else { return }
-        let horizon = watermark - retentionMs
+        let horizon = watermark.subtracting(retentionMs)
         customers[c].views.removeAll { $0.at <= horizon }
         customers[c].orderMentions.removeAll { $0.at <= horizon }
-        let offeredHorizon = watermark - longestReofferMs
+        let offeredHorizon = watermark.subtracting(longestReofferMs)
         customers[c].offered.removeAll { $0.at <= offeredHorizon }
         customers[c].openTouches.removeAll { $0.windowEnd < watermark }
     }
@@ -329,7 +329,7 @@ public struct CampaignTask: Sendable {
         let firstSeen = customers[c].firstSeen, lastView = customers[c].lastView
         let hasPurchase = f.completedOrders > 0
         let last = f.lastPurchaseAt
-        if tracksEngagement, !cold, let ls = lastSignal { body(-1, 1, ls + rules.coldAfterMs, .min) }
+        if tracksEngagement, !cold, let ls = lastSignal { body(-1, 1, ls.adding(rules.coldAfterMs), .min) }
         for (i, r) in rules.rules.enumerated() {
             switch r.kind {
             case .rf(let rf) where hasPurchase:
@@ -341,11 +341,11 @@ public struct CampaignTask: Sendable {
             case .fall(let fall) where hasPurchase:
                 body(i, 1, fall.due(facts: f, shop: rules.shop), last)
             case .prospect(let p):
-                if let seen = firstSeen { body(i, 1, seen + p.afterMs, .min) }
+                if let seen = firstSeen { body(i, 1, seen.adding(p.afterMs), .min) }
             case .cooled:
-                if !cold, let ls = lastSignal { body(i, 1, ls + rules.coldAfterMs, .min) }
+                if !cold, let ls = lastSignal { body(i, 1, ls.adding(rules.coldAfterMs), .min) }
             case .abandonedView(let a):
-                if let lv = lastView { body(i, 1, lv + a.delayMs, .min) }
+                if let lv = lastView { body(i, 1, lv.adding(a.delayMs), .min) }
             default: break
             }
         }
@@ -356,7 +356,8 @@ public struct CampaignTask: Sendable {
         let clock = timerClock
         let fired = customers[c].fired
         forEachCandidate(c) { rule, touch, due, anchor in
-            guard due > clock else { return }
+            // A touch due past the representable range never fires.
+            guard due > clock, due != .never else { return }
             if anchor != .min && fired.contains(.init(rule: Int32(rule), anchor: anchor, touch: Int32(touch))) { return }
             if next == nil || due < next! { next = due }
         }
@@ -368,7 +369,7 @@ public struct CampaignTask: Sendable {
     mutating func fireDue(_ c: Int, at w: Millis, into out: inout [Output]) {
         var due: [(rule: Int, touch: Int, anchor: Millis)] = []
         forEachCandidate(c) { rule, touch, d, anchor in if d == w { due.append((rule, touch, anchor)) } }
-        if let ls = customers[c].lastSignal, !customers[c].cold, ls + rules.coldAfterMs <= w {
+        if let ls = customers[c].lastSignal, !customers[c].cold, ls.adding(rules.coldAfterMs) <= w {
             customers[c].cold = true
         }
         let f = customers[c].facts
@@ -391,7 +392,7 @@ public struct CampaignTask: Sendable {
                 if case .reanimation(let chain) = rule.kind, let points = chain.touches[touch - 1].bonusPoints {
                     offer = Offer(
                         bonusPoints: chain.giftPoints(configured: points, facts: f),
-                        validUntil: w + (chain.touches[touch - 1].validMs ?? 0))
+                        validUntil: w.adding(chain.touches[touch - 1].validMs ?? 0))
                 }
                 emit(c, rule: Int32(ri), touch: Int32(touch), at: w, offer: offer, products: nil,
                      recommendations: nil, into: &out)
@@ -413,7 +414,7 @@ public struct CampaignTask: Sendable {
 
     /// `view.abandoned` (spec 3.6 and 3.8 item 7).
     mutating func fireAbandonedView(_ c: Int, rule ri: Int, _ a: AbandonedViewRule, at w: Millis, into out: inout [Output]) {
-        let from = w - a.windowMs
+        let from = w.subtracting(a.windowMs)
         // The three arrays it reads, not a copy of the whole customer.
         let mentions = customers[c].orderMentions, views = customers[c].views, offered = customers[c].offered
         var ordered: [Int32] = []
@@ -421,7 +422,7 @@ public struct CampaignTask: Sendable {
         let carried = views
             .filter { v in
                 v.at > from && v.at <= w && !ordered.contains(v.product)
-                    && !offered.contains { $0.rule == Int32(ri) && $0.product == v.product && w < $0.at + a.reofferMs }
+                    && !offered.contains { $0.rule == Int32(ri) && $0.product == v.product && w < $0.at.adding(a.reofferMs) }
             }
             .sorted { $0.at != $1.at ? $0.at > $1.at : $0.seq > $1.seq }
             .prefix(a.maxProducts)
@@ -444,7 +445,7 @@ public struct CampaignTask: Sendable {
             lastPurchaseAt: f.completedOrders > 0 ? f.lastPurchaseAt : nil,
             totalSpent: f.totalSpent,
             stage: f.stage(at: t, atRiskFactor: rules.atRiskFactor, lapsedFactor: rules.lapsedFactor, rules.shop),
-            cold: lastSignal.map { t >= $0 + rules.coldAfterMs } ?? false,
+            cold: lastSignal.map { t >= $0.adding(rules.coldAfterMs) } ?? false,
             vip: f.vipCard || f.vipEntered)
     }
 
@@ -457,7 +458,7 @@ public struct CampaignTask: Sendable {
         let id = Trigger.id(ruleId: rule.id, customerId: customerId, firedAt: t, touch: Int(touch))
         let window = rule.windowDays(touch: Int(touch))
         customers[c].openTouches.append(
-            .init(rule: ri, touch: touch, firedAt: t, windowEnd: t + Millis(window) * millisPerDay))
+            .init(rule: ri, touch: touch, firedAt: t, windowEnd: t.adding(Millis(window) * millisPerDay)))
         stats.triggers += 1
         out.append(
             .trigger(

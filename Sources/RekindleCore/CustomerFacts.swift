@@ -29,7 +29,7 @@ public struct CustomerFacts: Sendable, Equatable {
 
     /// `L + floor(k x mean_interval)`, rounded down once.
     public func afterLast(_ k: Double, _ shop: ShopParameters) -> Millis {
-        lastPurchaseAt + Millis((k * meanInterval(shop)).rounded(.down))
+        lastPurchaseAt.adding(Millis.flooring(k * meanInterval(shop)))
     }
 
     public var averageCheck: Double { completedOrders > 0 ? totalSpent / Double(completedOrders) : 0 }

@@ -6,10 +6,14 @@ public struct RFRule: Sendable, Equatable {
     public var delayMs: Millis
     public var secondTouchMs: Millis?
 
+    static let ranges: [String: ParamRange] = [
+        "min_purchases": .purchases, "max_purchases": .purchases, "days": .days, "second_touch_days": .days,
+    ]
+
     init(_ p: inout RuleParams) throws(RuleError) {
         _ = try p.string("stage")
-        minPurchases = try p.int("min_purchases", min: 1)
-        maxPurchases = try p.optionalInt("max_purchases", min: 1)
+        minPurchases = try p.int("min_purchases")
+        maxPurchases = try p.optionalInt("max_purchases")
         if let maxPurchases, maxPurchases < minPurchases {
             throw RuleError("\(p.path).max_purchases: must not be below min_purchases")
         }
@@ -20,7 +24,7 @@ public struct RFRule: Sendable, Equatable {
     public var touchCount: Int { secondTouchMs == nil ? 1 : 2 }
 
     public func due(touch: Int, last: Millis) -> Millis {
-        touch == 1 ? last + delayMs : last + delayMs + (secondTouchMs ?? 0)
+        touch == 1 ? last.adding(delayMs) : last.adding(delayMs).adding(secondTouchMs ?? 0)
     }
 
     public func applies(to facts: CustomerFacts) -> Bool {

@@ -26,19 +26,28 @@ public struct ReanimationRule: Sendable, Equatable {
     public var grossMargin: Double
     public var maxMarginShare: Double
 
+    static let ranges: [String: ParamRange] = [
+        "min_purchases": .purchases, "max_purchases": .purchases, "start_days": .days,
+    ]
+    static let touchRanges: [String: ParamRange] = [
+        "after_days": .days, "bonus_points": .whole(0...1_000_000_000, "points"), "valid_days": .days,
+        "conversion_window_days": .windowDays,
+    ]
+    static let maxTouches = 100
+
     init(_ p: inout RuleParams, grossMargin: Double, maxMarginShare: Double) throws(RuleError) {
         self.grossMargin = grossMargin
         self.maxMarginShare = maxMarginShare
-        minPurchases = try p.int("min_purchases", min: 1)
-        maxPurchases = try p.optionalInt("max_purchases", min: 1)
+        minPurchases = try p.int("min_purchases")
+        maxPurchases = try p.optionalInt("max_purchases")
         vipCard = VIPCardPolicy(rawValue: try p.oneOf("vip_card", ["excluded", "qualifies", "ignored"]))!
         startMs = try p.days("start_days")
-        guard case .array(let list)? = p.raw("touches"), !list.isEmpty else {
-            throw RuleError("\(p.path).touches: expected a non-empty list of touches")
+        guard case .array(let list)? = p.raw("touches"), !list.isEmpty, list.count <= Self.maxTouches else {
+            throw RuleError("\(p.path).touches: expected a list of 1 to \(Self.maxTouches) touches")
         }
         var touches: [Touch] = []
         for (k, item) in list.enumerated() {
-            var t = try RuleParams(item, path: "\(p.path).touches[\(k)]")
+            var t = try RuleParams(item, path: "\(p.path).touches[\(k)]", ranges: Self.touchRanges)
             let touch = Touch(
                 afterMs: try t.days("after_days"), channel: try t.string("channel"),
                 bonusPoints: try t.optionalInt("bonus_points"),
@@ -56,7 +65,7 @@ public struct ReanimationRule: Sendable, Equatable {
         self.touches = touches
     }
 
-    public func due(touch: Int, last: Millis) -> Millis { last + startMs + touches[touch - 1].afterMs }
+    public func due(touch: Int, last: Millis) -> Millis { last.adding(startMs).adding(touches[touch - 1].afterMs) }
 
     public func applies(to facts: CustomerFacts) -> Bool {
         let n = facts.completedOrders

@@ -4,9 +4,11 @@ public struct RhythmRule: Sendable, Equatable {
     public var factor: Double
     public var minPurchases: Int
 
+    static let ranges: [String: ParamRange] = ["factor": .factor, "min_purchases": .purchases]
+
     init(_ p: inout RuleParams) throws(RuleError) {
-        factor = try p.positive("factor")
-        minPurchases = try p.int("min_purchases", min: 1)
+        factor = try p.number("factor")
+        minPurchases = try p.int("min_purchases")
     }
 
     public func due(facts: CustomerFacts, shop: ShopParameters) -> Millis { facts.afterLast(factor, shop) }
@@ -16,6 +18,8 @@ public struct RhythmRule: Sendable, Equatable {
 /// `stage.prospect`: some days after a customer is first seen, while `n = 0`.
 public struct ProspectRule: Sendable, Equatable {
     public var afterMs: Millis
+
+    static let ranges: [String: ParamRange] = ["after_days": .days]
 
     init(_ p: inout RuleParams) throws(RuleError) { afterMs = try p.days("after_days") }
 }

@@ -69,6 +69,50 @@ public struct RuleSet: Sendable {
         "engagement": ["cooled", "rewarmed"], "views": ["abandoned"], "frequency": ["rise", "fall"],
     ]
 
+    // MARK: - Ranges
+
+    static let shopRanges: [String: ParamRange] = [
+        "mean_interval_days": .days, "min_mean_interval_days": .days, "conversion_window_days": .windowDays,
+    ]
+    /// Family-wide parameters (beside `enabled` and `rules`).
+    static let familyRanges: [String: [String: ParamRange]] = [
+        "reanimation": ["gross_margin": .number(0...1, "share of revenue"), "max_margin_share": .number(0...1, "share of margin")],
+        "stage": ["at_risk_factor": .factor, "lapsed_factor": .factor],
+        "engagement": ["cold_after_days": .days],
+        "views": ["coview_window_hours": .above(0, upTo: ParamRange.maxSpanDays * 24, "hours")],
+    ]
+    /// Parameters every rule has (a chain gives them per touch).
+    static let ruleRanges: [String: ParamRange] = ["conversion_window_days": .windowDays]
+    /// Each rule kind's own parameters.
+    static let kindRanges: [String: [String: ParamRange]] = [
+        "rf": RFRule.ranges, "chain": ReanimationRule.ranges, "rhythm": RhythmRule.ranges,
+        "prospect": ProspectRule.ranges, "entered": VIPRule.ranges, "cooled": [:], "rewarmed": [:],
+        "abandoned": AbandonedViewRule.ranges, "rise": RiseRule.ranges, "fall": FallRule.ranges,
+    ]
+
+    /// Every numeric parameter with its range, as a Markdown table (docs/rule-ranges.md).
+    public static var rangeTable: String {
+        var rows: [(String, ParamRange)] = []
+        func add(_ prefix: String, _ table: [String: ParamRange]) {
+            for (k, r) in table.sorted(by: { byteLess($0.key, $1.key) }) { rows.append((prefix + k, r)) }
+        }
+        add("shop.", shopRanges)
+        for f in families { add("families.\(f).", familyRanges[f] ?? [:]) }
+        add("families.*.rules.*.", ruleRanges)
+        for f in families {
+            for k in kinds[f] ?? [] {
+                add("families.\(f).rules.* (kind \(k)).", kindRanges[k] ?? [:])
+                if k == "chain" {
+                    rows.append(("families.reanimation.rules.*.touches", .whole(1...ReanimationRule.maxTouches, "touches")))
+                    add("families.reanimation.rules.*.touches[*].", ReanimationRule.touchRanges)
+                }
+            }
+        }
+        var out = "| parameter | accepted values | unit |\n|---|---|---|\n"
+        for (name, r) in rows { out += "| `\(name)` | \(r.text) | \(r.unit) |\n" }
+        return out
+    }
+
     public static let defaultTree: JSONValue = {
         do { return try JSONParser.parse(DefaultRules.text) } catch { fatalError("default rules: \(error)") }
     }()
@@ -103,7 +147,7 @@ public struct RuleSet: Sendable {
         case .number(let d)?: version = RuleSet.plainNumber(d)
         default: throw RuleError("version: missing")
         }
-        var shopParams = try RuleParams(tree["shop"] ?? .null, path: "shop")
+        var shopParams = try RuleParams(tree["shop"] ?? .null, path: "shop", ranges: RuleSet.shopRanges)
         shop = ShopParameters(
             meanIntervalFallbackMs: max(1, try shopParams.days("mean_interval_days")),
             minMeanIntervalMs: try shopParams.days("min_mean_interval_days"),
@@ -115,7 +159,7 @@ public struct RuleSet: Sendable {
         var atRisk = 1.1, lapsed = 2.0, coldAfter = 30 * millisPerDay, coview = 24 * millisPerHour
         guard case .object(let families)? = tree["families"] else { throw RuleError("families: expected a mapping") }
         for family in families {
-            var fp = try RuleParams(family.value, path: "families.\(family.key)")
+            var fp = try RuleParams(family.value, path: "families.\(family.key)", ranges: RuleSet.familyRanges[family.key] ?? [:])
             let enabled = try fp.bool("enabled")
             var grossMargin = 0.0, share = 0.0
             switch family.key {
@@ -123,12 +167,12 @@ public struct RuleSet: Sendable {
                 grossMargin = try fp.number("gross_margin")
                 share = try fp.number("max_margin_share")
             case "stage":
-                atRisk = try fp.positive("at_risk_factor")
-                lapsed = try fp.positive("lapsed_factor")
+                atRisk = try fp.number("at_risk_factor")
+                lapsed = try fp.number("lapsed_factor")
             case "engagement":
                 coldAfter = try fp.days("cold_after_days")
             case "views":
-                coview = RuleParams.millis(try fp.positive("coview_window_hours"), per: millisPerHour)
+                coview = RuleParams.millis(try fp.number("coview_window_hours"), per: millisPerHour)
             default: break
             }
             guard case .object(let members)? = fp.raw("rules") else {
@@ -140,9 +184,10 @@ public struct RuleSet: Sendable {
                 guard RuleSet.isValidRuleId(rule.key) else {
                     throw RuleError("\(path): a rule id is letters, digits, '.', '_' or '-'")
                 }
-                var p = try RuleParams(rule.value, path: path)
+                var p = try RuleParams(rule.value, path: path, ranges: RuleSet.ruleRanges)
                 let ruleEnabled = try p.bool("enabled")
                 let kindName = try p.oneOf("kind", RuleSet.kinds[family.key] ?? [])
+                p.ranges.merge(RuleSet.kindRanges[kindName] ?? [:]) { common, _ in common }
                 var channel = shop.channel, window = shop.conversionWindowDays
                 if kindName != "chain" {
                     channel = try p.string("channel")
@@ -189,7 +234,7 @@ public struct RuleSet: Sendable {
 
     public static func byteLess(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
 
-    static func plainNumber(_ d: Double) -> String {
+    public static func plainNumber(_ d: Double) -> String {
         d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : JSONWriter.number(d)
     }
 
@@ -239,10 +284,13 @@ public struct RuleSet: Sendable {
             }
             guard case .object(let newRules) = m.value else { throw RuleError("families.\(name).rules: expected a mapping") }
             guard let ri = fam.firstIndex(where: { $0.key == "rules" }), case .object(var rules) = fam[ri].value else { continue }
+            // Rule ids to their slots: a file may add many thousands of rules.
+            var slot: [String: Int] = [:]
+            for (k, r) in rules.enumerated() { slot[r.key] = k }
             for r in newRules {
                 let path = "families.\(name).rules.\(r.key)"
                 guard case .object(var body) = r.value else { throw RuleError("\(path): expected a mapping") }
-                if let existing = rules.firstIndex(where: { $0.key == r.key }) {
+                if let existing = slot[r.key] {
                     if body.contains(where: { $0.key == "like" }) {
                         throw RuleError("\(path).like: only a new rule can be 'like' another")
                     }
@@ -252,13 +300,14 @@ public struct RuleSet: Sendable {
                 var start = JSONValue.object([])
                 if let likeIdx = body.firstIndex(where: { $0.key == "like" }) {
                     guard case .string(let like) = body[likeIdx].value,
-                        let model = rules.first(where: { $0.key == like })?.value
+                        let model = slot[like].map({ rules[$0].value })
                     else {
                         throw RuleError("\(path).like: expected the id of a rule in the \(name) family")
                     }
                     start = model
                     body.remove(at: likeIdx)
                 }
+                slot[r.key] = rules.count
                 rules.append(JSONMember(r.key, try merge(base: start, overlay: .object(body))))
             }
             fam[ri].value = .object(rules)
@@ -292,6 +341,9 @@ public struct RuleSet: Sendable {
                     }
                     rules[r].value = .object(body)
                 }
+                // In rule_id order already, the sorts of the hash, the printout and the compiled
+                // rules are linear passes (a file may hold many thousands of rules).
+                rules.sort { byteLess($0.key, $1.key) }
                 fam[ri].value = .object(rules)
             }
             fams[k].value = .object(fam)
@@ -301,6 +353,13 @@ public struct RuleSet: Sendable {
     }
 
     // MARK: - Canonical forms
+
+    /// `members` sorted, without sorting when they already are (a family's rules are kept in
+    /// order, and a file may hold many thousands).
+    static func inOrder(_ members: [JSONMember], by less: (JSONMember, JSONMember) -> Bool) -> [JSONMember] {
+        for k in members.indices.dropFirst() where less(members[k], members[k - 1]) { return members.sorted(by: less) }
+        return members
+    }
 
     /// JSON with keys sorted by bytes and whole numbers written as integers: the input of `hash`.
     public static func canonicalJSON(_ v: JSONValue) -> String {
@@ -320,7 +379,7 @@ public struct RuleSet: Sendable {
                 out += "]"
             case .object(let members):
                 out += "{"
-                for (i, m) in members.sorted(by: { byteLess($0.key, $1.key) }).enumerated() {
+                for (i, m) in inOrder(members, by: { byteLess($0.key, $1.key) }).enumerated() {
                     if i > 0 { out += "," }
                     out += JSONWriter.quoted(m.key) + ":"
                     write(m.value)
@@ -352,7 +411,7 @@ public struct RuleSet: Sendable {
             case .object(let members):
                 // Top-level keys read best as version, shop, families; the rest by bytes.
                 let first = ["version", "shop", "families"]
-                let ordered = members.sorted { a, b in
+                let ordered = inOrder(members) { a, b in
                     let ia = first.firstIndex(of: a.key) ?? first.count, ib = first.firstIndex(of: b.key) ?? first.count
                     return ia != ib ? ia < ib : byteLess(a.key, b.key)
                 }

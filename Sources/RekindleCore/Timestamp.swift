@@ -82,7 +82,13 @@ public enum Timestamp {
         return String(decoding: out, as: UTF8.self)
     }
 
-    public static func append(_ ms: Millis, to out: inout [UInt8]) {
+    /// The first and last instants with a four-digit year: `format` writes a time outside them
+    /// (a watermark before year 0000, an offer valid past 9999) as the nearer one.
+    public static let earliest: Millis = -62_167_219_200_000
+    public static let latest: Millis = 253_402_300_799_999
+
+    public static func append(_ time: Millis, to out: inout [UInt8]) {
+        let ms = min(max(time, earliest), latest)
         let totalSeconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let milli = Int(ms - totalSeconds * 1000)
         let days = totalSeconds >= 0 ? totalSeconds / 86_400 : (totalSeconds - 86_399) / 86_400

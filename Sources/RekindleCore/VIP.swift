@@ -5,8 +5,12 @@ public struct VIPRule: Sendable, Equatable {
     public var minTotalSpent: Double
     public var card: Bool
 
+    static let ranges: [String: ParamRange] = [
+        "min_purchases": .purchases, "min_total_spent": .number(0...1e12, "money"),
+    ]
+
     init(_ p: inout RuleParams) throws(RuleError) {
-        minPurchases = try p.int("min_purchases", min: 1)
+        minPurchases = try p.int("min_purchases")
         minTotalSpent = try p.number("min_total_spent")
         card = try p.bool("card")
     }

@@ -6,7 +6,7 @@ import RekindleRuntime
 struct RulesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rules", abstract: "Check rule files and show the defaults.",
-        subcommands: [Check.self, Defaults.self])
+        subcommands: [Check.self, Defaults.self, Ranges.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -30,6 +30,15 @@ struct RulesCommand: ParsableCommand {
 
         func run() throws {
             print(RuleFile.defaultFileText, terminator: "")
+        }
+    }
+
+    struct Ranges: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the accepted range of every numeric parameter and setting (docs/ranges.md).")
+
+        func run() throws {
+            print(RuleFile.rangesDocText, terminator: "")
         }
     }
 }

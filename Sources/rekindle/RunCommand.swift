@@ -58,30 +58,40 @@ struct RunCommand: AsyncParsableCommand {
         if let bootstrap { settings.bootstrap = bootstrap }
         if let rules { settings.rulesPath = rules }
         if let groupId { settings.groupId = groupId }
-        if let http { settings.http = http }
+        if let http {
+            settings.http = http
+            settings.origins["http"] = "--http"
+        }
         guard let server = settings.bootstrap, !server.isEmpty else {
             throw ValidationError("--bootstrap is required (or bootstrap: in --config, or REKINDLE_BOOTSTRAP)")
         }
         var address: (host: String, port: Int)?
         if settings.http != "off" {
             guard let a = StatusServer.parseAddress(settings.http) else {
-                throw ValidationError("--http: expected HOST:PORT or off, got \"\(settings.http)\"")
+                throw ValidationError("\(settings.origin(of: "http", flag: "--http")): expected HOST:PORT or off, got \"\(settings.http)\"")
             }
             address = a
         }
-        if let s = stopWhenIdle, s < 0 { throw ValidationError("--stop-when-idle: expected seconds >= 0") }
+        if let s = stopWhenIdle {
+            _ = try RunConfiguration.checked("stop_when_idle_seconds", s, text: "\(s)", from: "--stop-when-idle")
+        }
         if let dir = snapshotDir { settings.snapshotDir = dir }
         if snapshotsInKafka { settings.snapshotsInKafka = true }
         if settings.snapshotsInKafka && settings.snapshotDir != nil {
             throw ValidationError("--snapshots-in-kafka and --snapshot-dir: choose one snapshot store")
         }
-        if let s = snapshotInterval { settings.snapshotIntervalSeconds = s }
-        if let n = snapshotEveryEvents { settings.snapshotEveryEvents = n }
-        guard settings.snapshotIntervalSeconds > 0, settings.snapshotEveryEvents > 0 else {
-            throw ValidationError("--snapshot-interval and --snapshot-every-events: expected > 0")
+        if let s = snapshotInterval {
+            settings.snapshotIntervalSeconds = try RunConfiguration.checked(
+                "snapshot_interval_seconds", s, text: "\(s)", from: "--snapshot-interval")
         }
-        if let n = snapshotFailureLimit { settings.snapshotFailureLimit = n }
-        guard settings.snapshotFailureLimit > 0 else { throw ValidationError("--snapshot-failure-limit: expected > 0") }
+        if let n = snapshotEveryEvents {
+            settings.snapshotEveryEvents = Int(try RunConfiguration.checked(
+                "snapshot_every_events", Double(n), text: "\(n)", from: "--snapshot-every-events"))
+        }
+        if let n = snapshotFailureLimit {
+            settings.snapshotFailureLimit = Int(try RunConfiguration.checked(
+                "snapshot_failure_limit", Double(n), text: "\(n)", from: "--snapshot-failure-limit"))
+        }
 
         var options = LiveOptions(bootstrap: server)
         options.kafka.merge(settings.kafka) { _, user in user }
@@ -89,7 +99,10 @@ struct RunCommand: AsyncParsableCommand {
         options.topics = settings.topics
         options.rules = try RuleFile.load(path: settings.rulesPath)
         options.allowedLatenessMs = settings.allowedLatenessMs
-        if let v = maxFutureSkewMs { settings.maxFutureSkewMs = try RunConfiguration.futureSkew(v, name: "--max-future-skew-ms") }
+        if let v = maxFutureSkewMs {
+            settings.maxFutureSkewMs = Int64(try RunConfiguration.checked(
+                "max_future_skew_ms", Double(v), text: JSONValue.string(v).described, from: "--max-future-skew-ms"))
+        }
         options.maxFutureSkewMs = settings.maxFutureSkewMs
         options.stopWhenIdleSeconds = stopWhenIdle
         guard let mode = TransactionMode(rawValue: transactions) else {
@@ -117,7 +130,8 @@ struct RunCommand: AsyncParsableCommand {
                 try runner.reload(rules: RuleFile.load(path: rulesPath))
                 FileHandle.standardError.write(Data("rekindle: rules reloaded\n".utf8))
             } catch {
-                FileHandle.standardError.write(Data("rekindle: rules not reloaded: \(error)\n".utf8))
+                // The running rules stay; the message names the file and the key.
+                FileHandle.standardError.write(Data("rekindle: rules not reloaded, the running rules stay: \(error)\n".utf8))
             }
         }
         hangup.resume()

@@ -68,7 +68,7 @@ import Testing
         #expect(error(#"{"version": "1", "families": {"rf": {"rules": {"rf.new": {"dayz": 3}}}}}"#)
             == "families.rf.rules.rf.new.dayz: unknown parameter")
         #expect(error(#"{"version": "1", "families": {"rf": {"rules": {"rf.new": {"days": "ten"}}}}}"#)
-            == #"families.rf.rules.rf.new.days: expected a number >= 0, got string "ten""#)
+            == #"families.rf.rules.rf.new.days: expected a number from 0 to 36500, got string "ten""#)
         #expect(error(#"{"version": "1", "families": {"loyalty": {}}}"#)
             == "families.loyalty: unknown family (expected one of rf, reanimation, stage, vip, engagement, views, frequency)")
         #expect(error(#"{"version": "1", "families": {"rf": {"rules": {"rf.x": {"days": 3}}}}}"#)
@@ -78,7 +78,7 @@ import Testing
         #expect(error(#"{"version": "1", "families": {"stage": {"rules": {"stage.x": {"kind": "weekly"}}}}}"#)
             == #"families.stage.rules.stage.x.kind: expected one of rhythm, prospect, got "weekly""#)
         #expect(error(#"{"version": "1", "shop": {"mean_interval_days": -1}}"#)
-            == "shop.mean_interval_days: expected a number >= 0, got number -1")
+            == "shop.mean_interval_days: expected a number from 0 to 36500, got number -1")
         #expect(error(#"{"version": "1", "extra": 1}"#) == "extra: unknown top-level key (expected version, shop, families)")
     }
 

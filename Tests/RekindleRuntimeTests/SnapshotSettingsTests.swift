@@ -13,13 +13,13 @@ import Testing
         let env = #expect(throws: ConfigError.self) {
             try RunConfiguration.load(file: nil, environment: ["REKINDLE_SNAPSHOT_FAILURE_LIMIT": "0"])
         }
-        #expect(env?.message == "REKINDLE_SNAPSHOT_FAILURE_LIMIT: expected a whole number > 0")
+        #expect(env?.message == #"REKINDLE_SNAPSHOT_FAILURE_LIMIT: expected a whole number from 1 to 1000000, got string "0""#)
         try "snapshot_failure_limit: never\n".write(to: url, atomically: true, encoding: .utf8)
         let file = #expect(throws: ConfigError.self) { try RunConfiguration.load(file: url.path, environment: [:]) }
-        #expect(file?.message == "\(url.path): snapshot_failure_limit: expected a whole number > 0")
+        #expect(file?.message == "\(url.path): snapshot_failure_limit: expected a whole number from 1 to 1000000, got string \"never\"")
         let flag = try CLI.rekindle(["run", "--bootstrap", "127.0.0.1:1", "--http", "off", "--snapshot-failure-limit", "0"])
         #expect(flag.status == 2)
-        #expect(flag.stderr.contains("--snapshot-failure-limit: expected > 0"))
+        #expect(flag.stderr.contains("--snapshot-failure-limit: expected a whole number from 1 to 1000000, got 0"))
     }
 
     /// Before it connects to anything, `run` exits 1 naming a snapshot directory it cannot write.

@@ -28,8 +28,42 @@ public struct RunConfiguration: Sendable, Equatable {
     public var snapshotEveryEvents = 500_000
     /// Failed snapshot writes in a row that end the run.
     public var snapshotFailureLimit = 3
+    /// Where each setting that is not a default came from, for error messages: `FILE: key`,
+    /// `REKINDLE_HTTP` or `--http`. Keyed by the file's key.
+    public var origins: [String: String] = [:]
 
     public init() {}
+
+    /// The accepted values of the numeric settings (and of `--stop-when-idle`).
+    public static let ranges: [String: ParamRange] = [
+        // Ten years: a lateness past the span of any event history only holds every touch back.
+        "allowed_lateness_ms": .whole(0...315_360_000_000, "milliseconds"),
+        "snapshot_interval_seconds": .number(0.01...86_400, "seconds"),
+        "snapshot_every_events": .whole(1...1_000_000_000, "events"),
+        "stop_when_idle_seconds": .number(0...604_800, "seconds"),
+        // An event further ahead of its message's timestamp is a bad input (a broken clock).
+        "max_future_skew_ms": .whole(1...3_153_600_000_000, "milliseconds"),
+        "snapshot_failure_limit": .whole(1...1_000_000, "failed writes in a row"),
+    ]
+
+    /// `value` if it is within the setting's range, else an error naming where it came from.
+    public static func checked(_ key: String, _ value: Double?, text: String, from origin: String) throws -> Double {
+        guard let range = ranges[key] else { preconditionFailure("\(key): no range stated") }
+        guard let value, range.contains(value) else {
+            throw ConfigError("\(origin): expected \(range.text), got \(text)")
+        }
+        return value
+    }
+
+    /// Where `key`'s value came from (`flag` when it is still the default).
+    public func origin(of key: String, flag: String) -> String { origins[key] ?? flag }
+
+    /// Documentation of the ranges (docs/rule-ranges.md).
+    public static var rangeTable: String {
+        var out = "| setting | accepted values | unit |\n|---|---|---|\n"
+        for (k, r) in ranges.sorted(by: { $0.key < $1.key }) { out += "| `\(k)` | \(r.text) | \(r.unit) |\n" }
+        return out
+    }
 
     nonisolated(unsafe) static let topicKeys: [(key: String, path: WritableKeyPath<TopicNames, String>)] = [
         ("orders", \.orders), ("product_views", \.productViews), ("email_opens", \.emailOpens),
@@ -46,33 +80,37 @@ public struct RunConfiguration: Sendable, Equatable {
     }
 
     mutating func apply(file: String) throws {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-            throw ConfigError("\(file): cannot read the configuration file")
-        }
+        let text: String
+        do { text = try RuleFile.readText(path: file, what: "configuration file") } catch { throw ConfigError(error.message) }
         let tree: JSONValue
         do { tree = try RuleFile.parse(text) } catch { throw ConfigError("\(file): \(error.message)") }
         guard case .object(let members) = tree else { throw ConfigError("\(file): expected a mapping") }
         func string(_ v: JSONValue, _ key: String) throws -> String {
             switch v {
             case .string(let s): return s
-            case .number(let d): return d == d.rounded() ? String(Int64(d)) : String(d)
+            case .number(let d): return RuleSet.plainNumber(d)
             case .bool(let b): return b ? "true" : "false"
             default: throw ConfigError("\(file): \(key): expected a scalar, got \(v.described)")
             }
         }
+        func number(_ v: JSONValue, _ key: String) throws -> Double {
+            let d: Double?
+            switch v {
+            case .number(let x): d = x
+            case .string(let s): d = Double(s)
+            default: d = nil
+            }
+            return try Self.checked(key, d, text: v.described, from: "\(file): \(key)")
+        }
         for m in members {
+            origins[m.key] = "\(file): \(m.key)"
             switch m.key {
             case "bootstrap": bootstrap = try string(m.value, m.key)
             case "group_id": groupId = try string(m.value, m.key)
             case "rules": rulesPath = try string(m.value, m.key)
             case "http": http = try string(m.value, m.key)
-            case "allowed_lateness_ms":
-                guard let v = Int64(try string(m.value, m.key)), v >= 0 else {
-                    throw ConfigError("\(file): allowed_lateness_ms: expected a whole number >= 0")
-                }
-                allowedLatenessMs = v
-            case "max_future_skew_ms":
-                maxFutureSkewMs = try Self.futureSkew(try string(m.value, m.key), name: "\(file): max_future_skew_ms")
+            case "allowed_lateness_ms": allowedLatenessMs = Int64(try number(m.value, m.key))
+            case "max_future_skew_ms": maxFutureSkewMs = Int64(try number(m.value, m.key))
             case "topics":
                 guard case .object(let ts) = m.value else { throw ConfigError("\(file): topics: expected a mapping") }
                 for t in ts {
@@ -88,21 +126,9 @@ public struct RunConfiguration: Sendable, Equatable {
                 case "directory": snapshotsInKafka = false
                 default: throw ConfigError("\(file): snapshot_store: expected kafka or directory")
                 }
-            case "snapshot_interval_seconds":
-                guard let v = Double(try string(m.value, m.key)), v > 0 else {
-                    throw ConfigError("\(file): snapshot_interval_seconds: expected a number > 0")
-                }
-                snapshotIntervalSeconds = v
-            case "snapshot_every_events":
-                guard let v = Int(try string(m.value, m.key)), v > 0 else {
-                    throw ConfigError("\(file): snapshot_every_events: expected a whole number > 0")
-                }
-                snapshotEveryEvents = v
-            case "snapshot_failure_limit":
-                guard let v = Int(try string(m.value, m.key)), v > 0 else {
-                    throw ConfigError("\(file): snapshot_failure_limit: expected a whole number > 0")
-                }
-                snapshotFailureLimit = v
+            case "snapshot_interval_seconds": snapshotIntervalSeconds = try number(m.value, m.key)
+            case "snapshot_every_events": snapshotEveryEvents = Int(try number(m.value, m.key))
+            case "snapshot_failure_limit": snapshotFailureLimit = Int(try number(m.value, m.key))
             case "kafka":
                 guard case .object(let props) = m.value else { throw ConfigError("\(file): kafka: expected a mapping") }
                 for p in props { kafka[p.key] = try string(p.value, "kafka.\(p.key)") }
@@ -113,21 +139,25 @@ public struct RunConfiguration: Sendable, Equatable {
     }
 
     mutating func apply(environment env: [String: String]) throws {
+        let names = ["bootstrap", "group_id", "rules", "http", "snapshot_dir", "allowed_lateness_ms"]
+        for key in names where env["REKINDLE_" + key.uppercased()] != nil { origins[key] = "REKINDLE_" + key.uppercased() }
         if let v = env["REKINDLE_BOOTSTRAP"] { bootstrap = v }
         if let v = env["REKINDLE_GROUP_ID"] { groupId = v }
         if let v = env["REKINDLE_RULES"] { rulesPath = v }
         if let v = env["REKINDLE_HTTP"] { http = v }
         if let v = env["REKINDLE_SNAPSHOT_DIR"] { snapshotDir = v }
         if let v = env["REKINDLE_SNAPSHOT_FAILURE_LIMIT"] {
-            guard let n = Int(v), n > 0 else { throw ConfigError("REKINDLE_SNAPSHOT_FAILURE_LIMIT: expected a whole number > 0") }
-            snapshotFailureLimit = n
+            snapshotFailureLimit = Int(try Self.checked(
+                "snapshot_failure_limit", Double(v), text: JSONValue.string(v).described, from: "REKINDLE_SNAPSHOT_FAILURE_LIMIT"))
         }
         if let v = env["REKINDLE_ALLOWED_LATENESS_MS"] {
-            guard let ms = Int64(v), ms >= 0 else { throw ConfigError("REKINDLE_ALLOWED_LATENESS_MS: expected a whole number >= 0") }
-            allowedLatenessMs = ms
+            let ms = try Self.checked(
+                "allowed_lateness_ms", Double(v), text: JSONValue.string(v).described, from: "REKINDLE_ALLOWED_LATENESS_MS")
+            allowedLatenessMs = Int64(ms)
         }
         if let v = env["REKINDLE_MAX_FUTURE_SKEW_MS"] {
-            maxFutureSkewMs = try Self.futureSkew(v, name: "REKINDLE_MAX_FUTURE_SKEW_MS")
+            maxFutureSkewMs = Int64(try Self.checked(
+                "max_future_skew_ms", Double(v), text: JSONValue.string(v).described, from: "REKINDLE_MAX_FUTURE_SKEW_MS"))
         }
         for entry in Self.topicKeys {
             if let v = env["REKINDLE_TOPIC_" + entry.key.uppercased()] { topics[keyPath: entry.path] = v }
@@ -136,17 +166,5 @@ public struct RunConfiguration: Sendable, Equatable {
         for (k, v) in env.sorted(by: { $0.key < $1.key }) where k.hasPrefix("REKINDLE_KAFKA_") {
             kafka[k.dropFirst("REKINDLE_KAFKA_".count).lowercased().replacingOccurrences(of: "_", with: ".")] = v
         }
-    }
-}
-
-extension RunConfiguration {
-    /// `max_future_skew_ms`: a whole number of milliseconds from 1 to 100 years; `name` says where
-    /// the value came from (a file's key, an environment variable or a flag).
-    public static func futureSkew(_ text: String, name: String) throws -> Int64 {
-        let limit = EventDecoder.maxFutureSkewLimitMs
-        guard let v = Int64(text), v >= 1, v <= limit else {
-            throw ConfigError("\(name): expected a whole number of milliseconds from 1 to \(limit) (100 years), got \(JSONWriter.quoted(text))")
-        }
-        return v
     }
 }
