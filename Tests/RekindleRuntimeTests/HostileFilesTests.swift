@@ -172,4 +172,21 @@ import Testing
         let twice = try replayFromPipe(dir["sorted.jsonl"], ["-", "--output", dir["twice.jsonl"]])
         #expect(twice.status == 2 && twice.stderr.contains("--input: - is given more than once: a pipe can be read only once"), "\(twice.stderr)")
     }
+
+    @Test func generateRefusesAStartWhoseDaysRunPastTheYear9999() throws {
+        let dir = try Dir()
+        let far = try CLI.rekindle(["generate", "--start", "9999-06-01T00:00:00Z", "--days", "365", "--customers", "5", "--output", dir["g.jsonl"]])
+        #expect(far.status == 2 && far.stderr.contains("--start: 9999-06-01T00:00:00Z plus --days 365 runs past the year 9999"), "\(far.stderr)")
+        #expect(dir.entries.isEmpty)
+        // The tie: the last millisecond written at +03:00 is 9999-12-31T23:59:59.999; one more is refused.
+        let last = try CLI.rekindle(["generate", "--start", "9999-12-30T21:00:00Z", "--days", "1", "--customers", "20", "--output", dir["g.jsonl"]])
+        #expect(last.status == 0, "\(last.stderr)")
+        let text = try dir.text("g.jsonl")
+        #expect(text.contains("\"9999-12-3") && !text.contains("\"0000-") && !text.contains("\"10000-"))
+        let over = try CLI.rekindle(["generate", "--start", "9999-12-30T21:00:00.001Z", "--days", "1", "--output", dir["h.jsonl"]])
+        #expect(over.status == 2 && over.stderr.contains("--start"), "\(over.stderr)")
+        let overflow = try CLI.rekindle(["generate", "--days", "\(Int.max)", "--output", dir["h.jsonl"]])
+        #expect(overflow.status == 2 && overflow.stderr.contains("--days \(Int.max) runs past"), "\(overflow.stderr)")
+        #expect(dir.entries == ["g.jsonl"])
+    }
 }
