@@ -33,6 +33,7 @@ struct LiveBench: ParsableCommand {
     var snapshotInterval: Double?
 
     func run() throws {
+        if let input { try InputFile.check(input, flag: "--input") }
         var lines: [[UInt8]] = []
         if let input {
             guard let data = FileManager.default.contents(atPath: input) else { throw UsageError(message: "--input: cannot read \(input)") }
@@ -203,6 +204,7 @@ struct ReplayBench: ParsableCommand {
     }
 
     func run() throws {
+        try InputFile.check(input, flag: "--input")
         let clock = ContinuousClock()
         var rows: [(String, Int, Double)] = []
         func row(_ name: String, _ n: Int, _ d: Duration) { rows.append((name, n, d.seconds)) }
@@ -346,6 +348,7 @@ struct StateBench: ParsableCommand {
     var input: String
 
     func run() throws {
+        try InputFile.check(input, flag: "--input")
         _ = releaseFreedMemory(0)
         let before = ReplayBench.residentBytes()
         var customers = 0, after = 0, timers = 0

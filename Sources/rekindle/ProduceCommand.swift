@@ -20,10 +20,10 @@ struct ProduceCommand: ParsableCommand {
     var partitioner = "murmur2_random"
 
     func run() throws {
+        for path in input { try InputFile.check(path, flag: "--input") }
         let producer = try Producer(["bootstrap.servers": bootstrap, "partitioner": partitioner])
         let topics = TopicNames()
         var count = 0
-        for path in input { try InputFile.check(path, flag: "--input") }
         for path in input {
             guard let data = FileManager.default.contents(atPath: path) else {
                 throw UsageError(message: "--input: cannot read \(path)")

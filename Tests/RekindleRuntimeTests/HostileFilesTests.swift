@@ -86,6 +86,12 @@ import Testing
         try expectRefused(dir, ["--input", input, "--output", dir.path], flag: "--output", saying: "is a directory")
         try expectRefused(dir, ["--input", "/nonexistent/events.jsonl", "--output", dir["t.jsonl"]], flag: "--input",
                           saying: "/nonexistent/events.jsonl cannot be read: No such file or directory")
+        // The other commands that read files: before connecting to anything or reading a byte.
+        for args in [["produce", "--bootstrap", "127.0.0.1:1", "--input", "/dev/zero"], ["bench", "replay", "--input", dir.path],
+                     ["bench", "state", "--input", "/dev/zero"], ["bench", "live", "--input", dir.path]] {
+            let r = try CLI.rekindle(args)
+            #expect(r.status == 2 && r.stderr.contains("rekindle: --input: \(args.last!) is a"), "\(args): \(r.stderr)")
+        }
         for bad in ["/dev/zero", dir.path] {
             let r = try CLI.rekindle(["rules", "check", bad])
             #expect(r.status == 2 && r.stderr.contains("rekindle: rules check: \(bad) is a"), "\(r.stderr)")
