@@ -93,7 +93,7 @@ public struct ReplayJob {
             for path in inputs where InputFile.isPipe(path) {
                 let pipe = try PipeCopy(path, beside: output)
                 pipes[path] = pipe
-                streaming.pipes[path] = (pipe.input, pipe.copy)
+                streaming.pipes[path] = pipe
             }
             let sinks = StreamingReplay.Sinks(triggers: streamed[0].writer, conversions: streamed[1].writer, deadLetters: streamed[2].writer)
             switch try streaming.run(paths: inputs, into: sinks, progress: progress) {
@@ -142,28 +142,34 @@ public struct ReplayJob {
 /// A pipe input (standard input, a FIFO) held open and copied, as the streaming replay reads
 /// it, to an unlinked file beside the outputs: a pipe cannot be rewound or read again from its
 /// start, so when the input turns out unsorted the sorting replay reads this copy, then what the
-/// stream had not read yet. It costs disk, not memory.
-final class PipeCopy {
+/// stream had not read yet. It costs disk, not memory. The pipe is opened when first read (a
+/// FIFO's writer may wait for the inputs before it), by the streaming reader and then, after it
+/// has joined, by the sorting path: one thread at a time, hence the unchecked Sendable.
+final class PipeCopy: @unchecked Sendable {
     let path: String
-    let input: Int32
     let copy: Int32
+    private var input: Int32?
 
     init(_ path: String, beside output: String) throws {
         self.path = path
-        input = try InputFile.open(path)
         let dir = URL(fileURLWithPath: output).deletingLastPathComponent().path
         let name = "\(dir)/.rekindle-pipe.\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
         copy = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard copy >= 0 else {
-            let reason = String(cString: strerror(errno))
-            if input != 0 { close(input) }
-            throw FileError(path: name, reason: reason)
-        }
+        guard copy >= 0 else { throw FileError(path: name, reason: String(cString: strerror(errno))) }
         unlink(name)
+    }
+
+    /// The open pipe, opened on first use and kept open (closing it early would cut its writer off).
+    func openInput() throws -> Int32 {
+        if let input { return input }
+        let fd = try InputFile.open(path)
+        input = fd
+        return fd
     }
 
     /// Copies the rest of the pipe, then reads the whole copy from its first line.
     func readAgain(into reader: inout EventFileReader) throws {
+        let input = try openInput()
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
@@ -181,7 +187,7 @@ final class PipeCopy {
     }
 
     deinit {
-        if input != 0 { close(input) }
+        if let input, input != 0 { close(input) }
         close(copy)
     }
 }

@@ -27,7 +27,7 @@ public struct StreamingReplay {
     /// Inputs that are pipes (standard input, a FIFO), by path: read from the open `input` and
     /// copied to `copy` as they stream, so that input found unsorted can be read again (see
     /// `ReplayJob`): a pipe cannot be rewound or opened again from its start.
-    public var pipes: [String: (input: Int32, copy: Int32)] = [:]
+    var pipes: [String: PipeCopy] = [:]
 
     public init(rules: RuleSet) { self.rules = rules }
 
@@ -147,7 +147,7 @@ public struct StreamingReplay {
                     return true
                 }
                 if let pipe = pipes[path] {
-                    try lineReader.forEachLine(fd: pipe.input, path: path, onEachLine)
+                    try lineReader.forEachLine(fd: pipe.openInput(), path: path, onEachLine)
                 } else {
                     try lineReader.forEachLine(path: path, onEachLine)
                 }
