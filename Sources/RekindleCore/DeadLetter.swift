@@ -15,11 +15,15 @@ public struct DeadLetter: Sendable, Equatable {
     /// The original was a Kafka null (a tombstone), not an empty value: `original` is written as
     /// JSON null, so the two stay apart.
     public var originalIsNull = false
+    /// The original's full size when `original` holds only its first bytes (a file line over
+    /// the limit is skipped, not read whole).
+    public var originalSize: Int?
 
-    public init(source: Source, reason: String, original: [UInt8]) {
+    public init(source: Source, reason: String, original: [UInt8], originalSize: Int? = nil) {
         self.source = source
         self.reason = reason
         self.original = original
+        self.originalSize = originalSize
     }
 
     /// `orders line 3: occurred_at: ...` or `orders[3]@1542: ...`.
@@ -48,12 +52,12 @@ public struct DeadLetter: Sendable, Equatable {
         w.key("reason"); w.string(reason)
         if originalIsNull {
             w.key("original"); w.null()
-        } else if original.count > DeadLetter.maxOriginalBytes {
+        } else if originalSize != nil || original.count > DeadLetter.maxOriginalBytes {
             // Cut so the dead letter fits a broker's default 1 MB message limit; base64 because
             // the cut may split a character.
             w.key("original_base64"); w.string(Base64.encode(Array(original.prefix(DeadLetter.maxOriginalBytes))))
             w.key("original_truncated"); w.bool(true)
-            w.key("original_size"); w.int(original.count)
+            w.key("original_size"); w.int(originalSize ?? original.count)
         } else if let text = String(validating: original, as: UTF8.self) {
             w.key("original"); w.string(text)
         } else {

@@ -22,10 +22,20 @@ public struct EventFileReader {
 
     public init(progress: Progress? = nil) { self.progress = progress }
 
+    /// Reads an event file (`-` is standard input).
     public mutating func read(path: String) throws {
-        let name = (path as NSString).lastPathComponent
-        try LineReader.forEachLine(path: path) { slice, line in
-            add(slice, name: name, line: line)
+        let name = InputFile.name(path)
+        try LineReader.forEachLine(path: path) { read, line in
+            add(read, name: name, line: line)
+            return true
+        }
+    }
+
+    /// Reads what is left of an open file, its lines numbered from 1 (a copy of standard input).
+    mutating func read(fd: Int32, path: String, name: String) throws {
+        var reader = LineReader()
+        try reader.forEachLine(fd: fd, path: path) { read, line in
+            add(read, name: name, line: line)
             return true
         }
     }
@@ -33,13 +43,13 @@ public struct EventFileReader {
     public mutating func read(_ bytes: UnsafeBufferPointer<UInt8>, name: String) {
         var line = 0
         _ = LineReader.split(bytes, final: true, line: &line) { slice, number in
-            add(slice, name: name, line: number)
+            add(ReadLine(slice, limit: EventDecoder.maxMessageBytes), name: name, line: number)
             return true
         }
     }
 
-    mutating func add(_ slice: UnsafeBufferPointer<UInt8>, name: String, line: Int) {
-        switch Self.decodeLine(slice, name: name, line: line) {
+    mutating func add(_ read: ReadLine, name: String, line: Int) {
+        switch Self.decodeLine(read, name: name, line: line) {
         case .blank: return
         case .event(let event):
             events.append(SourcedEvent(event: event, sequence: events.count))
@@ -64,6 +74,20 @@ public struct EventFileReader {
         case .failure(let error):
             let source = DeadLetter.Source.file(name: name, line: line)
             return .bad(DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: Array(slice)))
+        }
+    }
+
+    /// A line as read: one over the limit is a dead letter carrying its first bytes and its size.
+    static func decodeLine(_ read: ReadLine, name: String, line: Int) -> DecodedLine {
+        switch read {
+        case .line(let slice): return decodeLine(slice, name: name, line: line)
+        case .overLimit(let prefix, let size, let limit):
+            let source = DeadLetter.Source.file(name: name, line: line)
+            let limitText = limit == 1 << 20 ? "1 MiB" : "\(limit)-byte"
+            // The decoder's words for a message over the limit: the dead letter is the one a line
+            // read whole would give (its `original_size` says only a prefix is carried).
+            let error = InputError(.tooLarge, "message is \(size) bytes, over the \(limitText) limit")
+            return .bad(DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: Array(prefix), originalSize: size))
         }
     }
 

@@ -6,6 +6,19 @@ public struct FileError: Error, CustomStringConvertible {
     public var reason: String
     public var verb = "write"
     public var description: String { "cannot \(verb) \(path): \(reason)" }
+
+    /// Writes all of `bytes` to `fd`, retrying short writes and EINTR.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(FileError) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, reason: String(cString: strerror(errno)))
+            }
+            offset += n
+        }
+    }
 }
 
 /// Buffered JSON-lines output to a file or stdout. Used by one thread at a time (a replay hands
@@ -27,6 +40,13 @@ public final class LineWriter: @unchecked Sendable {
         buffer.reserveCapacity(1 << 20)
     }
 
+    /// Writes to an open descriptor, which `close` closes (unless it is stdout).
+    init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+        buffer.reserveCapacity(1 << 20)
+    }
+
     public func write(line bytes: [UInt8]) {
         buffer.append(contentsOf: bytes)
         buffer.append(0x0a)
@@ -44,24 +64,20 @@ public final class LineWriter: @unchecked Sendable {
 
     public func flush() {
         guard !buffer.isEmpty, failure == nil else { return }
-        buffer.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = FileError(path: path, reason: String(cString: strerror(errno)))
-                    return
-                }
-                offset += n
-            }
+        failure = buffer.withUnsafeBytes { raw -> FileError? in
+            do throws(FileError) { try FileError.writeAll(fd, raw, path: path) } catch { return error }
+            return nil
         }
         buffer.removeAll(keepingCapacity: true)
     }
 
     /// Flushes and closes; throws if any write failed (a full disk must not pass silently).
-    public func close() throws {
+    /// With `sync`, the bytes are on disk before it returns (a rename may then publish them).
+    public func close(sync: Bool = false) throws {
         flush()
+        if sync && failure == nil && fsync(fd) != 0 && errno != EINVAL {
+            failure = FileError(path: path, reason: String(cString: strerror(errno)))
+        }
         if fd != 1 { _ = Foundation.close(fd) }
         if let failure { throw failure }
     }

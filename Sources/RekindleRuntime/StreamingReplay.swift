@@ -24,6 +24,10 @@ public struct StreamingReplay {
     /// be put in order: a re-delivered line an hour late is sorted here, with no whole-input sort.
     public var reorderWindowMs: Millis = 6 * millisPerHour
     public var maxPending = 500_000
+    /// Inputs that are pipes (standard input, a FIFO), by path: read from the open `input` and
+    /// copied to `copy` as they stream, so that input found unsorted can be read again (see
+    /// `ReplayJob`): a pipe cannot be rewound or opened again from its start.
+    var pipes: [String: PipeCopy] = [:]
 
     public init(rules: RuleSet) { self.rules = rules }
 
@@ -100,7 +104,7 @@ public struct StreamingReplay {
 
         // Stage 1: read, parse and put in order. Dead letters go in line order.
         let unsorted = Box(false)
-        let reorderWindowMs = reorderWindowMs, maxPending = maxPending
+        let reorderWindowMs = reorderWindowMs, maxPending = maxPending, pipes = pipes
         let reader = StageThread {
             // However this stage ends (done, unsorted, a read error), the fold must not wait on.
             defer { parsed.close() }
@@ -113,10 +117,12 @@ public struct StreamingReplay {
                 return parsed.put(batch)
             }
             for path in paths {
-                let name = (path as NSString).lastPathComponent
+                let name = InputFile.name(path)
                 var stopped = false
-                try LineReader.forEachLine(path: path) { slice, line in
-                    switch EventFileReader.decodeLine(slice, name: name, line: line) {
+                var lineReader = LineReader()
+                lineReader.copy = pipes[path]?.copy
+                func onEachLine(_ read: ReadLine, _ line: Int) -> Bool {
+                    switch EventFileReader.decodeLine(read, name: name, line: line) {
                     case .event(let e):
                         // Older than an event already passed on: only the full sort can order it.
                         guard e.occurredAt >= released else {
@@ -139,6 +145,11 @@ public struct StreamingReplay {
                         guard send() else { stopped = true; return false }
                     }
                     return true
+                }
+                if let pipe = pipes[path] {
+                    try lineReader.forEachLine(fd: pipe.openInput(), path: path, onEachLine)
+                } else {
+                    try lineReader.forEachLine(path: path, onEachLine)
                 }
                 if stopped { return }
             }
@@ -274,62 +285,5 @@ final class StageThread: @unchecked Sendable {
     func join() throws {
         done.wait()
         if let failure { throw failure }
-    }
-}
-
-/// Reads a file's lines in fixed chunks, so a file of any size costs one buffer.
-enum LineReader {
-    /// Calls `body(line, number)` for each line of `bytes` (without its newline or a trailing CR),
-    /// numbering from `line`, until it returns false (then nil). Unless `final`, a last line with
-    /// no newline is left for the next read. Returns how many bytes it consumed.
-    static func split(
-        _ bytes: UnsafeBufferPointer<UInt8>, final: Bool, line: inout Int, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Bool
-    ) -> Int? {
-        guard let base = bytes.baseAddress else { return 0 }
-        var start = 0
-        while start < bytes.count {
-            let end = memchr(base + start, 0x0a, bytes.count - start)
-                .map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? bytes.count
-            if end == bytes.count && !final { break }  // a partial line: read more
-            line += 1
-            var stop = end
-            if stop > start && bytes[stop - 1] == 0x0d { stop -= 1 }
-            guard body(UnsafeBufferPointer(rebasing: bytes[start..<stop]), line) else { return nil }
-            start = end + 1
-        }
-        return min(start, bytes.count)
-    }
-
-    /// Calls `body(line, number)` for each line (without its newline or a trailing CR) until it
-    /// returns false. Lines longer than the buffer grow it.
-    static func forEachLine(path: String, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Bool) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FileError(path: path, reason: String(cString: strerror(errno)), verb: "read") }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        var filled = 0
-        var line = 0
-        var atEnd = false
-        while !atEnd {
-            if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError(path: path, reason: String(cString: strerror(errno)), verb: "read")
-            }
-            atEnd = n == 0
-            filled += n
-            let consumed = buffer.withUnsafeBufferPointer {
-                split(UnsafeBufferPointer(rebasing: $0[..<filled]), final: atEnd, line: &line, body)
-            }
-            guard let consumed else { return }
-            if consumed > 0 {
-                buffer.withUnsafeMutableBytes { raw in
-                    let base = raw.baseAddress!
-                    memmove(base, base + consumed, filled - consumed)
-                }
-                filled -= consumed
-            }
-        }
     }
 }

@@ -44,8 +44,11 @@ struct GenerateCommand: ParsableCommand {
         options.seed = seed
         options.products = products
         options.badFraction = badFraction
-        let out = try LineWriter(path: output)
-        SyntheticStream.generate(options) { out.write(line: $0) }
-        try out.close()
+        guard options.endsBeforeYear10000 else {
+            throw UsageError(message: "--start: \(start) plus --days \(days) runs past the year 9999, which an RFC 3339 time cannot hold; start earlier or give fewer days")
+        }
+        let out = try OutputFile(path: output)
+        SyntheticStream.generate(options) { out.writer.write(line: $0) }
+        try out.publish()
     }
 }

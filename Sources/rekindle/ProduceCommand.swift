@@ -20,6 +20,7 @@ struct ProduceCommand: ParsableCommand {
     var partitioner = "murmur2_random"
 
     func run() throws {
+        for path in input { try InputFile.check(path, flag: "--input") }
         let producer = try Producer(["bootstrap.servers": bootstrap, "partitioner": partitioner])
         let topics = TopicNames()
         var count = 0

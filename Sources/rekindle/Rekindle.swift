@@ -30,6 +30,9 @@ struct Rekindle: AsyncParsableCommand {
         } catch let error as UsageError {
             FileHandle.standardError.write(Data("rekindle: \(error.message)\n".utf8))
             Foundation.exit(2)
+        } catch let error as PathError {
+            FileHandle.standardError.write(Data("rekindle: \(error)\n".utf8))
+            Foundation.exit(2)
         } catch let error as FileError {
             FileHandle.standardError.write(Data("rekindle: \(error)\n".utf8))
             Foundation.exit(1)

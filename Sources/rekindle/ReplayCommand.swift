@@ -8,10 +8,10 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Fold event history from JSON-lines files and write the triggers it would have fired.")
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Event files (JSON lines, any mix of kinds, any order).")
+    @Option(name: .long, parsing: .upToNextOption, help: "Event files (JSON lines, any mix of kinds, any order); '-' reads standard input.")
     var input: [String]
 
-    @Option(name: .long, help: "Where the triggers go, one JSON object per line ('-' for stdout).")
+    @Option(name: .long, help: "Where the triggers go, one JSON object per line ('-' for stdout); files appear only when the run succeeds.")
     var output: String
 
     @Option(name: .long, help: "Where conversions go (default: beside --output, *.conversions.jsonl).")
@@ -46,63 +46,19 @@ struct ReplayCommand: ParsableCommand {
         guard !input.isEmpty else { throw ValidationError("--input: give at least one file") }
     }
 
-    func sibling(_ suffix: String) -> String {
-        if output == "-" { return "replay.\(suffix)" }
-        let url = URL(fileURLWithPath: output)
-        var stem = url.lastPathComponent
-        if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
-        return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(suffix)").path
-    }
-
     func run() throws {
-        let ruleSet = try RuleFile.load(path: rules)
-        var replay = Replay(rules: ruleSet)
-        replay.partitions = partitions
-        replay.partitioner = Partitioner(rawValue: partitioner)!
-        if let until { replay.until = try parseTime(until, flag: "--until") }
-        for path in input where !FileManager.default.isReadableFile(atPath: path) {
-            throw UsageError(message: "--input: cannot read \(path)")
-        }
-        let progress = Progress()
-        let conversionsPath = conversions ?? sibling("conversions.jsonl")
-        let deadLettersPath = deadLetters ?? sibling("dead-letters.jsonl")
-        var summary: BacktestReport?
-        // One task and files to write: the streaming pipeline, unless the input turns out to
-        // need sorting (then the files are rewritten by the sorting path below).
-        if partitions == 1 && ![output, conversionsPath, deadLettersPath].contains("-") {
-            var streaming = StreamingReplay(rules: ruleSet)
-            streaming.until = replay.until
-            let sinks = StreamingReplay.Sinks(
-                triggers: try LineWriter(path: output), conversions: try LineWriter(path: conversionsPath),
-                deadLetters: try LineWriter(path: deadLettersPath))
-            let outcome = try streaming.run(paths: input, into: sinks, progress: progress)
-            try sinks.triggers.close()
-            try sinks.conversions.close()
-            try sinks.deadLetters.close()
-            if case .done(let r) = outcome { summary = r }
-        }
-        if summary == nil {
-            var reader = EventFileReader(progress: progress)
-            for path in input { try reader.read(path: path) }
-            let result = replay.run(events: reader.events, deadLetters: reader.deadLetters, progress: progress)
-            let out = try LineWriter(path: output)
-            for t in result.triggers { out.write { t.appendJSON(to: &$0) } }
-            try out.close()
-            let conv = try LineWriter(path: conversionsPath)
-            for c in result.conversions { conv.write { c.appendJSON(to: &$0) } }
-            try conv.close()
-            let dead = try LineWriter(path: deadLettersPath)
-            for d in result.deadLetters { dead.write(line: d.json) }
-            try dead.close()
-            summary = result.report
-        }
-        if let path = report {
-            let w = try LineWriter(path: path)
-            w.write(line: summary!.json)
-            try w.close()
-        }
+        var job = ReplayJob(inputs: input, output: output)
+        job.rulesPath = rules
+        job.conversions = conversions
+        job.deadLetters = deadLetters
+        job.report = report
+        job.partitions = partitions
+        job.partitioner = Partitioner(rawValue: partitioner)!
+        if let until { job.until = try parseTime(until, flag: "--until") }
+        job.progress = Progress()
+        let summary = try job.run()
         if !quiet {
-            let text = summary!.table
+            let text = summary.table
             if output == "-" {
                 FileHandle.standardError.write(Data(text.utf8))
             } else {

@@ -16,6 +16,7 @@ struct RulesCommand: ParsableCommand {
         var file: String
 
         func run() throws {
+            try InputFile.check(file, flag: "rules check")
             let rules = try RuleFile.load(path: file)
             print("# rules: \(rules.version)")
             print("# rules_version: \(rules.hash)")

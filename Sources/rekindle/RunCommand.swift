@@ -97,6 +97,7 @@ struct RunCommand: AsyncParsableCommand {
         options.kafka.merge(settings.kafka) { _, user in user }
         options.groupId = settings.groupId
         options.topics = settings.topics
+        if let path = settings.rulesPath { try InputFile.check(path, flag: "--rules") }
         options.rules = try RuleFile.load(path: settings.rulesPath)
         options.allowedLatenessMs = settings.allowedLatenessMs
         if let v = maxFutureSkewMs {

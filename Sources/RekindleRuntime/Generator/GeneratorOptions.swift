@@ -9,4 +9,13 @@ public struct GeneratorOptions: Sendable {
     /// Share of the output lines that are bad inputs (0 = none; clamped to 0...0.9).
     public var badFraction: Double = 0
     public init() {}
+
+    /// Whether every time the stream writes (before `start` plus `days`, some in +03:00) has a
+    /// four-digit year: past 9999 a time would be written as year 0000 and read back wrong.
+    public var endsBeforeYear10000: Bool {
+        let (span, spanOverflow) = Int64(days).multipliedReportingOverflow(by: 86_400_000)
+        let (end, endOverflow) = start.addingReportingOverflow(span)
+        let year10000: Int64 = 253_402_300_800_000, largestOffset: Int64 = 3 * 3_600_000
+        return !spanOverflow && !endOverflow && end + largestOffset <= year10000
+    }
 }

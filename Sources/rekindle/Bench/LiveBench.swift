@@ -27,6 +27,7 @@ struct LiveBench: ParsableCommand {
     var snapshotInterval: Double?
 
     func run() throws {
+        if let input { try InputFile.check(input, flag: "--input") }
         var lines: [[UInt8]] = []
         if let input {
             guard let data = FileManager.default.contents(atPath: input) else { throw UsageError(message: "--input: cannot read \(input)") }

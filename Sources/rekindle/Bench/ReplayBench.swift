@@ -25,6 +25,7 @@ struct ReplayBench: ParsableCommand {
     }
 
     func run() throws {
+        try InputFile.check(input, flag: "--input")
         let clock = ContinuousClock()
         var rows: [(String, Int, Double)] = []
         func row(_ name: String, _ n: Int, _ d: Duration) { rows.append((name, n, d.seconds)) }

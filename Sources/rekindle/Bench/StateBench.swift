@@ -15,6 +15,7 @@ struct StateBench: ParsableCommand {
     var input: String
 
     func run() throws {
+        try InputFile.check(input, flag: "--input")
         _ = releaseFreedMemory(0)
         let before = residentBytes()
         var customers = 0, after = 0, timers = 0

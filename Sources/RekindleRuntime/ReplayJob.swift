@@ -1,0 +1,193 @@
+import Foundation
+import RekindleCore
+
+/// `rekindle replay` as a whole: the paths it reads and writes, checked before anything is
+/// read or written; the policy (one task streams, and is replayed sorted when the input turns
+/// out unsorted; several tasks or stdout sort); and outputs published, each renamed into place,
+/// only when the whole run succeeded.
+public struct ReplayJob {
+    /// Event files; `-` is standard input.
+    public var inputs: [String]
+    public var rulesPath: String?
+    /// Where the triggers go (`-` for stdout); the other outputs default to files beside it.
+    public var output: String
+    public var conversions: String?
+    public var deadLetters: String?
+    public var report: String?
+    public var partitions = 1
+    public var partitioner = Partitioner.murmur2
+    public var until: Millis?
+    public var progress: Progress?
+
+    public init(inputs: [String], output: String) {
+        self.inputs = inputs
+        self.output = output
+    }
+
+    public var conversionsPath: String { conversions ?? sibling("conversions.jsonl") }
+    public var deadLettersPath: String { deadLetters ?? sibling("dead-letters.jsonl") }
+
+    /// `<stem>.<suffix>` beside `output` (`replay.<suffix>` when it is stdout).
+    func sibling(_ suffix: String) -> String {
+        if output == "-" { return "replay.\(suffix)" }
+        let url = URL(fileURLWithPath: output)
+        var stem = url.lastPathComponent
+        if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
+        return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(suffix)").path
+    }
+
+    /// Each output with its flag, and how a message shows it (a default says it is one).
+    var namedOutputs: [(flag: String, path: String, shown: String)] {
+        var list = [("--output", output, output)]
+        list.append(("--conversions", conversionsPath, conversions ?? "\(conversionsPath) (the default, beside --output)"))
+        list.append(("--dead-letters", deadLettersPath, deadLetters ?? "\(deadLettersPath) (the default, beside --output)"))
+        if let report { list.append(("--report", report, report)) }
+        return list
+    }
+
+    /// Refuses, before anything is read or written: an input (the rule file too) that is not a
+    /// file or a pipe, standard input named twice, an output that is a directory or is an input
+    /// (the same file after symlinks, or the same path), and two outputs naming one file.
+    public func check() throws(PathError) {
+        for path in inputs { try InputFile.check(path, flag: "--input") }
+        var read = inputs.map { (FileIdentity(path: $0), "--input \($0)") }
+        for (k, path) in inputs.enumerated() where InputFile.isPipe(path) && read[..<k].contains(where: { $0.0 == read[k].0 }) {
+            throw PathError(flag: "--input", path: path, problem: "is given more than once: a pipe can be read only once")
+        }
+        if let rulesPath { try InputFile.check(rulesPath, flag: "--rules") }
+        if let rulesPath { read.append((FileIdentity(path: rulesPath), "--rules \(rulesPath)")) }
+        var written: [(FileIdentity, String)] = []
+        for o in namedOutputs where o.path != "-" {
+            var st = stat()
+            if stat(o.path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
+                throw PathError(flag: o.flag, path: o.shown, problem: "is a directory")
+            }
+            let id = FileIdentity(path: o.path)
+            if let input = read.first(where: { $0.0 == id }) {
+                throw PathError(flag: o.flag, path: o.shown, problem: "is also an input (\(input.1)): writing it would destroy it")
+            }
+            if let other = written.first(where: { $0.0 == id }) {
+                throw PathError(flag: o.flag, path: o.shown, problem: "is also where \(other.1) goes")
+            }
+            written.append((id, o.flag))
+        }
+    }
+
+    /// Runs the replay and returns its report. On any failure every output file is left as it
+    /// was (the temporaries are removed).
+    public func run() throws -> BacktestReport {
+        try check()
+        let rules = try RuleFile.load(path: rulesPath)
+        var files: [OutputFile] = []
+        // Whatever was not published (a failure, an abandoned stream) is removed.
+        defer { for f in files { f.discard() } }
+        var summary: BacktestReport?
+        var pipes: [String: PipeCopy] = [:]
+        // One task and files to write: the streaming pipeline, unless the input turns out to
+        // need sorting (then its outputs are dropped and the sorting path writes new ones).
+        if partitions == 1 && ![output, conversionsPath, deadLettersPath].contains("-") {
+            let streamed = [try OutputFile(path: output), try OutputFile(path: conversionsPath), try OutputFile(path: deadLettersPath)]
+            files = streamed
+            var streaming = StreamingReplay(rules: rules)
+            streaming.until = until
+            for path in inputs where InputFile.isPipe(path) {
+                let pipe = try PipeCopy(path, beside: output)
+                pipes[path] = pipe
+                streaming.pipes[path] = pipe
+            }
+            let sinks = StreamingReplay.Sinks(triggers: streamed[0].writer, conversions: streamed[1].writer, deadLetters: streamed[2].writer)
+            switch try streaming.run(paths: inputs, into: sinks, progress: progress) {
+            case .done(let report): summary = report
+            case .unsorted:
+                for f in streamed { f.discard() }
+                files = []
+            }
+        }
+        if summary == nil {
+            var reader = EventFileReader(progress: progress)
+            for path in inputs {
+                if let pipe = pipes[path] { try pipe.readAgain(into: &reader) } else { try reader.read(path: path) }
+            }
+            var replay = Replay(rules: rules)
+            replay.partitions = partitions
+            replay.partitioner = partitioner
+            replay.until = until
+            let result = replay.run(events: reader.events, deadLetters: reader.deadLetters, progress: progress)
+            // Each sealed (flushed) before the next: on stdout they follow one another.
+            let triggers = try OutputFile(path: output)
+            files.append(triggers)
+            for t in result.triggers { triggers.writer.write { t.appendJSON(to: &$0) } }
+            try triggers.seal()
+            let conversions = try OutputFile(path: conversionsPath)
+            files.append(conversions)
+            for c in result.conversions { conversions.writer.write { c.appendJSON(to: &$0) } }
+            try conversions.seal()
+            let dead = try OutputFile(path: deadLettersPath)
+            files.append(dead)
+            for d in result.deadLetters { dead.writer.write(line: d.json) }
+            try dead.seal()
+            summary = result.report
+        }
+        if let report {
+            let file = try OutputFile(path: report)
+            files.append(file)
+            file.writer.write(line: summary!.json)
+        }
+        for f in files { try f.seal() }
+        for f in files { try f.publish() }
+        return summary!
+    }
+}
+
+/// A pipe input (standard input, a FIFO) held open and copied, as the streaming replay reads
+/// it, to an unlinked file beside the outputs: a pipe cannot be rewound or read again from its
+/// start, so when the input turns out unsorted the sorting replay reads this copy, then what the
+/// stream had not read yet. It costs disk, not memory. The pipe is opened when first read (a
+/// FIFO's writer may wait for the inputs before it), by the streaming reader and then, after it
+/// has joined, by the sorting path: one thread at a time, hence the unchecked Sendable.
+final class PipeCopy: @unchecked Sendable {
+    let path: String
+    let copy: Int32
+    private var input: Int32?
+
+    init(_ path: String, beside output: String) throws {
+        self.path = path
+        let dir = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        let name = "\(dir)/.rekindle-pipe.\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
+        copy = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard copy >= 0 else { throw FileError(path: name, reason: String(cString: strerror(errno))) }
+        unlink(name)
+    }
+
+    /// The open pipe, opened on first use and kept open (closing it early would cut its writer off).
+    func openInput() throws -> Int32 {
+        if let input { return input }
+        let fd = try InputFile.open(path)
+        input = fd
+        return fd
+    }
+
+    /// Copies the rest of the pipe, then reads the whole copy from its first line.
+    func readAgain(into reader: inout EventFileReader) throws {
+        let input = try openInput()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileError(path: path, reason: String(cString: strerror(errno)), verb: "read")
+            }
+            if n == 0 { break }
+            try buffer.withUnsafeBytes { try FileError.writeAll(copy, UnsafeRawBufferPointer(rebasing: $0[..<n]), path: "a copy of \(path)") }
+        }
+        guard lseek(copy, 0, SEEK_SET) == 0 else {
+            throw FileError(path: "a copy of \(path)", reason: String(cString: strerror(errno)), verb: "read")
+        }
+        try reader.read(fd: copy, path: path, name: InputFile.name(path))
+    }
+
+    deinit {
+        if let input, input != 0 { close(input) }
+        close(copy)
+    }
+}
