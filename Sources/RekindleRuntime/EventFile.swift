@@ -6,11 +6,39 @@ public struct SourcedEvent: Sendable {
     public var event: Event
     /// Position across all input files in the order given: ties in `occurred_at` keep it.
     public var sequence: Int
+    /// Where an order event was read, with its bytes: the fold may refuse an order (a total that
+    /// would overflow the customer's total spent), and its dead letter carries the original.
+    /// Other events cannot be refused and carry nothing.
+    public var origin: EventOrigin?
 
-    public init(event: Event, sequence: Int) {
+    public init(event: Event, sequence: Int, origin: EventOrigin? = nil) {
         self.event = event
         self.sequence = sequence
+        self.origin = origin
     }
+
+    /// The dead letter of this event refused by the fold for `error`.
+    func deadLetter(_ error: InputError) -> DeadLetter {
+        let source = DeadLetter.Source.file(name: origin?.name ?? "input", line: origin?.line ?? 1)
+        return DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: origin?.bytes ?? [])
+    }
+}
+
+/// The file, line and bytes an event was read from.
+public struct EventOrigin: Sendable {
+    public var name: String
+    public var line: Int
+    public var bytes: [UInt8]
+}
+
+/// What a file replay checks of each event beyond its own form: an `occurred_at` no further than
+/// `maxFutureSkewMs` ahead of `reference`, the moment the replay started (a broken client clock
+/// dated 9999 would otherwise fire every pending touch at the end). Histories are in the past,
+/// so they replay unchanged.
+public struct InputChecks: Sendable {
+    public var reference: Millis?
+    public var maxFutureSkewMs = EventDecoder.defaultMaxFutureSkewMs
+    public init(reference: Millis? = nil) { self.reference = reference }
 }
 
 /// Reads JSON-lines event files: every line becomes an event or a dead letter, none is lost.
@@ -19,8 +47,12 @@ public struct EventFileReader {
     public private(set) var deadLetters: [DeadLetter] = []
     public private(set) var linesRead = 0
     var progress: Progress?
+    public var checks = InputChecks()
 
-    public init(progress: Progress? = nil) { self.progress = progress }
+    public init(progress: Progress? = nil, checks: InputChecks = InputChecks()) {
+        self.progress = progress
+        self.checks = checks
+    }
 
     /// Reads an event file (`-` is standard input).
     public mutating func read(path: String) throws {
@@ -49,10 +81,10 @@ public struct EventFileReader {
     }
 
     mutating func add(_ read: ReadLine, name: String, line: Int) {
-        switch Self.decodeLine(read, name: name, line: line) {
+        switch Self.decodeLine(read, name: name, line: line, checks: checks) {
         case .blank: return
-        case .event(let event):
-            events.append(SourcedEvent(event: event, sequence: events.count))
+        case .event(let event, let origin):
+            events.append(SourcedEvent(event: event, sequence: events.count, origin: origin))
         case .bad(let deadLetter):
             deadLetters.append(deadLetter)
         }
@@ -62,25 +94,36 @@ public struct EventFileReader {
 
     /// One line of an event file: an event, a dead letter (with the file and line), or blank.
     public enum DecodedLine {
-        case event(Event)
+        /// An order event comes with its origin (see `SourcedEvent.origin`).
+        case event(Event, EventOrigin?)
         case bad(DeadLetter)
         case blank
     }
 
-    public static func decodeLine(_ slice: UnsafeBufferPointer<UInt8>, name: String, line: Int) -> DecodedLine {
+    public static func decodeLine(
+        _ slice: UnsafeBufferPointer<UInt8>, name: String, line: Int, checks: InputChecks = InputChecks()
+    ) -> DecodedLine {
         if isBlank(slice) { return .blank }
-        switch EventDecoder.decode(bytes: slice) {
-        case .success(let event): return .event(event)
-        case .failure(let error):
+        func bad(_ error: InputError) -> DecodedLine {
             let source = DeadLetter.Source.file(name: name, line: line)
             return .bad(DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: Array(slice)))
+        }
+        switch EventDecoder.decode(bytes: slice) {
+        case .success(let event):
+            if let skew = EventDecoder.checkFutureSkew(event, reference: checks.reference, maxSkewMs: checks.maxFutureSkewMs) {
+                return bad(skew)
+            }
+            guard case .order = event.body else { return .event(event, nil) }
+            return .event(event, EventOrigin(name: name, line: line, bytes: Array(slice)))
+        case .failure(let error):
+            return bad(error)
         }
     }
 
     /// A line as read: one over the limit is a dead letter carrying its first bytes and its size.
-    static func decodeLine(_ read: ReadLine, name: String, line: Int) -> DecodedLine {
+    static func decodeLine(_ read: ReadLine, name: String, line: Int, checks: InputChecks) -> DecodedLine {
         switch read {
-        case .line(let slice): return decodeLine(slice, name: name, line: line)
+        case .line(let slice): return decodeLine(slice, name: name, line: line, checks: checks)
         case .overLimit(let prefix, let size, let limit):
             let source = DeadLetter.Source.file(name: name, line: line)
             let limitText = limit == 1 << 20 ? "1 MiB" : "\(limit)-byte"

@@ -31,31 +31,34 @@ public struct Replay {
             }
         }
         let end = until ?? events.last?.event.occurredAt ?? Millis.min
-        var perTask = [[Event]](repeating: [], count: partitions)
+        var perTask = [[SourcedEvent]](repeating: [], count: partitions)
         var afterUntil = 0
         for e in events {
             if e.event.occurredAt > end {
                 afterUntil += 1
                 continue
             }
-            perTask[partitioner.partition(e.event.customerId, count: partitions)].append(e.event)
+            perTask[partitioner.partition(e.event.customerId, count: partitions)].append(e)
         }
         // Tasks share nothing: they fold on every core at once, each into its own slot, and the
         // merge below orders their outputs exactly as a one-thread loop over them would.
         let rules = rules, lateness = allowedLatenessMs, routed = perTask, total = events.count
-        let slots = Mutex([(out: [Output], stats: TaskStats)?](repeating: nil, count: partitions))
+        let slots = Mutex([(out: [Output], stats: TaskStats, refused: [DeadLetter])?](repeating: nil, count: partitions))
         let done = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: partitions) { k in
             var task = CampaignTask(rules: rules, allowedLatenessMs: lateness)
             var out: [Output] = []
-            for e in routed[k] { task.apply(e, into: &out) }
+            var refused: [DeadLetter] = []
+            for e in routed[k] {
+                if let refusal = task.apply(e.event, into: &out) { refused.append(e.deadLetter(refusal)) }
+            }
             if end != Millis.min { task.advance(to: end, into: &out) }
             let folded = done.withLock { n in
                 n += routed[k].count
                 return n
             }
             progress?.update("folded \(folded)/\(total) events")
-            slots.withLock { $0[k] = (out, task.stats) }
+            slots.withLock { $0[k] = (out, task.stats, refused) }
         }
         let finished = slots.withLock { $0.map { $0! } }
         let taskOutputs = finished.map(\.out)
@@ -69,10 +72,12 @@ public struct Replay {
         result.conversions = Replay.mergeByTime(taskOutputs) {
             if case .conversion(let c) = $0 { return (c.convertedAt, c) } else { return nil }
         }
-        result.deadLetters = deadLetters
+        // Events the fold refused come after those of the reading, task by task.
+        let refused = finished.flatMap(\.refused)
+        result.deadLetters = deadLetters + refused
         result.report.add(triggers: result.triggers, conversions: result.conversions)
-        result.report.events = events.count
-        result.report.badInputs = deadLetters.count
+        result.report.events = events.count - refused.count
+        result.report.badInputs = deadLetters.count + refused.count
         result.report.afterUntil = afterUntil
         result.report.lateEvents = stats.reduce(0) { $0 + $1.lateEvents }
         result.report.ignoredOrderEvents = stats.reduce(0) { $0 + $1.ignoredOrderEvents }

@@ -18,6 +18,10 @@ public struct ReplayJob {
     public var partitioner = Partitioner.murmur2
     public var until: Millis?
     public var progress: Progress?
+    /// An event further ahead of `checks.reference` than its `maxFutureSkewMs` is a bad input;
+    /// the reference defaults to the moment `run` starts (wall-clock time, the one reading of it
+    /// a replay makes: histories are in the past, so they replay unchanged).
+    public var checks = InputChecks()
 
     public init(inputs: [String], output: String) {
         self.inputs = inputs
@@ -78,6 +82,8 @@ public struct ReplayJob {
     public func run() throws -> BacktestReport {
         try check()
         let rules = try RuleFile.load(path: rulesPath)
+        var checks = self.checks
+        if checks.reference == nil { checks.reference = Millis((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
         var files: [OutputFile] = []
         // Whatever was not published (a failure, an abandoned stream) is removed.
         defer { for f in files { f.discard() } }
@@ -90,6 +96,7 @@ public struct ReplayJob {
             files = streamed
             var streaming = StreamingReplay(rules: rules)
             streaming.until = until
+            streaming.checks = checks
             for path in inputs where InputFile.isPipe(path) {
                 let pipe = try PipeCopy(path, beside: output)
                 pipes[path] = pipe
@@ -104,7 +111,7 @@ public struct ReplayJob {
             }
         }
         if summary == nil {
-            var reader = EventFileReader(progress: progress)
+            var reader = EventFileReader(progress: progress, checks: checks)
             for path in inputs {
                 if let pipe = pipes[path] { try pipe.readAgain(into: &reader) } else { try reader.read(path: path) }
             }

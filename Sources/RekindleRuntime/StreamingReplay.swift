@@ -28,6 +28,8 @@ public struct StreamingReplay {
     /// copied to `copy` as they stream, so that input found unsorted can be read again (see
     /// `ReplayJob`): a pipe cannot be rewound or opened again from its start.
     var pipes: [String: PipeCopy] = [:]
+    /// What each event is checked for beyond its form (`occurred_at` ahead of the replay's start).
+    public var checks = InputChecks()
 
     public init(rules: RuleSet) { self.rules = rules }
 
@@ -61,14 +63,14 @@ public struct StreamingReplay {
     /// Events waiting to be put in `occurred_at` order (ties in arrival order).
     struct ReorderBuffer {
         var heap = Heap<Pending>()
-        var slots: [Event?] = []
+        var slots: [SourcedEvent?] = []
         var free: [Int32] = []
         var sequence = 0
 
         var count: Int { heap.count }
         var oldest: Millis? { heap.min?.at }
 
-        mutating func insert(_ e: Event) {
+        mutating func insert(_ e: SourcedEvent) {
             let slot: Int32
             if let k = free.popLast() {
                 slot = k
@@ -77,11 +79,11 @@ public struct StreamingReplay {
                 slot = Int32(slots.count)
                 slots.append(e)
             }
-            heap.insert(Pending(at: e.occurredAt, sequence: sequence, slot: slot))
+            heap.insert(Pending(at: e.event.occurredAt, sequence: sequence, slot: slot))
             sequence += 1
         }
 
-        mutating func removeOldest() -> Event? {
+        mutating func removeOldest() -> SourcedEvent? {
             guard let p = heap.popMin() else { return nil }
             let e = slots[Int(p.slot)].take()
             free.append(p.slot)
@@ -90,7 +92,7 @@ public struct StreamingReplay {
     }
 
     struct Parsed: Sendable {
-        var events: [Event] = []
+        var events: [SourcedEvent] = []
         var deadLetters: [DeadLetter] = []
     }
 
@@ -104,7 +106,7 @@ public struct StreamingReplay {
 
         // Stage 1: read, parse and put in order. Dead letters go in line order.
         let unsorted = Box(false)
-        let reorderWindowMs = reorderWindowMs, maxPending = maxPending, pipes = pipes
+        let reorderWindowMs = reorderWindowMs, maxPending = maxPending, pipes = pipes, checks = checks
         let reader = StageThread {
             // However this stage ends (done, unsorted, a read error), the fold must not wait on.
             defer { parsed.close() }
@@ -122,15 +124,15 @@ public struct StreamingReplay {
                 var lineReader = LineReader()
                 lineReader.copy = pipes[path]?.copy
                 func onEachLine(_ read: ReadLine, _ line: Int) -> Bool {
-                    switch EventFileReader.decodeLine(read, name: name, line: line) {
-                    case .event(let e):
+                    switch EventFileReader.decodeLine(read, name: name, line: line, checks: checks) {
+                    case .event(let e, let origin):
                         // Older than an event already passed on: only the full sort can order it.
                         guard e.occurredAt >= released else {
                             unsorted.value = true
                             stopped = true
                             return false
                         }
-                        pending.insert(e)
+                        pending.insert(SourcedEvent(event: e, sequence: 0, origin: origin))
                         newest = max(newest, e.occurredAt)
                         while let first = pending.oldest, newest - first > reorderWindowMs || pending.count > maxPending {
                             released = first
@@ -179,17 +181,19 @@ public struct StreamingReplay {
         var last = Millis.min
         var events = 0, afterUntil = 0, bad = 0
         var out: [Output] = []
+        // Events the fold refused: dead letters after those of the reading, as `Replay` has them.
+        var refused: [DeadLetter] = []
         while let batch = parsed.take() {
             for d in batch.deadLetters { sinks.deadLetters.write(line: d.json) }
             bad += batch.deadLetters.count
             for e in batch.events {
-                last = e.occurredAt
+                last = e.event.occurredAt
                 events += 1
-                if let until, e.occurredAt > until {
+                if let until, e.event.occurredAt > until {
                     afterUntil += 1
                     continue
                 }
-                task.apply(e, into: &out)
+                if let refusal = task.apply(e.event, into: &out) { refused.append(e.deadLetter(refusal)) }
             }
             if !out.isEmpty {
                 _ = outputs.put(out)
@@ -205,13 +209,14 @@ public struct StreamingReplay {
         let end = until ?? (events > 0 ? last : Millis.min)
         if end != Millis.min { task.advance(to: end, into: &out) }
         afterFold?(task)
+        for d in refused { sinks.deadLetters.write(line: d.json) }
         _ = outputs.put(out)
         outputs.close()
         try writer.join()
         progress?.finish()
         var report = counted.value
-        report.events = events
-        report.badInputs = bad
+        report.events = events - refused.count
+        report.badInputs = bad + refused.count
         report.afterUntil = afterUntil
         report.lateEvents = task.stats.lateEvents
         report.ignoredOrderEvents = task.stats.ignoredOrderEvents

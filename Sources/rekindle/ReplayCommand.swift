@@ -26,6 +26,12 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Advance event time to this instant at the end (default: the last event's time).")
     var until: String?
 
+    @Option(name: .long, help: "An event whose occurred_at is further ahead of --now is a bad input (default 86400000: one day).")
+    var maxFutureSkewMs: String?
+
+    @Option(name: .long, help: "The instant the future-skew check measures from (default: when the replay starts).")
+    var now: String?
+
     @Option(name: .long, help: "Split customers into this many tasks, as a live run on P partitions would.")
     var partitions: Int = 1
 
@@ -55,6 +61,11 @@ struct ReplayCommand: ParsableCommand {
         job.partitions = partitions
         job.partitioner = Partitioner(rawValue: partitioner)!
         if let until { job.until = try parseTime(until, flag: "--until") }
+        if let v = maxFutureSkewMs {
+            job.checks.maxFutureSkewMs = Int64(try RunConfiguration.checked(
+                "max_future_skew_ms", Double(v), text: JSONValue.string(v).described, from: "--max-future-skew-ms"))
+        }
+        if let now { job.checks.reference = try parseTime(now, flag: "--now") }
         job.progress = Progress()
         let summary = try job.run()
         if !quiet {

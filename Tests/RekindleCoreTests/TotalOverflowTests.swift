@@ -25,7 +25,7 @@ import Testing
         let triggers = out.compactMap { if case .trigger(let t) = $0 { return t } else { return nil } }
         #expect(!triggers.isEmpty)
         #expect(triggers.allSatisfy { $0.customer.totalSpent.isFinite })
-        #expect(triggers.allSatisfy { !String(decoding: $0.json, as: UTF8.self).contains("null") })
+        #expect(triggers.allSatisfy { !String(decoding: $0.json, as: UTF8.self).contains(#""total_spent":null"#) })
     }
 
     @Test func aRemovalWhoseResumOfTheRestOverflowsIsRefused() throws {
