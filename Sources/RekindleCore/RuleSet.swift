@@ -416,7 +416,7 @@ public struct RuleSet: Sendable {
                     return ia != ib ? ia < ib : byteLess(a.key, b.key)
                 }
                 for m in ordered {
-                    let key = isValidRuleId(m.key) && !m.key.contains(".") ? m.key : JSONWriter.quoted(m.key)
+                    let key = isValidRuleId(m.key) && !m.key.utf8.contains(46) ? m.key : JSONWriter.quoted(m.key)
                     if isScalar(m.value) {
                         out += "\(indent)\(key): \(scalar(m.value))\n"
                     } else {
