@@ -67,11 +67,13 @@ public struct CampaignTask: Sendable {
     /// whole, before anything happens: the caller dead-letters it with the returned reason.
     @discardableResult
     public mutating func apply(_ event: Event, into out: inout [Output]) -> InputError? {
-        if let refusal = refusal(of: event) { return refusal }
+        // One lookup serves the refusal check and the fold (timers firing add no customer).
+        let known = customerIndex[event.customerId].map { Int($0) }
+        if let refusal = refusal(of: event, customer: known) { return refusal }
         let t = event.occurredAt
         let late = watermark != .min && t < watermark
         if !late { fireTimers(upTo: t.subtracting(allowedLatenessMs).subtracting(1), into: &out) }
-        let c = intern(customer: event.customerId)
+        let c = known ?? intern(customer: event.customerId)
         var fired: [EventFiring] = []
         applyFacts(event, c, late: late, fired: &fired, out: &out)
         stats.eventsApplied += 1
@@ -92,16 +94,14 @@ public struct CampaignTask: Sendable {
     /// Why `event` cannot be applied, if it cannot: spec outputs carry `total_spent` as a JSON
     /// number, so an order whose completion (or removal, which re-sums the rest) would make the
     /// sum infinite or NaN is a bad input. Changes nothing.
-    func refusal(of event: Event) -> InputError? {
+    /// `c` is the customer's index, nil for a customer not seen yet.
+    func refusal(of event: Event, customer c: Int?) -> InputError? {
         guard case .order(let o) = event.body else { return nil }
         // Read in place: copying the customer would retain every one of its arrays.
-        let c = customerIndex[event.customerId].map { Int($0) }
         let k = c.flatMap { customers[$0].orderIndex(o.orderId) }
         var wasCompleted = false
         if let c, let k {
-            if customers[c].orders[k].eventIds.contains(event.eventId) || customers[c].orders[k].status == o.status {
-                return nil  // has no effect at all (spec 3.8 item 2)
-            }
+            if customers[c].orders[k].ignores(eventId: event.eventId, status: o.status) { return nil }
             wasCompleted = customers[c].orders[k].status == .completed
         }
         let sum: Double
@@ -156,8 +156,7 @@ public struct CampaignTask: Sendable {
         case .order(let o):
             let at = customers[c].orderIndex(o.orderId)
             var order = at.map { customers[c].orders[$0] } ?? CustomerState.OrderRecord(orderId: o.orderId)
-            // Spec 3.8 item 2: a re-delivered event or a repeated status has no effect at all.
-            if order.eventIds.contains(e.eventId) || order.status == o.status {
+            if order.ignores(eventId: e.eventId, status: o.status) {
                 stats.ignoredOrderEvents += 1
                 return
             }

@@ -10,6 +10,11 @@ struct CustomerState: Sendable {
         var creditedToModel = false
         /// Completed at least once: its products count as bought, even after a return.
         var everCompleted = false
+
+        /// Spec 3.8 item 2: a re-delivered event or a repeated status has no effect at all.
+        func ignores(eventId: String, status: OrderStatus) -> Bool {
+            eventIds.contains(eventId) || self.status == status
+        }
     }
 
     struct Purchase: Sendable {

@@ -26,6 +26,11 @@ public struct DeadLetter: Sendable, Equatable {
         self.originalSize = originalSize
     }
 
+    /// The dead letter of a bad input at `source`, its reason worded by `describe`.
+    public init(source: Source, error: InputError, original: [UInt8], originalSize: Int? = nil) {
+        self.init(source: source, reason: DeadLetter.describe(source, error), original: original, originalSize: originalSize)
+    }
+
     /// `orders line 3: occurred_at: ...` or `orders[3]@1542: ...`.
     public static func describe(_ source: Source, _ error: InputError) -> String {
         switch source {

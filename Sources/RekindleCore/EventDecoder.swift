@@ -45,7 +45,7 @@ public enum EventDecoder {
     /// The straightforward path: a generic JSON tree, then field by field.
     public static func decodeReference(bytes: UnsafeBufferPointer<UInt8>, expecting topic: Topic? = nil) -> Result<Event, InputError> {
         if bytes.count > maxMessageBytes {
-            return .failure(InputError(.tooLarge, "message is \(bytes.count) bytes, over the 1 MiB limit"))
+            return .failure(tooLarge(bytes.count))
         }
         let value: JSONValue
         do { value = try JSONParser.parse(bytes) } catch {
@@ -93,6 +93,12 @@ public enum EventDecoder {
         }
     }
 
+    /// A message of `size` bytes, over `limit`: the same words whether it was read whole or, as a
+    /// file line over the limit, skipped.
+    public static func tooLarge(_ size: Int, limit: Int = maxMessageBytes) -> InputError {
+        InputError(.tooLarge, "message is \(size) bytes, over the \(limit == 1 << 20 ? "1 MiB" : "\(limit)-byte") limit")
+    }
+
     /// The default `max_future_skew`: one day.
     public static let defaultMaxFutureSkewMs: Millis = millisPerDay
     /// The largest accepted `max_future_skew`: 100 years (beyond that the check means nothing).
@@ -105,8 +111,8 @@ public enum EventDecoder {
     /// started; without a reference (a message with no timestamp) nothing is checked.
     public static func checkFutureSkew(_ event: Event, reference: Millis?, maxSkewMs: Millis) -> InputError? {
         guard let reference else { return nil }
-        let (limit, overflow) = reference.addingReportingOverflow(maxSkewMs)
-        guard !overflow, event.occurredAt > limit else { return nil }
+        // Saturating: a reference so late that it plus the skew passes `Millis.max` accepts everything.
+        guard event.occurredAt > reference.adding(maxSkewMs) else { return nil }
         return InputError(
             .futureTime,
             "occurred_at: \(Timestamp.format(event.occurredAt)) is more than \(describeSkew(maxSkewMs)) ahead of "

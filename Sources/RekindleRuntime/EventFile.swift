@@ -19,8 +19,7 @@ public struct SourcedEvent: Sendable {
 
     /// The dead letter of this event refused by the fold for `error`.
     func deadLetter(_ error: InputError) -> DeadLetter {
-        let source = DeadLetter.Source.file(name: origin?.name ?? "input", line: origin?.line ?? 1)
-        return DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: origin?.bytes ?? [])
+        DeadLetter(source: .file(name: origin?.name ?? "input", line: origin?.line ?? 1), error: error, original: origin?.bytes ?? [])
     }
 }
 
@@ -105,8 +104,7 @@ public struct EventFileReader {
     ) -> DecodedLine {
         if isBlank(slice) { return .blank }
         func bad(_ error: InputError) -> DecodedLine {
-            let source = DeadLetter.Source.file(name: name, line: line)
-            return .bad(DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: Array(slice)))
+            .bad(DeadLetter(source: .file(name: name, line: line), error: error, original: Array(slice)))
         }
         switch EventDecoder.decode(bytes: slice) {
         case .success(let event):
@@ -125,12 +123,11 @@ public struct EventFileReader {
         switch read {
         case .line(let slice): return decodeLine(slice, name: name, line: line, checks: checks)
         case .overLimit(let prefix, let size, let limit):
-            let source = DeadLetter.Source.file(name: name, line: line)
-            let limitText = limit == 1 << 20 ? "1 MiB" : "\(limit)-byte"
             // The decoder's words for a message over the limit: the dead letter is the one a line
             // read whole would give (its `original_size` says only a prefix is carried).
-            let error = InputError(.tooLarge, "message is \(size) bytes, over the \(limitText) limit")
-            return .bad(DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: Array(prefix), originalSize: size))
+            return .bad(DeadLetter(
+                source: .file(name: name, line: line), error: EventDecoder.tooLarge(size, limit: limit),
+                original: Array(prefix), originalSize: size))
         }
     }
 

@@ -62,8 +62,7 @@ struct ReplayCommand: ParsableCommand {
         job.partitioner = Partitioner(rawValue: partitioner)!
         if let until { job.until = try parseTime(until, flag: "--until") }
         if let v = maxFutureSkewMs {
-            job.checks.maxFutureSkewMs = Int64(try RunConfiguration.checked(
-                "max_future_skew_ms", Double(v), text: JSONValue.string(v).described, from: "--max-future-skew-ms"))
+            job.checks.maxFutureSkewMs = Int64(try RunConfiguration.checked("max_future_skew_ms", text: v, from: "--max-future-skew-ms"))
         }
         if let now { job.checks.reference = try parseTime(now, flag: "--now") }
         job.progress = Progress()

@@ -101,8 +101,7 @@ struct RunCommand: AsyncParsableCommand {
         options.rules = try RuleFile.load(path: settings.rulesPath)
         options.allowedLatenessMs = settings.allowedLatenessMs
         if let v = maxFutureSkewMs {
-            settings.maxFutureSkewMs = Int64(try RunConfiguration.checked(
-                "max_future_skew_ms", Double(v), text: JSONValue.string(v).described, from: "--max-future-skew-ms"))
+            settings.maxFutureSkewMs = Int64(try RunConfiguration.checked("max_future_skew_ms", text: v, from: "--max-future-skew-ms"))
         }
         options.maxFutureSkewMs = settings.maxFutureSkewMs
         options.stopWhenIdleSeconds = stopWhenIdle

@@ -1,3 +1,5 @@
+import RekindleCore
+
 /// What `rekindle generate` produces: how many customers over how many days, from which seed.
 public struct GeneratorOptions: Sendable {
     public var customers: Int = 2000
@@ -13,9 +15,8 @@ public struct GeneratorOptions: Sendable {
     /// Whether every time the stream writes (before `start` plus `days`, some in +03:00) has a
     /// four-digit year: past 9999 a time would be written as year 0000 and read back wrong.
     public var endsBeforeYear10000: Bool {
-        let (span, spanOverflow) = Int64(days).multipliedReportingOverflow(by: 86_400_000)
-        let (end, endOverflow) = start.addingReportingOverflow(span)
-        let year10000: Int64 = 253_402_300_800_000, largestOffset: Int64 = 3 * 3_600_000
-        return !spanOverflow && !endOverflow && end + largestOffset <= year10000
+        let (span, spanOverflow) = Int64(days).multipliedReportingOverflow(by: millisPerDay)
+        let largestOffset = 3 * millisPerHour
+        return !spanOverflow && start.adding(span).adding(largestOffset) <= Timestamp.latest + 1
     }
 }

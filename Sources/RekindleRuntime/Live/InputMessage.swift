@@ -38,7 +38,7 @@ enum InputMessage: Sendable {
 
     static func deadLetter(_ m: ConsumedMessage, _ error: InputError) -> DeadLetter {
         let source = DeadLetter.Source.topic(name: m.topicPartition.topic, partition: m.topicPartition.partition, offset: m.offset)
-        var letter = DeadLetter(source: source, reason: DeadLetter.describe(source, error), original: m.value)
+        var letter = DeadLetter(source: source, error: error, original: m.value)
         letter.originalIsNull = m.valueIsNull
         return letter
     }

@@ -42,7 +42,7 @@ public struct RunConfiguration: Sendable, Equatable {
         "snapshot_every_events": .whole(1...1_000_000_000, "events"),
         "stop_when_idle_seconds": .number(0...604_800, "seconds"),
         // An event further ahead of its message's timestamp is a bad input (a broken clock).
-        "max_future_skew_ms": .whole(1...3_153_600_000_000, "milliseconds"),
+        "max_future_skew_ms": .whole(1...Int(EventDecoder.maxFutureSkewLimitMs), "milliseconds"),
         "snapshot_failure_limit": .whole(1...1_000_000, "failed writes in a row"),
     ]
 
@@ -53,6 +53,11 @@ public struct RunConfiguration: Sendable, Equatable {
             throw ConfigError("\(origin): expected \(range.text), got \(text)")
         }
         return value
+    }
+
+    /// `text` (an environment variable's or a flag's string) as a number within `key`'s range.
+    public static func checked(_ key: String, text: String, from origin: String) throws -> Double {
+        try checked(key, Double(text), text: JSONValue.string(text).described, from: origin)
     }
 
     /// Where `key`'s value came from (`flag` when it is still the default).
@@ -147,17 +152,13 @@ public struct RunConfiguration: Sendable, Equatable {
         if let v = env["REKINDLE_HTTP"] { http = v }
         if let v = env["REKINDLE_SNAPSHOT_DIR"] { snapshotDir = v }
         if let v = env["REKINDLE_SNAPSHOT_FAILURE_LIMIT"] {
-            snapshotFailureLimit = Int(try Self.checked(
-                "snapshot_failure_limit", Double(v), text: JSONValue.string(v).described, from: "REKINDLE_SNAPSHOT_FAILURE_LIMIT"))
+            snapshotFailureLimit = Int(try Self.checked("snapshot_failure_limit", text: v, from: "REKINDLE_SNAPSHOT_FAILURE_LIMIT"))
         }
         if let v = env["REKINDLE_ALLOWED_LATENESS_MS"] {
-            let ms = try Self.checked(
-                "allowed_lateness_ms", Double(v), text: JSONValue.string(v).described, from: "REKINDLE_ALLOWED_LATENESS_MS")
-            allowedLatenessMs = Int64(ms)
+            allowedLatenessMs = Int64(try Self.checked("allowed_lateness_ms", text: v, from: "REKINDLE_ALLOWED_LATENESS_MS"))
         }
         if let v = env["REKINDLE_MAX_FUTURE_SKEW_MS"] {
-            maxFutureSkewMs = Int64(try Self.checked(
-                "max_future_skew_ms", Double(v), text: JSONValue.string(v).described, from: "REKINDLE_MAX_FUTURE_SKEW_MS"))
+            maxFutureSkewMs = Int64(try Self.checked("max_future_skew_ms", text: v, from: "REKINDLE_MAX_FUTURE_SKEW_MS"))
         }
         for entry in Self.topicKeys {
             if let v = env["REKINDLE_TOPIC_" + entry.key.uppercased()] { topics[keyPath: entry.path] = v }

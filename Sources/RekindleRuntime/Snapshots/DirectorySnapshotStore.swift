@@ -107,15 +107,7 @@ public struct DirectorySnapshotStore: SnapshotStore {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileError(path: path, reason: String(cString: strerror(errno)))
-            }
-            offset += n
-        }
+        try bytes.withUnsafeBytes { try FileError.writeAll(fd, $0, path: path) }
         guard fsync(fd) == 0 else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
     }
 
