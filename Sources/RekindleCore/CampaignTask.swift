@@ -14,48 +14,36 @@ public struct TaskStats: Sendable, Equatable {
 /// Like Flink's `KeyedProcessFunction` it has two entry points: `apply` for an event and
 /// `advance` for event time. Nothing here reads a clock or does I/O: the same calls give the
 /// same outputs, which is what makes a replay equal a live run and recovery a re-fold.
+///
+/// The task keeps what every family reads (`TaskCore`: orders, purchases, facts, recent views,
+/// the touch ledger, the co-occurrence model) and the timers; each rule family (`Families/`) keeps
+/// its own state and decides what it fires.
 public struct CampaignTask: Sendable {
     public let rules: RuleSet
     public let allowedLatenessMs: Millis
-    /// The largest `occurred_at` applied minus the allowed lateness (or what `advance` set).
-    public internal(set) var watermark: Millis = .min
-    /// Every timer due at or before this instant has fired; touches due then have passed.
-    var timerClock: Millis = .min
     public internal(set) var stats = TaskStats()
-
-    var customers: [CustomerState] = []
-    var customerIndex: [String: Int32] = [:]
-    var productNames: [String] = []
-    var productIndex: [String: Int32] = [:]
-    var model = Recommender()
+    /// What a restore could not take from its snapshot as it was (a family the snapshot's release
+    /// did not have starts from the customers' facts; a section of a family this release does not
+    /// have is dropped): for the runtime to log.
+    public internal(set) var restoreNotes: [String] = []
+    var core: TaskCore
+    var families: Families
     var timers = TimerQueue()
-    var viewSequence: Int64 = 0
-    /// How long views and order mentions are kept: the longest window that reads them.
-    let retentionMs: Millis
-    let longestReofferMs: Millis
-    let tracksEngagement: Bool
 
     public init(rules: RuleSet, allowedLatenessMs: Millis = 0) {
         self.rules = rules
         self.allowedLatenessMs = allowedLatenessMs
-        var retention = rules.coviewWindowMs
-        var reoffer: Millis = 0
-        var engagement = false
-        for r in rules.rules {
-            switch r.kind {
-            case .abandonedView(let a):
-                retention = max(retention, a.windowMs)
-                reoffer = max(reoffer, a.reofferMs)
-            case .cooled, .rewarmed: engagement = true
-            default: break
-            }
-        }
-        retentionMs = retention
-        longestReofferMs = reoffer
-        tracksEngagement = engagement
+        families = rules.families
+        var settings = CoreSettings()
+        var configure = Configure()
+        families.readAll(&configure, ())
+        settings = configure.settings
+        core = TaskCore(rules: rules, settings: settings)
     }
 
-    public var customerCount: Int { customers.count }
+    /// The largest `occurred_at` applied minus the allowed lateness (or what `advance` set).
+    public var watermark: Millis { core.watermark }
+    public var customerCount: Int { core.customers.count }
     public var pendingTimers: Int { timers.count }
     public var nextTimerDue: Millis? { timers.nextDue }
 
@@ -68,24 +56,27 @@ public struct CampaignTask: Sendable {
     @discardableResult
     public mutating func apply(_ event: Event, into out: inout [Output]) -> InputError? {
         // One lookup serves the refusal check and the fold (timers firing add no customer).
-        let known = customerIndex[event.customerId].map { Int($0) }
+        let known = core.customerIndex[event.customerId].map { Int($0) }
         if let refusal = refusal(of: event, customer: known) { return refusal }
         let t = event.occurredAt
-        let late = watermark != .min && t < watermark
+        let late = core.watermark != .min && t < core.watermark
         if !late { fireTimers(upTo: t.subtracting(allowedLatenessMs).subtracting(1), into: &out) }
         let c = known ?? intern(customer: event.customerId)
         var fired: [EventFiring] = []
-        applyFacts(event, c, late: late, fired: &fired, out: &out)
+        // An order event that changes nothing (spec 3.8 item 2) reaches no family.
+        if let applied = applyFacts(event, c, late: late, out: &out) {
+            var hook = OnEvent(event: applied, customer: c)
+            families.visitAll(&hook, &core)
+            fired = hook.fired
+            prune(c)
+        }
         stats.eventsApplied += 1
         if late {
             stats.lateEvents += 1
         } else {
             fired.sort { $0.rule != $1.rule ? $0.rule < $1.rule : $0.touch < $1.touch }
-            for f in fired {
-                emit(c, rule: f.rule, touch: f.touch, at: t, offer: nil, products: nil,
-                     recommendations: f.recommendations, into: &out)
-            }
-            watermark = max(watermark, t.subtracting(allowedLatenessMs))
+            for f in fired { emit(c, rule: f.rule, touch: f.touch, at: t, f.firing, into: &out) }
+            core.watermark = max(core.watermark, t.subtracting(allowedLatenessMs))
         }
         reschedule(c)
         return nil
@@ -98,17 +89,17 @@ public struct CampaignTask: Sendable {
     func refusal(of event: Event, customer c: Int?) -> InputError? {
         guard case .order(let o) = event.body else { return nil }
         // Read in place: copying the customer would retain every one of its arrays.
-        let k = c.flatMap { customers[$0].orderIndex(o.orderId) }
+        let k = c.flatMap { core.customers[$0].orderIndex(o.orderId) }
         var wasCompleted = false
         if let c, let k {
-            if customers[c].orders[k].ignores(eventId: event.eventId, status: o.status) { return nil }
-            wasCompleted = customers[c].orders[k].status == .completed
+            if core.customers[c].orders[k].ignores(eventId: event.eventId, status: o.status) { return nil }
+            wasCompleted = core.customers[c].orders[k].status == .completed
         }
         let sum: Double
         if o.status == .completed {
-            sum = (c.map { customers[$0].facts.totalSpent } ?? 0) + o.total
+            sum = (c.map { core.customers[$0].facts.totalSpent } ?? 0) + o.total
         } else if let c, wasCompleted {
-            sum = customers[c].purchases.reduce(0.0) { $1.orderId == o.orderId ? $0 : $0 + $1.total }
+            sum = core.customers[c].purchases.reduce(0.0) { $1.orderId == o.orderId ? $0 : $0 + $1.total }
         } else {
             return nil
         }
@@ -124,186 +115,127 @@ public struct CampaignTask: Sendable {
     /// Advances event time to `t`: every timer due at or before `t` fires.
     public mutating func advance(to t: Millis, into out: inout [Output]) {
         fireTimers(upTo: t, into: &out)
-        watermark = max(watermark, t)
+        core.watermark = max(core.watermark, t)
     }
 
     // MARK: - Facts
 
-    struct EventFiring {
-        var rule: Int32
-        var touch: Int32
-        var recommendations: [String]?
-    }
-
     mutating func intern(customer id: String) -> Int {
-        if let i = customerIndex[id] { return Int(i) }
-        customers.append(CustomerState(id: id))
-        customerIndex[id] = Int32(customers.count - 1)
-        return customers.count - 1
+        if let i = core.customerIndex[id] { return Int(i) }
+        core.customers.append(CustomerState(id: id))
+        core.customerIndex[id] = Int32(core.customers.count - 1)
+        var add = AddCustomer()
+        families.visitAll(&add, &core)
+        return core.customers.count - 1
     }
 
-    mutating func intern(product id: String) -> Int32 {
-        if let i = productIndex[id] { return i }
-        productNames.append(id)
-        let i = Int32(productNames.count - 1)
-        productIndex[id] = i
-        return i
-    }
-
-    mutating func applyFacts(_ e: Event, _ c: Int, late: Bool, fired: inout [EventFiring], out: inout [Output]) {
+    /// Applies the event to the customer's facts (spec 3.8): orders, purchases, conversions,
+    /// signals and views. Nil for an order event that changes nothing (item 2).
+    mutating func applyFacts(_ e: Event, _ c: Int, late: Bool, out: inout [Output]) -> AppliedEvent? {
         let t = e.occurredAt
         switch e.body {
         case .order(let o):
-            let at = customers[c].orderIndex(o.orderId)
-            var order = at.map { customers[c].orders[$0] } ?? CustomerState.OrderRecord(orderId: o.orderId)
+            let at = core.customers[c].orderIndex(o.orderId)
+            var order = at.map { core.customers[c].orders[$0] } ?? CustomerState.OrderRecord(orderId: o.orderId)
             if order.ignores(eventId: e.eventId, status: o.status) {
                 stats.ignoredOrderEvents += 1
-                return
+                return nil
             }
-            signal(c, at: t, late: late, fired: &fired)
+            signal(c, at: t)
             order.eventIds.append(e.eventId)
             let previous = order.status
             order.status = o.status
             if !o.items.isEmpty {
                 var products: [Int32] = []
                 for item in o.items {
-                    let p = intern(product: item.productId)
+                    let p = core.intern(product: item.productId)
                     if !products.contains(p) { products.append(p) }
                 }
                 order.products = products
             }
-            if o.loyaltyTier == "vip" { customers[c].facts.vipCard = true }
-            if !order.products.isEmpty {
-                customers[c].orderMentions.append(.init(at: t, products: order.products))
-            }
+            if o.loyaltyTier == "vip" { core.customers[c].facts.vipCard = true }
             if o.status == .completed {
                 order.everCompleted = true
-                customers[c].purchases.append(.init(orderId: o.orderId, at: t, total: o.total))
-                customers[c].recomputeFacts()
+                core.customers[c].purchases.append(.init(orderId: o.orderId, at: t, total: o.total))
+                core.customers[c].recomputeFacts()
                 if !order.converted, let conversion = attribute(c, orderId: o.orderId, at: t, revenue: o.total) {
                     order.converted = true
                     out.append(.conversion(conversion))
                     stats.conversions += 1
                 }
                 if !order.creditedToModel && !order.products.isEmpty {
-                    model.addBasket(order.products)
+                    core.model.addBasket(order.products)
                     order.creditedToModel = true
                 }
-                customers[c].store(order, at: at)
-                if !late { checkRise(c, at: t, fired: &fired) }
-            } else {
-                if previous == .completed {
-                    customers[c].purchases.removeAll { $0.orderId == o.orderId }
-                    customers[c].recomputeFacts()
-                }
-                customers[c].store(order, at: at)
+            } else if previous == .completed {
+                core.customers[c].purchases.removeAll { $0.orderId == o.orderId }
+                core.customers[c].recomputeFacts()
             }
-            checkVIP(c, late: late, fired: &fired)
+            core.customers[c].store(order, at: at)
+            return .order(
+                index: at ?? core.customers[c].orders.count - 1, completed: o.status == .completed,
+                products: order.products, at: t, late: late)
         case .productView(let v):
-            signal(c, at: t, late: late, fired: &fired)
-            recordView(c, product: intern(product: v.productId), at: t)
+            signal(c, at: t)
+            let p = core.intern(product: v.productId)
+            recordView(c, product: p, at: t)
+            return .view(product: p, at: t, late: late)
         case .email:
-            signal(c, at: t, late: late, fired: &fired)
+            signal(c, at: t)
+            return .email(at: t, late: late)
         }
-        prune(c)
     }
 
-    /// Any signal (spec 3.5) makes the customer seen and warm; ending a cold spell fires
-    /// `engagement.rewarmed`.
-    mutating func signal(_ c: Int, at t: Millis, late: Bool, fired: inout [EventFiring]) {
-        customers[c].firstSeen = min(customers[c].firstSeen ?? t, t)
-        if !late && customers[c].cold {
-            customers[c].cold = false
-            for (i, r) in rules.rules.enumerated() where r.kind == .rewarmed {
-                fired.append(EventFiring(rule: Int32(i), touch: 1))
-            }
-        }
-        customers[c].lastSignal = max(customers[c].lastSignal ?? t, t)
+    /// Any signal (spec 3.5) makes the customer seen.
+    mutating func signal(_ c: Int, at t: Millis) {
+        core.customers[c].firstSeen = min(core.customers[c].firstSeen ?? t, t)
+        core.customers[c].lastSignal = max(core.customers[c].lastSignal ?? t, t)
     }
 
+    /// Keeps the product's latest view and counts co-views for the model (spec 3.6).
     mutating func recordView(_ c: Int, product p: Int32, at t: Millis) {
-        viewSequence += 1
-        let window = rules.coviewWindowMs
-        let existing = customers[c].views.firstIndex { $0.product == p }
+        core.viewSequence += 1
+        let window = core.settings.coviewWindowMs
+        let existing = core.customers[c].views.firstIndex { $0.product == p }
         // A view starts a new co-view episode unless the product was viewed within the window.
-        let isNew = existing.map { abs(customers[c].views[$0].at - t) >= window } ?? true
+        let isNew = existing.map { abs(core.customers[c].views[$0].at - t) >= window } ?? true
         if isNew {
-            model.addOccurrence(p)
-            for v in customers[c].views where v.product != p && abs(v.at - t) < window {
-                model.addPair(p, v.product)
+            core.model.addOccurrence(p)
+            for v in core.customers[c].views where v.product != p && abs(v.at - t) < window {
+                core.model.addPair(p, v.product)
             }
         }
         if let k = existing {
             // A re-delivered view (same product, same instant) changes nothing.
-            if t > customers[c].views[k].at {
-                customers[c].views[k].at = t
-                customers[c].views[k].seq = viewSequence
+            if t > core.customers[c].views[k].at {
+                core.customers[c].views[k].at = t
+                core.customers[c].views[k].seq = core.viewSequence
             }
         } else {
-            customers[c].views.append(.init(product: p, at: t, seq: viewSequence))
+            core.customers[c].views.append(.init(product: p, at: t, seq: core.viewSequence))
         }
-        customers[c].lastView = max(customers[c].lastView ?? t, t)
-        if !customers[c].viewedEver.contains(p) { customers[c].viewedEver.append(p) }
+        if !core.customers[c].viewedEver.contains(p) { core.customers[c].viewedEver.append(p) }
     }
 
     mutating func prune(_ c: Int) {
-        guard watermark != .min else { return }
-        let horizon = watermark.subtracting(retentionMs)
-        customers[c].views.removeAll { $0.at <= horizon }
-        customers[c].orderMentions.removeAll { $0.at <= horizon }
-        let offeredHorizon = watermark.subtracting(longestReofferMs)
-        customers[c].offered.removeAll { $0.at <= offeredHorizon }
-        customers[c].openTouches.removeAll { $0.windowEnd < watermark }
+        guard core.watermark != .min else { return }
+        let horizon = core.watermark.subtracting(core.settings.viewRetentionMs)
+        core.customers[c].views.removeAll { $0.at <= horizon }
+        core.customers[c].openTouches.removeAll { $0.windowEnd < core.watermark }
+        var hook = Prune(customer: c)
+        families.visitAll(&hook, &core)
     }
 
     /// Last-touch attribution (spec section 2): the latest touch with `fired_at < t <= fired_at + window`.
     func attribute(_ c: Int, orderId: String, at t: Millis, revenue: Double) -> Conversion? {
-        guard let touch = customers[c].openTouches.last(where: { $0.firedAt < t && t <= $0.windowEnd }) else { return nil }
+        guard let touch = core.customers[c].openTouches.last(where: { $0.firedAt < t && t <= $0.windowEnd }) else { return nil }
         let ruleId = rules.rules[Int(touch.rule)].id
+        let customerId = core.customers[c].id
         return Conversion(
-            triggerId: Trigger.id(ruleId: ruleId, customerId: customers[c].id, firedAt: touch.firedAt, touch: Int(touch.touch)),
+            triggerId: Trigger.id(ruleId: ruleId, customerId: customerId, firedAt: touch.firedAt, touch: Int(touch.touch)),
             ruleId: ruleId, touch: Int(touch.touch),
-            customerId: customers[c].id, orderId: orderId, convertedAt: t, revenue: revenue,
+            customerId: customerId, orderId: orderId, convertedAt: t, revenue: revenue,
             hoursAfterTrigger: Double(t - touch.firedAt) / Double(millisPerHour))
-    }
-
-    mutating func checkRise(_ c: Int, at t: Millis, fired: inout [EventFiring]) {
-        let times = customers[c].purchases.map(\.at)
-        for (i, r) in rules.rules.enumerated() {
-            guard case .rise(let rise) = r.kind else { continue }
-            let last = customers[c].lastRise.last { $0.rule == Int32(i) }?.at
-            guard rise.fires(at: t, purchaseTimes: times, lastFired: last) else { continue }
-            customers[c].lastRise.removeAll { $0.rule == Int32(i) }
-            customers[c].lastRise.append(.init(rule: Int32(i), at: t))
-            var seeds: [Int32] = []
-            for p in customers[c].purchases {
-                guard let k = customers[c].orderIndex(p.orderId) else { continue }
-                for q in customers[c].orders[k].products where !seeds.contains(q) { seeds.append(q) }
-            }
-            let recs = model.recommend(
-                seeds: seeds, excluded: knownProducts(c), limit: rise.maxRecommendations, names: productNames)
-            fired.append(EventFiring(rule: Int32(i), touch: 1, recommendations: recs))
-        }
-    }
-
-    mutating func checkVIP(_ c: Int, late: Bool, fired: inout [EventFiring]) {
-        for (i, r) in rules.rules.enumerated() {
-            guard case .vip(let vip) = r.kind else { continue }
-            let once = CustomerState.FiredTouch(rule: Int32(i), anchor: .min, touch: 1)
-            guard !customers[c].hasFired(once), vip.qualifies(customers[c].facts) else { continue }
-            customers[c].fired.append(once)
-            customers[c].facts.vipEntered = true
-            // A late event's moment has passed: it is remembered, not fired.
-            if !late { fired.append(EventFiring(rule: Int32(i), touch: 1)) }
-        }
-    }
-
-    /// Products the customer ever viewed or bought (in an order that completed, even if it was
-    /// returned later): never recommended to them.
-    func knownProducts(_ c: Int) -> [Int32] {
-        var known = customers[c].viewedEver
-        for order in customers[c].orders where order.everCompleted { known += order.products }
-        return known
     }
 
     // MARK: - Timers
@@ -311,160 +243,197 @@ public struct CampaignTask: Sendable {
     mutating func fireTimers(upTo limit: Millis, into out: inout [Output]) {
         while let entry = timers.popDue(upTo: limit) {
             let c = Int(entry.customer)
-            customers[c].scheduled = nil
-            timerClock = max(timerClock, entry.due)
+            core.customers[c].scheduled = nil
+            core.timerClock = max(core.timerClock, entry.due)
             fireDue(c, at: entry.due, into: &out)
             reschedule(c)
         }
-        timerClock = max(timerClock, limit)
+        core.timerClock = max(core.timerClock, limit)
     }
 
-    /// Calls `body(rule, touch, due, anchor)` for every touch this customer has pending by its
-    /// current facts, in (rule_id, touch) order; rule -1 is the internal warm-to-cold transition.
-    func forEachCandidate(_ c: Int, _ body: (Int, Int, Millis, Millis) -> Void) {
-        // Only the value fields it reads: copying the whole customer would retain every array.
-        let f = customers[c].facts
-        let cold = customers[c].cold, lastSignal = customers[c].lastSignal
-        let firstSeen = customers[c].firstSeen, lastView = customers[c].lastView
-        let hasPurchase = f.completedOrders > 0
-        let last = f.lastPurchaseAt
-        if tracksEngagement, !cold, let ls = lastSignal { body(-1, 1, ls.adding(rules.coldAfterMs), .min) }
-        for (i, r) in rules.rules.enumerated() {
-            switch r.kind {
-            case .rf(let rf) where hasPurchase:
-                for k in 1...rf.touchCount { body(i, k, rf.due(touch: k, last: last), last) }
-            case .reanimation(let chain) where hasPurchase:
-                for k in 1...chain.touches.count { body(i, k, chain.due(touch: k, last: last), last) }
-            case .rhythm(let rhythm) where hasPurchase:
-                body(i, 1, rhythm.due(facts: f, shop: rules.shop), last)
-            case .fall(let fall) where hasPurchase:
-                body(i, 1, fall.due(facts: f, shop: rules.shop), last)
-            case .prospect(let p):
-                if let seen = firstSeen { body(i, 1, seen.adding(p.afterMs), .min) }
-            case .cooled:
-                if !cold, let ls = lastSignal { body(i, 1, ls.adding(rules.coldAfterMs), .min) }
-            case .abandonedView(let a):
-                if let lv = lastView { body(i, 1, lv.adding(a.delayMs), .min) }
-            default: break
-            }
-        }
+    /// Collects every wake-up customer `c` has pending into `sink`, family by family.
+    func wakeUps<S: WakeSink>(_ c: Int, into sink: S) -> S {
+        var list = Candidates(customer: c, sink: sink)
+        families.readAll(&list, core)
+        return list.sink
     }
 
     mutating func reschedule(_ c: Int) {
-        var next: Millis?
-        let clock = timerClock
-        let fired = customers[c].fired
-        forEachCandidate(c) { rule, touch, due, anchor in
-            // A touch due past the representable range never fires.
-            guard due > clock, due != .never else { return }
-            if anchor != .min && fired.contains(.init(rule: Int32(rule), anchor: anchor, touch: Int32(touch))) { return }
-            if next == nil || due < next! { next = due }
-        }
-        guard next != customers[c].scheduled else { return }
-        customers[c].scheduled = next
-        timers.schedule(customer: Int32(c), customerId: customers[c].id, due: next)
+        let next = wakeUps(c, into: NextWakeUp(after: core.timerClock, ledger: core.customers[c].fired)).next
+        guard next != core.customers[c].scheduled else { return }
+        core.customers[c].scheduled = next
+        timers.schedule(customer: Int32(c), customerId: core.customers[c].id, due: next)
     }
 
+    /// Fires customer `c`'s touches due at `w`, in (rule_id, touch) order; a touch anchored on
+    /// `L` fires at most once (spec 3.8 item 4), and only if its condition holds now.
     mutating func fireDue(_ c: Int, at w: Millis, into out: inout [Output]) {
-        var due: [(rule: Int, touch: Int, anchor: Millis)] = []
-        forEachCandidate(c) { rule, touch, d, anchor in if d == w { due.append((rule, touch, anchor)) } }
-        if let ls = customers[c].lastSignal, !customers[c].cold, ls.adding(rules.coldAfterMs) <= w {
-            customers[c].cold = true
-        }
-        let f = customers[c].facts
-        for (ri, touch, anchor) in due where ri >= 0 {
-            let rule = rules.rules[ri]
+        var due = wakeUps(c, into: DueAt(instant: w)).due
+        var wake = Wake(customer: c, at: w)
+        families.visitAll(&wake, &core)
+        due.sort { $0.rule != $1.rule ? $0.rule < $1.rule : $0.touch < $1.touch }
+        for (rule, touch, anchor) in due {
+            let owner = rules.owners[Int(rule)]
+            var check = Holds(local: owner.local, touch: touch, customer: c)
+            families.read(owner.family, &check, core)
+            guard check.holds else { continue }
             if anchor != .min {
-                let id = CustomerState.FiredTouch(rule: Int32(ri), anchor: anchor, touch: Int32(touch))
-                if customers[c].hasFired(id) { continue }
-                let applies: Bool
-                switch rule.kind {
-                case .rf(let r): applies = r.applies(to: f)
-                case .reanimation(let r): applies = r.applies(to: f)
-                case .rhythm(let r): applies = r.applies(to: f)
-                case .fall(let r): applies = r.applies(to: f)
-                default: applies = false
-                }
-                guard applies else { continue }
-                customers[c].fired.append(id)
-                var offer: Offer?
-                if case .reanimation(let chain) = rule.kind, let points = chain.touches[touch - 1].bonusPoints {
-                    offer = Offer(
-                        bonusPoints: chain.giftPoints(configured: points, facts: f),
-                        validUntil: w.adding(chain.touches[touch - 1].validMs ?? 0))
-                }
-                emit(c, rule: Int32(ri), touch: Int32(touch), at: w, offer: offer, products: nil,
-                     recommendations: nil, into: &out)
-                continue
+                let id = CustomerState.FiredTouch(rule: rule, anchor: anchor, touch: touch)
+                if core.customers[c].hasFired(id) { continue }
+                core.customers[c].fired.append(id)
             }
-            switch rule.kind {
-            case .prospect:
-                if f.completedOrders == 0 {
-                    emit(c, rule: Int32(ri), touch: 1, at: w, offer: nil, products: nil, recommendations: nil, into: &out)
-                }
-            case .cooled:
-                emit(c, rule: Int32(ri), touch: 1, at: w, offer: nil, products: nil, recommendations: nil, into: &out)
-            case .abandonedView(let a):
-                fireAbandonedView(c, rule: ri, a, at: w, into: &out)
-            default: break
-            }
+            var fire = Fire(local: owner.local, touch: touch, customer: c, at: w)
+            families.visit(owner.family, &fire, &core)
+            if let firing = fire.firing { emit(c, rule: rule, touch: touch, at: w, firing, into: &out) }
         }
-    }
-
-    /// `view.abandoned` (spec 3.6 and 3.8 item 7).
-    mutating func fireAbandonedView(_ c: Int, rule ri: Int, _ a: AbandonedViewRule, at w: Millis, into out: inout [Output]) {
-        let from = w.subtracting(a.windowMs)
-        // The three arrays it reads, not a copy of the whole customer.
-        let mentions = customers[c].orderMentions, views = customers[c].views, offered = customers[c].offered
-        var ordered: [Int32] = []
-        for m in mentions where m.at > from && m.at <= w { ordered += m.products }
-        let carried = views
-            .filter { v in
-                v.at > from && v.at <= w && !ordered.contains(v.product)
-                    && !offered.contains { $0.rule == Int32(ri) && $0.product == v.product && w < $0.at.adding(a.reofferMs) }
-            }
-            .sorted { $0.at != $1.at ? $0.at > $1.at : $0.seq > $1.seq }
-            .prefix(a.maxProducts)
-        guard !carried.isEmpty else { return }
-        let seeds = carried.map(\.product)
-        for p in seeds { customers[c].offered.append(.init(rule: Int32(ri), product: p, at: w)) }
-        let recs = model.recommend(
-            seeds: seeds, excluded: knownProducts(c), limit: a.maxRecommendations, names: productNames)
-        emit(c, rule: Int32(ri), touch: 1, at: w, offer: nil,
-             products: carried.map { CarriedProduct(productId: productNames[Int($0.product)], viewedAt: $0.at) },
-             recommendations: recs, into: &out)
     }
 
     // MARK: - Output
 
-    func snapshot(_ c: Int, at t: Millis) -> CustomerSnapshot {
-        let f = customers[c].facts, lastSignal = customers[c].lastSignal
+    /// The trigger's `customer` block at `t` (with `view`, the customer view's fields too).
+    func customerBlock(_ c: Int, at t: Millis, view: Bool = false) -> CustomerSnapshot {
+        let f = core.customers[c].facts
+        var fields = CustomerFields(customer: c, at: t, view: view)
+        families.readAll(&fields, core)
         return CustomerSnapshot(
-            completedOrders: f.completedOrders,
-            lastPurchaseAt: f.completedOrders > 0 ? f.lastPurchaseAt : nil,
-            totalSpent: f.totalSpent,
-            stage: f.stage(at: t, atRiskFactor: rules.atRiskFactor, lapsedFactor: rules.lapsedFactor, rules.shop),
-            cold: lastSignal.map { t >= $0.adding(rules.coldAfterMs) } ?? false,
-            vip: f.vipCard || f.vipEntered)
+            completedOrders: f.completedOrders, lastPurchaseAt: f.completedOrders > 0 ? f.lastPurchaseAt : nil,
+            totalSpent: f.totalSpent, fields: fields.fields)
     }
 
-    mutating func emit(
-        _ c: Int, rule ri: Int32, touch: Int32, at t: Millis, offer: Offer?, products: [CarriedProduct]?,
-        recommendations: [String]?, into out: inout [Output]
-    ) {
+    mutating func emit(_ c: Int, rule ri: Int32, touch: Int32, at t: Millis, _ firing: Firing, into out: inout [Output]) {
         let rule = rules.rules[Int(ri)]
-        let customerId = customers[c].id
+        let customerId = core.customers[c].id
         let id = Trigger.id(ruleId: rule.id, customerId: customerId, firedAt: t, touch: Int(touch))
         let window = rule.windowDays(touch: Int(touch))
-        customers[c].openTouches.append(
+        core.customers[c].openTouches.append(
             .init(rule: ri, touch: touch, firedAt: t, windowEnd: t.adding(Millis(window) * millisPerDay)))
         stats.triggers += 1
         out.append(
             .trigger(
                 Trigger(
                     triggerId: id, ruleId: rule.id, touch: Int(touch), customerId: customerId, firedAt: t,
-                    channel: rule.channel(touch: Int(touch)), customer: snapshot(c, at: t), offer: offer,
-                    products: products, recommendations: recommendations, conversionWindowDays: window,
+                    channel: rule.channel(touch: Int(touch)), customer: customerBlock(c, at: t), offer: firing.offer,
+                    products: firing.products, recommendations: firing.recommendations, conversionWindowDays: window,
                     rulesVersion: rules.hash)))
+    }
+}
+
+// MARK: - The task's calls into the families
+
+private struct Configure: FamilyReader {
+    var settings = CoreSettings()
+    mutating func read<F: RuleFamily>(_ family: F, _ context: Void) { family.configure(&settings) }
+}
+
+private struct AddCustomer: FamilyVisitor {
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) { family.addCustomer() }
+}
+
+private struct OnEvent: FamilyVisitor {
+    let event: AppliedEvent
+    let customer: Int
+    var fired: [EventFiring] = []
+    init(event: AppliedEvent, customer: Int) {
+        self.event = event
+        self.customer = customer
+    }
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) {
+        family.onEvent(event, customer, &core, fired: &fired)
+    }
+}
+
+private struct Prune: FamilyVisitor {
+    let customer: Int
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) { family.prune(customer, core) }
+}
+
+private struct Wake: FamilyVisitor {
+    let customer: Int
+    let at: Millis
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) { family.wake(customer, at: at, core) }
+}
+
+private struct Candidates<Sink: WakeSink>: FamilyReader {
+    let customer: Int
+    var sink: Sink
+    mutating func read<F: RuleFamily>(_ family: F, _ core: TaskCore) { family.candidates(customer, core, &sink) }
+}
+
+/// The earliest wake-up after `after` that is not a touch already fired (and, `collecting`, every
+/// such touch, as the customer view lists them).
+struct NextWakeUp: WakeSink {
+    let after: Millis
+    let ledger: [CustomerState.FiredTouch]
+    let collecting: Bool
+    var next: Millis?
+    var pending: [(rule: Int32, touch: Int32, due: Millis)] = []
+    init(after: Millis, ledger: [CustomerState.FiredTouch], collecting: Bool = false) {
+        self.after = after
+        self.ledger = ledger
+        self.collecting = collecting
+    }
+    mutating func add(_ rule: Int32, _ touch: Int32, _ due: Millis, _ anchor: Millis) {
+        // A touch due past the representable range never fires.
+        guard due > after, due != .never else { return }
+        if anchor != .min && ledger.contains(.init(rule: rule, anchor: anchor, touch: touch)) { return }
+        if next == nil || due < next! { next = due }
+        if collecting && rule >= 0 { pending.append((rule, touch, due)) }
+    }
+}
+
+/// The touches due exactly at `instant`.
+private struct DueAt: WakeSink {
+    let instant: Millis
+    var due: [(rule: Int32, touch: Int32, anchor: Millis)] = []
+    init(instant: Millis) { self.instant = instant }
+    mutating func add(_ rule: Int32, _ touch: Int32, _ due: Millis, _ anchor: Millis) {
+        if due == instant && rule >= 0 { self.due.append((rule, touch, anchor)) }
+    }
+}
+
+struct Holds: FamilyReader {
+    let local: Int
+    let touch: Int32
+    let customer: Int
+    var holds = false
+    init(local: Int, touch: Int32, customer: Int) {
+        self.local = local
+        self.touch = touch
+        self.customer = customer
+    }
+    mutating func read<F: RuleFamily>(_ family: F, _ core: TaskCore) {
+        holds = family.holds(local, touch: touch, customer, core)
+    }
+}
+
+private struct Fire: FamilyVisitor {
+    let local: Int
+    let touch: Int32
+    let customer: Int
+    let at: Millis
+    var firing: Firing?
+    init(local: Int, touch: Int32, customer: Int, at: Millis) {
+        self.local = local
+        self.touch = touch
+        self.customer = customer
+        self.at = at
+    }
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) {
+        firing = family.fire(local, touch: touch, customer, at: at, &core)
+    }
+}
+
+private struct CustomerFields: FamilyReader {
+    let customer: Int
+    let at: Millis
+    let view: Bool
+    var fields: [CustomerField] = []
+    init(customer: Int, at: Millis, view: Bool) {
+        self.customer = customer
+        self.at = at
+        self.view = view
+    }
+    mutating func read<F: RuleFamily>(_ family: F, _ core: TaskCore) {
+        family.customerFields(customer, core, at: at, view: view, into: &fields)
     }
 }

@@ -13,7 +13,6 @@ public struct CustomerFacts: Sendable, Equatable {
     public var firstPurchaseAt: Millis = 0
     public var totalSpent = 0.0
     public var vipCard = false
-    public var vipEntered = false
 
     public init() {}
 
@@ -33,18 +32,4 @@ public struct CustomerFacts: Sendable, Equatable {
     }
 
     public var averageCheck: Double { completedOrders > 0 ? totalSpent / Double(completedOrders) : 0 }
-}
-
-public enum LifecycleStage: String, Sendable {
-    case prospect, active, atRisk = "at_risk", lapsed
-}
-
-extension CustomerFacts {
-    /// Stage by the customer's own rhythm (spec 3.3) at instant `t`.
-    public func stage(at t: Millis, atRiskFactor: Double, lapsedFactor: Double, _ shop: ShopParameters) -> LifecycleStage {
-        guard completedOrders > 0 else { return .prospect }
-        if t >= afterLast(lapsedFactor, shop) { return .lapsed }
-        if t >= afterLast(atRiskFactor, shop) { return .atRisk }
-        return .active
-    }
 }

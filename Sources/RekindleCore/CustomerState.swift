@@ -1,4 +1,6 @@
-/// Everything a task remembers about one customer.
+/// What a task remembers about one customer that every family may read: orders, purchases and
+/// facts, when it was seen, its recent views, and the touches it was sent. A family's own state is
+/// the family's (`Families/`).
 struct CustomerState: Sendable {
     struct OrderRecord: Sendable {
         var orderId: String
@@ -30,17 +32,6 @@ struct CustomerState: Sendable {
         var seq: Int64
     }
 
-    struct OrderMention: Sendable {
-        var at: Millis
-        var products: [Int32]
-    }
-
-    struct Offered: Sendable {
-        var rule: Int32
-        var product: Int32
-        var at: Millis
-    }
-
     /// A touch identity (rule, anchor, touch) that has fired; the anchor is `L` for touches
     /// anchored on the last purchase, `Millis.min` for once-per-customer rules.
     struct FiredTouch: Sendable, Equatable {
@@ -59,11 +50,6 @@ struct CustomerState: Sendable {
         var windowEnd: Millis
     }
 
-    struct RuleTime: Sendable {
-        var rule: Int32
-        var at: Millis
-    }
-
     let id: String
     var facts = CustomerFacts()
     /// The customer's orders, found by a linear search: a customer has few, and a dictionary per
@@ -73,14 +59,11 @@ struct CustomerState: Sendable {
     var purchases: [Purchase] = []
     var firstSeen: Millis?
     var lastSignal: Millis?
-    var cold = false
+    /// The latest view of each product viewed within the longest window that reads views.
     var views: [View] = []
     /// Every product the customer ever viewed: never recommended to them (spec 3.6).
     var viewedEver: [Int32] = []
-    var lastView: Millis?
-    var orderMentions: [OrderMention] = []
-    var offered: [Offered] = []
-    var lastRise: [RuleTime] = []
+    /// The touch ledger: every touch identity that fired (spec 3.8 item 4).
     var fired: [FiredTouch] = []
     var openTouches: [OpenTouch] = []
     /// The due time of this customer's entry in the timer queue, if any.

@@ -1,54 +1,25 @@
 import Crypto
 
-/// One enabled rule, compiled from the effective rule set.
+/// One enabled rule: its id, its family and its touches' channels and conversion windows. What
+/// the rule does is its family's (`Families/`).
 public struct CompiledRule: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
-        case rf(RFRule)
-        case reanimation(ReanimationRule)
-        case rhythm(RhythmRule)
-        case prospect(ProspectRule)
-        case vip(VIPRule)
-        case cooled
-        case rewarmed
-        case abandonedView(AbandonedViewRule)
-        case rise(RiseRule)
-        case fall(FallRule)
-    }
-
     public var id: String
-    public var kind: Kind
-    /// Channel and conversion window of touch 1 (and of every touch but reanimation's).
-    public var channel: String
-    public var windowDays: Int
+    /// The family's name, as in the rule file.
+    public var family: String
+    /// Touch k's channel and conversion window at `touches[k - 1]`.
+    public var touches: [TouchSpec]
 
-    public var touchCount: Int {
-        switch kind {
-        case .rf(let r): return r.touchCount
-        case .reanimation(let r): return r.touches.count
-        default: return 1
-        }
-    }
-
-    public func channel(touch: Int) -> String {
-        if case .reanimation(let r) = kind { return r.touches[touch - 1].channel }
-        return channel
-    }
-
-    public func windowDays(touch: Int) -> Int {
-        if case .reanimation(let r) = kind { return r.touches[touch - 1].windowDays }
-        return windowDays
-    }
-
-    /// Whether the rule's touches are anchored on `L` (identified by (rule, L, touch)).
-    public var anchoredOnLastPurchase: Bool {
-        switch kind {
-        case .rf, .reanimation, .rhythm, .fall: return true
-        default: return false
-        }
-    }
+    public var touchCount: Int { touches.count }
+    /// Channel and conversion window of touch 1.
+    public var channel: String { touches[0].channel }
+    public var windowDays: Int { touches[0].windowDays }
+    public func channel(touch: Int) -> String { touches[touch - 1].channel }
+    public func windowDays(touch: Int) -> Int { touches[touch - 1].windowDays }
 }
 
 /// The effective rule set: the defaults with a user's file laid over them, validated and compiled.
+/// Laying over is in `RuleSet+Overlay.swift`, the canonical forms in `RuleSet+Canonical.swift`,
+/// each family's parameters in its own file.
 public struct RuleSet: Sendable {
     public let version: String
     /// The effective rule set as a tree, every inherited default filled in.
@@ -58,54 +29,38 @@ public struct RuleSet: Sendable {
     public let shop: ShopParameters
     /// Enabled rules in rule_id (byte) order, the order in which one instant's touches fire.
     public let rules: [CompiledRule]
-    public let atRiskFactor: Double
-    public let lapsedFactor: Double
-    public let coldAfterMs: Millis
-    public let coviewWindowMs: Millis
+    /// The compiled families (their parameters and enabled rules; no customer yet).
+    let families: Families
+    /// Rule k's family (its place in `Families.types`) and its place among the family's rules.
+    let owners: [RuleOwner]
 
-    public static let families = ["rf", "reanimation", "stage", "vip", "engagement", "views", "frequency"]
-    static let kinds: [String: [String]] = [
-        "rf": ["rf"], "reanimation": ["chain"], "stage": ["rhythm", "prospect"], "vip": ["entered"],
-        "engagement": ["cooled", "rewarmed"], "views": ["abandoned"], "frequency": ["rise", "fall"],
-    ]
+    struct RuleOwner: Sendable {
+        var family: Int
+        var local: Int
+    }
 
-    // MARK: - Ranges
+    /// The families' names, in registry order.
+    public static let families = Families.types.map { $0.name }
 
     static let shopRanges: [String: ParamRange] = [
         "mean_interval_days": .days, "min_mean_interval_days": .days, "conversion_window_days": .windowDays,
     ]
-    /// Family-wide parameters (beside `enabled` and `rules`).
-    static let familyRanges: [String: [String: ParamRange]] = [
-        "reanimation": ["gross_margin": .number(0...1, "share of revenue"), "max_margin_share": .number(0...1, "share of margin")],
-        "stage": ["at_risk_factor": .factor, "lapsed_factor": .factor],
-        "engagement": ["cold_after_days": .days],
-        "views": ["coview_window_hours": .above(0, upTo: ParamRange.maxSpanDays * 24, "hours")],
-    ]
     /// Parameters every rule has (a chain gives them per touch).
     static let ruleRanges: [String: ParamRange] = ["conversion_window_days": .windowDays]
-    /// Each rule kind's own parameters.
-    static let kindRanges: [String: [String: ParamRange]] = [
-        "rf": RFRule.ranges, "chain": ReanimationRule.ranges, "rhythm": RhythmRule.ranges,
-        "prospect": ProspectRule.ranges, "entered": VIPRule.ranges, "cooled": [:], "rewarmed": [:],
-        "abandoned": AbandonedViewRule.ranges, "rise": RiseRule.ranges, "fall": FallRule.ranges,
-    ]
 
-    /// Every numeric parameter with its range, as a Markdown table (docs/rule-ranges.md).
+    /// Every numeric parameter with its range, as a Markdown table (docs/ranges.md).
     public static var rangeTable: String {
         var rows: [(String, ParamRange)] = []
         func add(_ prefix: String, _ table: [String: ParamRange]) {
             for (k, r) in table.sorted(by: { byteLess($0.key, $1.key) }) { rows.append((prefix + k, r)) }
         }
         add("shop.", shopRanges)
-        for f in families { add("families.\(f).", familyRanges[f] ?? [:]) }
+        for f in Families.types { add("families.\(f.name).", f.familyRanges) }
         add("families.*.rules.*.", ruleRanges)
-        for f in families {
-            for k in kinds[f] ?? [] {
-                add("families.\(f).rules.* (kind \(k)).", kindRanges[k] ?? [:])
-                if k == "chain" {
-                    rows.append(("families.reanimation.rules.*.touches", .whole(1...ReanimationRule.maxTouches, "touches")))
-                    add("families.reanimation.rules.*.touches[*].", ReanimationRule.touchRanges)
-                }
+        for f in Families.types {
+            for k in f.kinds {
+                add("families.\(f.name).rules.* (kind \(k)).", f.kindRanges(k))
+                for (name, r) in f.nestedRanges(k) { rows.append(("families.\(f.name).rules.*.\(name)", r)) }
             }
         }
         var out = "| parameter | accepted values | unit |\n|---|---|---|\n"
@@ -155,75 +110,41 @@ public struct RuleSet: Sendable {
             channel: try shopParams.string("channel"))
         try shopParams.finish()
 
-        var rules: [CompiledRule] = []
-        var atRisk = 1.1, lapsed = 2.0, coldAfter = 30 * millisPerDay, coview = 24 * millisPerHour
-        guard case .object(let families)? = tree["families"] else { throw RuleError("families: expected a mapping") }
-        for family in families {
-            var fp = try RuleParams(family.value, path: "families.\(family.key)", ranges: RuleSet.familyRanges[family.key] ?? [:])
-            let enabled = try fp.bool("enabled")
-            var grossMargin = 0.0, share = 0.0
-            switch family.key {
-            case "reanimation":
-                grossMargin = try fp.number("gross_margin")
-                share = try fp.number("max_margin_share")
-            case "stage":
-                atRisk = try fp.number("at_risk_factor")
-                lapsed = try fp.number("lapsed_factor")
-            case "engagement":
-                coldAfter = try fp.days("cold_after_days")
-            case "views":
-                coview = RuleParams.millis(try fp.number("coview_window_hours"), per: millisPerHour)
-            default: break
-            }
-            guard case .object(let members)? = fp.raw("rules") else {
-                throw RuleError("families.\(family.key).rules: expected a mapping of rule ids")
-            }
-            try fp.finish()
-            for rule in members {
-                let path = "families.\(family.key).rules.\(rule.key)"
-                guard RuleSet.isValidRuleId(rule.key) else {
-                    throw RuleError("\(path): a rule id is letters, digits, '.', '_' or '-'")
-                }
-                var p = try RuleParams(rule.value, path: path, ranges: RuleSet.ruleRanges)
-                let ruleEnabled = try p.bool("enabled")
-                let kindName = try p.oneOf("kind", RuleSet.kinds[family.key] ?? [])
-                p.ranges.merge(RuleSet.kindRanges[kindName] ?? [:]) { common, _ in common }
-                var channel = shop.channel, window = shop.conversionWindowDays
-                if kindName != "chain" {
-                    channel = try p.string("channel")
-                    window = try p.int("conversion_window_days")
-                }
-                let kind: CompiledRule.Kind
-                switch kindName {
-                case "rf": kind = .rf(try RFRule(&p))
-                case "chain": kind = .reanimation(try ReanimationRule(&p, grossMargin: grossMargin, maxMarginShare: share))
-                case "rhythm": kind = .rhythm(try RhythmRule(&p))
-                case "prospect": kind = .prospect(try ProspectRule(&p))
-                case "entered": kind = .vip(try VIPRule(&p))
-                case "cooled": kind = .cooled
-                case "rewarmed": kind = .rewarmed
-                case "abandoned": kind = .abandonedView(try AbandonedViewRule(&p))
-                case "rise": kind = .rise(try RiseRule(&p))
-                default: kind = .fall(try FallRule(&p))
-                }
-                if case .reanimation(let chain) = kind {
-                    channel = chain.touches[0].channel
-                    window = chain.touches[0].windowDays
-                }
-                try p.finish()
-                if enabled && ruleEnabled {
-                    rules.append(CompiledRule(id: rule.key, kind: kind, channel: channel, windowDays: window))
-                }
-            }
+        guard let familyTree = tree["families"], case .object = familyTree else { throw RuleError("families: expected a mapping") }
+        var compiler = FamilyCompiler(tree: familyTree, shop: shop)
+        var families = try Families(compiling: &compiler)
+        // Rule ids are unique across families (the overlay keys them), and each family's rules are
+        // in rule_id order already, so a family's rules stay in order when numbered globally.
+        let order = compiler.entries.indices.sorted { RuleSet.byteLess(compiler.entries[$0].id, compiler.entries[$1].id) }
+        var indices = Array(repeating: [Int32](), count: Families.types.count)
+        var owners: [RuleOwner] = []
+        for (global, k) in order.enumerated() {
+            let e = compiler.entries[k]
+            owners.append(RuleOwner(family: e.family, local: indices[e.family].count))
+            indices[e.family].append(Int32(global))
         }
-        rules.sort { RuleSet.byteLess($0.id, $1.id) }
-        self.rules = rules
-        atRiskFactor = atRisk
-        lapsedFactor = lapsed
-        coldAfterMs = coldAfter
-        coviewWindowMs = coview
+        for f in indices.indices {
+            var number = RuleNumbering(indices: indices[f])
+            var none: Void = ()
+            families.visit(f, &number, &none)
+        }
+        rules = order.map { k in
+            let e = compiler.entries[k]
+            return CompiledRule(id: e.id, family: Families.types[e.family].name, touches: e.touches)
+        }
+        self.owners = owners
+        self.families = families
         let digest = SHA256.hash(data: Array(RuleSet.canonicalJSON(tree).utf8))
         hash = digest.prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// Rule `id`'s compiled parameters (its family's rule type, `RFRule`, `AbandonedViewRule`, ...),
+    /// or nil when no enabled rule has that id or its parameters are of another type.
+    public func parameters<R>(of id: String, as type: R.Type = R.self) -> R? {
+        guard let k = rules.firstIndex(where: { $0.id == id }) else { return nil }
+        var find = FindParameters<R>(local: owners[k].local)
+        families.read(owners[k].family, &find, ())
+        return find.found
     }
 
     static func isValidRuleId(_ s: String) -> Bool {
@@ -237,212 +158,68 @@ public struct RuleSet: Sendable {
     public static func plainNumber(_ d: Double) -> String {
         d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : JSONWriter.number(d)
     }
+}
 
-    // MARK: - Overlay
+/// Compiles the families of a rule set's `families` tree, one `compile()` per family, and lists
+/// every enabled rule for `RuleSet` to number.
+struct FamilyCompiler {
+    let tree: JSONValue
+    let shop: ShopParameters
+    /// Enabled rules in the order compiled: their id, family and touches.
+    private(set) var entries: [(id: String, family: Int, touches: [TouchSpec])] = []
+    private var family = 0
 
-    static func merge(base: JSONValue, overlay: JSONValue) throws(RuleError) -> JSONValue {
-        guard case .object(var out) = base, case .object(let over) = overlay else { return overlay }
-        for m in over {
-            if m.key == "families" {
-                guard case .object(let fams) = m.value else { throw RuleError("families: expected a mapping") }
-                guard let idx = out.firstIndex(where: { $0.key == "families" }), case .object(var baseFams) = out[idx].value else {
-                    continue
-                }
-                for f in fams {
-                    guard let fi = baseFams.firstIndex(where: { $0.key == f.key }) else {
-                        throw RuleError("families.\(f.key): unknown family (expected one of \(families.joined(separator: ", ")))")
-                    }
-                    baseFams[fi].value = try mergeFamily(name: f.key, base: baseFams[fi].value, overlay: f.value)
-                }
-                out[idx].value = .object(baseFams)
-            } else {
-                out = upsert(out, m.key, try mergeValue(out.first { $0.key == m.key }?.value, m.value))
+    init(tree: JSONValue, shop: ShopParameters) {
+        self.tree = tree
+        self.shop = shop
+    }
+
+    mutating func compile<F: RuleFamily>() throws(RuleError) -> F {
+        defer { family += 1 }
+        let path = "families.\(F.name)"
+        guard let value = tree[F.name] else { throw RuleError("\(path): missing") }
+        var fp = try RuleParams(value, path: path, ranges: F.familyRanges)
+        let enabled = try fp.bool("enabled")
+        var compiled = try F(&fp, shop: shop)
+        guard case .object(let members)? = fp.raw("rules") else {
+            throw RuleError("\(path).rules: expected a mapping of rule ids")
+        }
+        try fp.finish()
+        for rule in members {
+            let rulePath = "\(path).rules.\(rule.key)"
+            guard RuleSet.isValidRuleId(rule.key) else {
+                throw RuleError("\(rulePath): a rule id is letters, digits, '.', '_' or '-'")
+            }
+            var p = try RuleParams(rule.value, path: rulePath, ranges: RuleSet.ruleRanges)
+            let ruleEnabled = try p.bool("enabled")
+            let kind = try p.oneOf("kind", F.kinds)
+            p.ranges.merge(F.kindRanges(kind)) { common, _ in common }
+            var common = TouchSpec(channel: shop.channel, windowDays: shop.conversionWindowDays)
+            if F.rulesHaveChannel {
+                common = TouchSpec(channel: try p.string("channel"), windowDays: try p.int("conversion_window_days"))
+            }
+            let (r, touches) = try compiled.compile(kind: kind, &p, common: common)
+            try p.finish()
+            if enabled && ruleEnabled {
+                compiled.rules.append(Indexed(index: -1, rule: r))
+                entries.append((rule.key, family, touches))
             }
         }
-        return .object(out)
+        return compiled
     }
+}
 
-    static func mergeValue(_ base: JSONValue?, _ overlay: JSONValue) throws(RuleError) -> JSONValue {
-        if let base, case .object = base, case .object = overlay { return try merge(base: base, overlay: overlay) }
-        return overlay
+/// Gives a family's rules their index in the rule set.
+private struct RuleNumbering: FamilyVisitor {
+    let indices: [Int32]
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ context: inout Void) {
+        for k in family.rules.indices { family.rules[k].index = indices[k] }
     }
+}
 
-    static func upsert(_ members: [JSONMember], _ key: String, _ value: JSONValue) -> [JSONMember] {
-        var out = members
-        if let i = out.firstIndex(where: { $0.key == key }) { out[i].value = value } else { out.append(JSONMember(key, value)) }
-        return out
-    }
-
-    static func mergeFamily(name: String, base: JSONValue, overlay: JSONValue) throws(RuleError) -> JSONValue {
-        guard case .object(var fam) = base, case .object(let over) = overlay else {
-            throw RuleError("families.\(name): expected a mapping")
-        }
-        for m in over {
-            guard m.key == "rules" else {
-                fam = upsert(fam, m.key, try mergeValue(fam.first { $0.key == m.key }?.value, m.value))
-                continue
-            }
-            guard case .object(let newRules) = m.value else { throw RuleError("families.\(name).rules: expected a mapping") }
-            guard let ri = fam.firstIndex(where: { $0.key == "rules" }), case .object(var rules) = fam[ri].value else { continue }
-            // Rule ids to their slots: a file may add many thousands of rules.
-            var slot: [String: Int] = [:]
-            for (k, r) in rules.enumerated() { slot[r.key] = k }
-            for r in newRules {
-                let path = "families.\(name).rules.\(r.key)"
-                guard case .object(var body) = r.value else { throw RuleError("\(path): expected a mapping") }
-                if let existing = slot[r.key] {
-                    if body.contains(where: { $0.key == "like" }) {
-                        throw RuleError("\(path).like: only a new rule can be 'like' another")
-                    }
-                    rules[existing].value = try merge(base: rules[existing].value, overlay: .object(body))
-                    continue
-                }
-                var start = JSONValue.object([])
-                if let likeIdx = body.firstIndex(where: { $0.key == "like" }) {
-                    guard case .string(let like) = body[likeIdx].value,
-                        let model = slot[like].map({ rules[$0].value })
-                    else {
-                        throw RuleError("\(path).like: expected the id of a rule in the \(name) family")
-                    }
-                    start = model
-                    body.remove(at: likeIdx)
-                }
-                slot[r.key] = rules.count
-                rules.append(JSONMember(r.key, try merge(base: start, overlay: .object(body))))
-            }
-            fam[ri].value = .object(rules)
-        }
-        return .object(fam)
-    }
-
-    /// Fills every inherited default into the tree: `enabled`, a single-kind family's `kind`,
-    /// and the shop's channel and conversion window for rules that name none.
-    static func resolve(_ tree: JSONValue) throws(RuleError) -> JSONValue {
-        guard case .object(var top) = tree,
-            let fi = top.firstIndex(where: { $0.key == "families" }), case .object(var fams) = top[fi].value,
-            case .object(let shop)? = tree["shop"]
-        else { throw RuleError("rule set: expected shop and families") }
-        let channel = shop.first { $0.key == "channel" }?.value ?? .string("email")
-        let window = shop.first { $0.key == "conversion_window_days" }?.value ?? .number(7)
-        for k in fams.indices {
-            guard case .object(var fam) = fams[k].value else { continue }
-            if !fam.contains(where: { $0.key == "enabled" }) { fam.append(JSONMember("enabled", .bool(true))) }
-            if let ri = fam.firstIndex(where: { $0.key == "rules" }), case .object(var rules) = fam[ri].value {
-                for r in rules.indices {
-                    guard case .object(var body) = rules[r].value else { continue }
-                    func fill(_ key: String, _ v: JSONValue) {
-                        if !body.contains(where: { $0.key == key }) { body.append(JSONMember(key, v)) }
-                    }
-                    fill("enabled", .bool(true))
-                    if let kinds = kinds[fams[k].key], kinds.count == 1 { fill("kind", .string(kinds[0])) }
-                    if fams[k].key != "reanimation" {
-                        fill("channel", channel)
-                        fill("conversion_window_days", window)
-                    }
-                    rules[r].value = .object(body)
-                }
-                // In rule_id order already, the sorts of the hash, the printout and the compiled
-                // rules are linear passes (a file may hold many thousands of rules).
-                rules.sort { byteLess($0.key, $1.key) }
-                fam[ri].value = .object(rules)
-            }
-            fams[k].value = .object(fam)
-        }
-        top[fi].value = .object(fams)
-        return .object(top)
-    }
-
-    // MARK: - Canonical forms
-
-    /// `members` sorted, without sorting when they already are (a family's rules are kept in
-    /// order, and a file may hold many thousands).
-    static func inOrder(_ members: [JSONMember], by less: (JSONMember, JSONMember) -> Bool) -> [JSONMember] {
-        for k in members.indices.dropFirst() where less(members[k], members[k - 1]) { return members.sorted(by: less) }
-        return members
-    }
-
-    /// JSON with keys sorted by bytes and whole numbers written as integers: the input of `hash`.
-    public static func canonicalJSON(_ v: JSONValue) -> String {
-        var out = ""
-        func write(_ v: JSONValue) {
-            switch v {
-            case .null: out += "null"
-            case .bool(let b): out += b ? "true" : "false"
-            case .number(let d): out += plainNumber(d)
-            case .string(let s): out += JSONWriter.quoted(s)
-            case .array(let items):
-                out += "["
-                for (i, item) in items.enumerated() {
-                    if i > 0 { out += "," }
-                    write(item)
-                }
-                out += "]"
-            case .object(let members):
-                out += "{"
-                for (i, m) in inOrder(members, by: { byteLess($0.key, $1.key) }).enumerated() {
-                    if i > 0 { out += "," }
-                    out += JSONWriter.quoted(m.key) + ":"
-                    write(m.value)
-                }
-                out += "}"
-            }
-        }
-        write(v)
-        return out
-    }
-
-    /// The tree as block YAML (keys sorted, strings double-quoted), as `rules check` prints it.
-    public static func yaml(_ v: JSONValue) -> String {
-        var out = ""
-        func scalar(_ v: JSONValue) -> String {
-            switch v {
-            case .null: return "null"
-            case .bool(let b): return b ? "true" : "false"
-            case .number(let d): return plainNumber(d)
-            case .string(let s): return JSONWriter.quoted(s)
-            case .array(let a) where a.isEmpty: return "[]"
-            case .object(let o) where o.isEmpty: return "{}"
-            default: return ""
-            }
-        }
-        func isScalar(_ v: JSONValue) -> Bool { !scalar(v).isEmpty }
-        func write(_ v: JSONValue, indent: String) {
-            switch v {
-            case .object(let members):
-                // Top-level keys read best as version, shop, families; the rest by bytes.
-                let first = ["version", "shop", "families"]
-                let ordered = inOrder(members) { a, b in
-                    let ia = first.firstIndex(of: a.key) ?? first.count, ib = first.firstIndex(of: b.key) ?? first.count
-                    return ia != ib ? ia < ib : byteLess(a.key, b.key)
-                }
-                for m in ordered {
-                    let key = isValidRuleId(m.key) && !m.key.utf8.contains(46) ? m.key : JSONWriter.quoted(m.key)
-                    if isScalar(m.value) {
-                        out += "\(indent)\(key): \(scalar(m.value))\n"
-                    } else {
-                        out += "\(indent)\(key):\n"
-                        write(m.value, indent: indent + "  ")
-                    }
-                }
-            case .array(let items):
-                for item in items {
-                    if isScalar(item) {
-                        out += "\(indent)- \(scalar(item))\n"
-                    } else {
-                        var sub = ""
-                        swap(&sub, &out)
-                        write(item, indent: indent + "  ")
-                        swap(&sub, &out)
-                        // Put the first line of the item on the dash line.
-                        let body = sub.dropFirst(indent.count + 2)
-                        out += "\(indent)- " + body
-                    }
-                }
-            default:
-                out += "\(indent)\(scalar(v))\n"
-            }
-        }
-        write(v, indent: "")
-        return out
-    }
+private struct FindParameters<R>: FamilyReader {
+    let local: Int
+    var found: R?
+    init(local: Int) { self.local = local }
+    mutating func read<F: RuleFamily>(_ family: F, _ context: Void) { found = family.rules[local].rule as? R }
 }

@@ -1,13 +1,46 @@
 import Crypto
 
-/// The customer's facts at a trigger's `fired_at` (spec section 2).
+/// The customer's facts at a trigger's `fired_at` (spec section 2): the core's purchase facts,
+/// then each family's fields (stage, engagement, vip, ...) in registry order.
 public struct CustomerSnapshot: Sendable, Equatable {
     public var completedOrders: Int
     public var lastPurchaseAt: Millis?
     public var totalSpent: Double
-    public var stage: LifecycleStage
-    public var cold: Bool
-    public var vip: Bool
+    public var fields: [CustomerField]
+
+    /// A family's field by key.
+    public subscript(key: String) -> CustomerField.Value? { fields.first { $0.key == key }?.value }
+}
+
+/// One field a family adds to the customer block or the customer view.
+public struct CustomerField: Sendable, Equatable {
+    public enum Value: Sendable, Equatable {
+        case string(String)
+        case bool(Bool)
+        case double(Double)
+        case int(Int)
+        case time(Millis?)
+    }
+
+    public var key: String
+    public var value: Value
+
+    public init(_ key: String, _ value: Value) {
+        self.key = key
+        self.value = value
+    }
+
+    func write(_ w: inout JSONWriter) {
+        w.key(key)
+        switch value {
+        case .string(let s): w.string(s)
+        case .bool(let b): w.bool(b)
+        case .double(let d): w.double(d)
+        case .int(let i): w.int(i)
+        case .time(let t?): w.time(t)
+        case .time(nil): w.null()
+        }
+    }
 }
 
 public struct Offer: Sendable, Equatable {
@@ -110,9 +143,7 @@ public struct Trigger: Sendable, Equatable, WireMessage {
         w.key("last_purchase_at")
         if let l = customer.lastPurchaseAt { w.time(l) } else { w.null() }
         w.key("total_spent"); w.double(customer.totalSpent)
-        w.key("stage"); w.string(customer.stage.rawValue)
-        w.key("engagement"); w.string(customer.cold ? "cold" : "warm")
-        w.key("vip"); w.bool(customer.vip)
+        for f in customer.fields { f.write(&w) }
         w.endObject()
         if let offer {
             w.key("offer")

@@ -94,6 +94,6 @@ import Testing
         s.advance(to: at(days: 1))
         let t = try #require(s.triggers.first)
         #expect(t.ruleId == "vip.entered" && t.firedAt == T0)
-        #expect(t.customer.vip)
+        #expect(t.customer.vip == true)
     }
 }

@@ -22,14 +22,14 @@ import Testing
             "view.abandoned", "vip.entered",
         ])
         #expect(RuleSet.defaults.shop.meanIntervalFallbackMs == 65 * day)
-        #expect(RuleSet.defaults.coldAfterMs == 30 * day)
+        #expect(RuleSet.defaults.effective["families"]?["engagement"]?["cold_after_days"] == .number(30))
         #expect(RuleSet.defaults.hash.count == 16)
     }
 
     @Test func aUserFileChangesAParameterAndTheVersionHashFollows() throws {
         let r = try load(#"{"version": "v2", "families": {"rf": {"rules": {"rf.new": {"days": 12, "channel": "push"}}}}}"#)
         let rule = try #require(r.rules.first { $0.id == "rf.new" })
-        guard case .rf(let rf) = rule.kind else { Issue.record("rf.new is not an rf rule"); return }
+        let rf = try #require(r.parameters(of: "rf.new", as: RFRule.self))
         #expect(rf.delayMs == 12 * day)
         #expect(rf.secondTouchMs == 6 * day)
         #expect(rule.channel == "push")
@@ -54,7 +54,8 @@ import Testing
               "stage": {"rules": {"stage.overdue": {"kind": "rhythm", "factor": 3, "min_purchases": 2}}}}}
             """#)
         let day = try #require(r.rules.first { $0.id == "view.abandoned_day" })
-        #expect(day.kind == .abandonedView(AbandonedViewRule.testValue(delayMinutes: 1440)))
+        #expect(r.parameters(of: day.id) == AbandonedViewRule.testValue(delayMinutes: 1440))
+        #expect(day.family == "views")
         #expect(r.rules.contains { $0.id == "stage.overdue" })
         var s = Scenario(r)
         s.purchase("o1", at: T0)
@@ -70,7 +71,7 @@ import Testing
         #expect(error(#"{"version": "1", "families": {"rf": {"rules": {"rf.new": {"days": "ten"}}}}}"#)
             == #"families.rf.rules.rf.new.days: expected a number from 0 to 36500, got string "ten""#)
         #expect(error(#"{"version": "1", "families": {"loyalty": {}}}"#)
-            == "families.loyalty: unknown family (expected one of rf, reanimation, stage, vip, engagement, views, frequency)")
+            == "families.loyalty: unknown family (expected one of rf, reanimation, stage, engagement, vip, views, frequency)")
         #expect(error(#"{"version": "1", "families": {"rf": {"rules": {"rf.x": {"days": 3}}}}}"#)
             == "families.rf.rules.rf.x: missing stage")
         #expect(error(#"{"version": "1", "families": {"rf": {"rules": {"rf|x": {"like": "rf.new"}}}}}"#)
@@ -90,9 +91,7 @@ import Testing
 
 extension AbandonedViewRule {
     static func testValue(delayMinutes: Int) -> AbandonedViewRule {
-        guard case .abandonedView(var a) = RuleSet.defaults.rules.first(where: { $0.id == "view.abandoned" })!.kind else {
-            fatalError()
-        }
+        guard var a = RuleSet.defaults.parameters(of: "view.abandoned", as: AbandonedViewRule.self) else { fatalError() }
         a.delayMs = Millis(delayMinutes) * minute
         return a
     }

@@ -122,7 +122,7 @@ import Testing
         #expect(lapsed.conversionWindowDays == 7)
         #expect(lapsed.recommendations == nil && lapsed.products == nil && lapsed.offer == nil)
         #expect(lapsed.triggerId == Trigger.id(ruleId: "stage.lapsed", customerId: "c1", firedAt: at(days: 30), touch: 1))
-        #expect(atRisk.customer.stage.rawValue == "at_risk")
+        #expect(atRisk.customer.stage?.rawValue == "at_risk")
 
         var p = Scenario(only: ["stage"])
         p.view("p1", at: T0)

@@ -51,6 +51,19 @@ struct ByteWriter {
         varint(UInt64(v.count))
         for x in v { int(x) }
     }
+
+    /// Booleans packed eight to a byte, first in the lowest bit; the reader knows the count.
+    mutating func bits(_ v: [Bool]) {
+        var byte: UInt8 = 0
+        for (k, b) in v.enumerated() {
+            if b { byte |= 1 << UInt8(k & 7) }
+            if k & 7 == 7 {
+                bytes.append(byte)
+                byte = 0
+            }
+        }
+        if v.count & 7 != 0 { bytes.append(byte) }
+    }
 }
 
 /// Why a snapshot could not be read.
@@ -130,6 +143,17 @@ struct ByteReader {
         i += n
         guard let s = String(validating: slice, as: UTF8.self) else { throw SnapshotError("bad UTF-8 at byte \(i - n)") }
         return s
+    }
+
+    /// `count` booleans written by `ByteWriter.bits`.
+    mutating func bits(count: Int) throws(SnapshotError) -> [Bool] {
+        let n = (count + 7) / 8
+        guard n <= bytes.count - i else { throw SnapshotError("truncated: \(n) bytes of flags, \(bytes.count - i) left") }
+        var out: [Bool] = []
+        out.reserveCapacity(count)
+        for k in 0..<count { out.append(bytes[i + k / 8] & (1 << UInt8(k & 7)) != 0) }
+        i += n
+        return out
     }
 
     mutating func ints() throws(SnapshotError) -> [Int32] {

@@ -2,41 +2,199 @@
 /// task continues exactly as the original would have (spec section 5, Checkpoints). Timers are not
 /// stored: each customer's next wake-up is a function of its state and is recomputed, which is
 /// also how a changed rule set takes effect from the snapshot's time on.
+///
+/// State format 2 is a list of sections, each `name, version, length, bytes`: first `core` (what
+/// every family reads: rules, event time, products, the model, each customer's facts, orders,
+/// views and touch ledger), then one per family (`RuleFamily.encodeSection`). A release that adds a
+/// family finds no section for it and starts it from the customers' facts; a release that removes
+/// one skips its section; a family's section carries its own version, so its format can evolve.
+/// State format 1 (positional, before sections) is still read: `Format1.swift`.
 extension CampaignTask {
-    static let stateFormat: UInt64 = 1
+    static let stateFormat: UInt64 = 2
+    static let coreSection = "core"
+    static let coreSectionVersion: UInt64 = 1
 
     public func encodeState() -> [UInt8] {
         var w = ByteWriter()
         w.varint(Self.stateFormat)
-        w.varint(UInt64(rules.rules.count))
-        for r in rules.rules { w.string(r.id) }
-        w.int(watermark)
-        w.int(timerClock)
-        w.int(viewSequence)
-        w.int(stats.eventsApplied); w.int(stats.lateEvents); w.int(stats.ignoredOrderEvents)
-        w.int(stats.triggers); w.int(stats.conversions)
-        w.varint(UInt64(productNames.count))
-        for p in productNames { w.string(p) }
-        w.varint(UInt64(model.counts.count))
-        for (p, c) in model.counts.enumerated() {
-            w.int(c)
-            let neighbours = model.neighbors[p].sorted
-            w.varint(UInt64(neighbours.count))
-            for (q, n) in neighbours { w.int(q); w.int(n) }
+        var sections = EncodeSections()
+        sections.add(Self.coreSection, Self.coreSectionVersion) { encodeCore(&$0) }
+        families.readAll(&sections, core)
+        w.varint(UInt64(sections.list.count))
+        for s in sections.list {
+            w.string(s.name)
+            w.varint(s.version)
+            w.varint(UInt64(s.bytes.count))
+            w.bytes.append(contentsOf: s.bytes)
         }
-        w.varint(UInt64(customers.count))
-        let ruleIds = rules.rules.map(\.id)
-        for c in customers { Self.encode(c, &w, ruleIds: ruleIds) }
         return w.bytes
     }
 
-    static func encode(_ c: CustomerState, _ w: inout ByteWriter, ruleIds: [String]) {
-        w.string(c.id)
-        w.int(c.facts.completedOrders); w.int(c.facts.lastPurchaseAt); w.int(c.facts.firstPurchaseAt)
-        w.double(c.facts.totalSpent); w.bool(c.facts.vipCard); w.bool(c.facts.vipEntered)
-        let orders = c.orders.sorted { RuleSet.byteLess($0.orderId, $1.orderId) }
-        w.varint(UInt64(orders.count))
-        for o in orders {
+    func encodeCore(_ w: inout ByteWriter) {
+        w.varint(UInt64(rules.rules.count))
+        for r in rules.rules { w.string(r.id) }
+        w.int(core.watermark)
+        w.int(core.timerClock)
+        w.int(core.viewSequence)
+        w.int(stats.eventsApplied); w.int(stats.lateEvents); w.int(stats.ignoredOrderEvents)
+        w.int(stats.triggers); w.int(stats.conversions)
+        w.varint(UInt64(core.productNames.count))
+        for p in core.productNames { w.string(p) }
+        core.model.encode(&w)
+        w.varint(UInt64(core.customers.count))
+        for c in core.customers { c.encode(&w) }
+    }
+
+    /// Restores a task from `encodeState()` bytes (format 2, or format 1 of earlier releases) under
+    /// `rules`. Rules are matched by id: touches of rules that are gone are dropped, and every
+    /// customer is rescheduled under the new rules from the snapshot's time (no retroactive
+    /// touches). A section this build cannot read is refused with the snapshot, never guessed at.
+    public init(restoring bytes: [UInt8], rules: RuleSet, allowedLatenessMs: Millis = 0) throws(SnapshotError) {
+        self.init(rules: rules, allowedLatenessMs: allowedLatenessMs)
+        var r = ByteReader(bytes)
+        switch try r.varint() {
+        case 1:
+            try restoreFormat1(&r)
+        case Self.stateFormat:
+            try restoreSections(&r)
+        case let other:
+            throw SnapshotError("state format \(other), this build reads 1 and \(Self.stateFormat)")
+        }
+        guard r.atEnd else { throw SnapshotError("\(r.bytes.count - r.i) unexpected bytes after the state") }
+        for c in core.customers.indices { reschedule(c) }
+    }
+
+    mutating func restoreSections(_ r: inout ByteReader) throws(SnapshotError) {
+        var sections: [String: (version: UInt64, bytes: ArraySlice<UInt8>)] = [:]
+        var order: [String] = []
+        for _ in 0..<(try r.count()) {
+            let name = try r.string()
+            let version = try r.varint()
+            let n = try r.count()
+            guard n <= r.bytes.count - r.i else { throw SnapshotError("section \(name): \(n) bytes, \(r.bytes.count - r.i) left") }
+            guard sections[name] == nil else { throw SnapshotError("section \(name) twice") }
+            sections[name] = (version, r.bytes[r.i..<(r.i + n)])
+            order.append(name)
+            r.i += n
+        }
+        guard let coreBytes = sections[Self.coreSection], order.first == Self.coreSection else {
+            throw SnapshotError("no core section first")
+        }
+        guard coreBytes.version == Self.coreSectionVersion else {
+            throw SnapshotError("core section version \(coreBytes.version), this build reads \(Self.coreSectionVersion)")
+        }
+        var cr = ByteReader(Array(coreBytes.bytes))
+        let remap = try decodeCore(&cr)
+        guard cr.atEnd else { throw SnapshotError("section core: \(cr.bytes.count - cr.i) unexpected bytes") }
+        var decode = DecodeSections(sections: sections, remap: remap)
+        families.visitAll(&decode, &core)
+        if let error = decode.error { throw error }
+        let known = Set([Self.coreSection] + RuleSet.families)
+        restoreNotes = decode.notes + order.filter { !known.contains($0) }.map { "section \($0): no such family in this release, dropped" }
+    }
+
+    /// Reads the core section; returns the snapshot's rule indices renumbered into `rules`.
+    mutating func decodeCore(_ r: inout ByteReader) throws(SnapshotError) -> RuleRemap {
+        let remap = try Self.decodeRuleIds(&r, rules: rules)
+        core.watermark = try r.int()
+        core.timerClock = try r.int()
+        core.viewSequence = try r.int()
+        try decodeStats(&r)
+        try decodeProducts(&r)
+        core.model = try Recommender(decoding: &r)
+        let count = try r.count()
+        core.customers.reserveCapacity(count)
+        for _ in 0..<count {
+            try add(try CustomerState(decoding: &r, remap: remap))
+        }
+        return remap
+    }
+
+    static func decodeRuleIds(_ r: inout ByteReader, rules: RuleSet) throws(SnapshotError) -> RuleRemap {
+        var ids: [String] = []
+        for _ in 0..<(try r.count()) { ids.append(try r.string()) }
+        let newIndex = Dictionary(uniqueKeysWithValues: rules.rules.enumerated().map { ($1.id, Int32($0)) })
+        return RuleRemap(map: ids.map { newIndex[$0] ?? -1 })
+    }
+
+    mutating func decodeStats(_ r: inout ByteReader) throws(SnapshotError) {
+        stats.eventsApplied = Int(try r.int()); stats.lateEvents = Int(try r.int())
+        stats.ignoredOrderEvents = Int(try r.int()); stats.triggers = Int(try r.int())
+        stats.conversions = Int(try r.int())
+    }
+
+    mutating func decodeProducts(_ r: inout ByteReader) throws(SnapshotError) {
+        let productCount = try r.count()
+        for _ in 0..<productCount {
+            let name = try r.string()
+            guard core.productIndex[name] == nil else { throw SnapshotError("product \(name) twice") }
+            core.productIndex[name] = Int32(core.productNames.count)
+            core.productNames.append(name)
+        }
+    }
+
+    /// Adds a restored customer (its families' state is read after all customers).
+    mutating func add(_ c: CustomerState) throws(SnapshotError) {
+        guard core.customerIndex[c.id] == nil else { throw SnapshotError("customer \(c.id) twice") }
+        core.customerIndex[c.id] = Int32(core.customers.count)
+        core.customers.append(c)
+    }
+}
+
+private struct EncodeSections: FamilyReader {
+    var list: [(name: String, version: UInt64, bytes: [UInt8])] = []
+
+    mutating func add(_ name: String, _ version: UInt64, _ body: (inout ByteWriter) -> Void) {
+        var w = ByteWriter()
+        body(&w)
+        list.append((name, version, w.bytes))
+    }
+
+    mutating func read<F: RuleFamily>(_ family: F, _ core: TaskCore) {
+        add(F.name, F.sectionVersion) { family.encodeSection(&$0, core) }
+    }
+}
+
+private struct DecodeSections: FamilyVisitor {
+    let sections: [String: (version: UInt64, bytes: ArraySlice<UInt8>)]
+    let remap: RuleRemap
+    var notes: [String] = []
+    var error: SnapshotError?
+
+    init(sections: [String: (version: UInt64, bytes: ArraySlice<UInt8>)], remap: RuleRemap) {
+        self.sections = sections
+        self.remap = remap
+    }
+
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) {
+        guard error == nil else { return }
+        guard let s = sections[F.name] else {
+            notes.append("section \(F.name): not in the snapshot, started from the customers' facts")
+            family.startFromFacts(core)
+            return
+        }
+        guard s.version <= F.sectionVersion else {
+            error = SnapshotError("section \(F.name) version \(s.version), this build reads up to \(F.sectionVersion)")
+            return
+        }
+        var r = ByteReader(Array(s.bytes))
+        do {
+            try family.decodeSection(&r, version: s.version, core, remap: remap)
+            if !r.atEnd { error = SnapshotError("section \(F.name): \(r.bytes.count - r.i) unexpected bytes") }
+        } catch {
+            self.error = SnapshotError("section \(F.name): \(error.message)")
+        }
+    }
+}
+
+extension CustomerState {
+    func encode(_ w: inout ByteWriter) {
+        w.string(id)
+        w.int(facts.completedOrders); w.int(facts.lastPurchaseAt); w.int(facts.firstPurchaseAt)
+        w.double(facts.totalSpent); w.bool(facts.vipCard)
+        let sorted = orders.sorted { RuleSet.byteLess($0.orderId, $1.orderId) }
+        w.varint(UInt64(sorted.count))
+        for o in sorted {
             w.string(o.orderId)
             w.int(o.status.map { Int64($0.rawValue) } ?? -1)
             w.varint(UInt64(o.eventIds.count))
@@ -44,91 +202,23 @@ extension CampaignTask {
             w.ints(o.products)
             w.bool(o.converted); w.bool(o.creditedToModel); w.bool(o.everCompleted)
         }
-        w.varint(UInt64(c.purchases.count))
-        for p in c.purchases { w.string(p.orderId); w.int(p.at); w.double(p.total) }
-        w.optionalInt(c.firstSeen); w.optionalInt(c.lastSignal); w.bool(c.cold)
-        w.varint(UInt64(c.views.count))
-        for v in c.views { w.int(v.product); w.int(v.at); w.int(v.seq) }
-        w.ints(c.viewedEver)
-        w.optionalInt(c.lastView)
-        w.varint(UInt64(c.orderMentions.count))
-        for m in c.orderMentions { w.int(m.at); w.ints(m.products) }
-        w.varint(UInt64(c.offered.count))
-        for o in c.offered { w.int(o.rule); w.int(o.product); w.int(o.at) }
-        w.varint(UInt64(c.lastRise.count))
-        for r in c.lastRise { w.int(r.rule); w.int(r.at) }
-        w.varint(UInt64(c.fired.count))
-        for f in c.fired { w.int(f.rule); w.int(f.anchor); w.int(f.touch) }
-        w.varint(UInt64(c.openTouches.count))
-        // The trigger id stays in the format (version 1), derived as the conversion derives it.
-        for t in c.openTouches {
-            w.string(Trigger.id(ruleId: ruleIds[Int(t.rule)], customerId: c.id, firedAt: t.firedAt, touch: Int(t.touch)))
-            w.int(t.rule); w.int(t.touch); w.int(t.firedAt); w.int(t.windowEnd)
-        }
+        w.varint(UInt64(purchases.count))
+        for p in purchases { w.string(p.orderId); w.int(p.at); w.double(p.total) }
+        w.optionalInt(firstSeen); w.optionalInt(lastSignal)
+        w.varint(UInt64(views.count))
+        for v in views { w.int(v.product); w.int(v.at); w.int(v.seq) }
+        w.ints(viewedEver)
+        w.varint(UInt64(fired.count))
+        for f in fired { w.int(f.rule); w.int(f.anchor); w.int(f.touch) }
+        w.varint(UInt64(openTouches.count))
+        for t in openTouches { w.int(t.rule); w.int(t.touch); w.int(t.firedAt); w.int(t.windowEnd) }
     }
 
-    /// Restores a task from `encodeState()` bytes under `rules`. Rules are matched by id: touches
-    /// of rules that are gone are dropped, and every customer is rescheduled under the new rules
-    /// from the snapshot's time (no retroactive touches).
-    public init(restoring bytes: [UInt8], rules: RuleSet, allowedLatenessMs: Millis = 0) throws(SnapshotError) {
-        self.init(rules: rules, allowedLatenessMs: allowedLatenessMs)
-        var r = ByteReader(bytes)
-        guard try r.varint() == Self.stateFormat else { throw SnapshotError("unknown state format") }
-        let oldIds = (0..<(try r.count())).map { _ in "" }
-        var ids = oldIds
-        for k in ids.indices { ids[k] = try r.string() }
-        let newIndex = Dictionary(uniqueKeysWithValues: rules.rules.enumerated().map { ($1.id, Int32($0)) })
-        let remap = ids.map { newIndex[$0] ?? -1 }
-        func rule(_ old: Int32) throws(SnapshotError) -> Int32 {
-            guard old >= 0 && Int(old) < remap.count else { throw SnapshotError("bad rule index \(old)") }
-            return remap[Int(old)]
-        }
-        watermark = try r.int()
-        timerClock = try r.int()
-        viewSequence = try r.int()
-        stats.eventsApplied = Int(try r.int()); stats.lateEvents = Int(try r.int())
-        stats.ignoredOrderEvents = Int(try r.int()); stats.triggers = Int(try r.int())
-        stats.conversions = Int(try r.int())
-        let productCount = try r.count()
-        for _ in 0..<productCount {
-            let name = try r.string()
-            productIndex[name] = Int32(productNames.count)
-            productNames.append(name)
-        }
-        let modelCount = try r.count()
-        model.counts.reserveCapacity(modelCount)
-        for _ in 0..<modelCount {
-            model.counts.append(try r.int32())
-            var neighbours = Recommender.Neighbours()
-            for _ in 0..<(try r.count()) {
-                let q = try r.int32()
-                guard neighbours.slot[q] == nil else { throw SnapshotError("neighbour \(q) twice") }
-                neighbours.add(q, try r.int32())
-            }
-            model.neighbors.append(neighbours)
-        }
-        let customerCount = try r.count()
-        customers.reserveCapacity(customerCount)
-        for _ in 0..<customerCount {
-            let c = try Self.decodeCustomer(&r, rule)
-            customerIndex[c.id] = Int32(customers.count)
-            customers.append(c)
-        }
-        guard r.atEnd else { throw SnapshotError("\(r.bytes.count - r.i) unexpected bytes after the state") }
-        for c in customers.indices { reschedule(c) }
-    }
-
-    static func decodeCustomer(_ r: inout ByteReader, _ rule: (Int32) throws(SnapshotError) -> Int32) throws(SnapshotError) -> CustomerState {
-        var c = CustomerState(id: try r.string())
-        c.facts.completedOrders = Int(try r.int())
-        c.facts.lastPurchaseAt = try r.int()
-        c.facts.firstPurchaseAt = try r.int()
-        c.facts.totalSpent = try r.double()
-        c.facts.vipCard = try r.bool()
-        c.facts.vipEntered = try r.bool()
+    /// The order records and purchases of a snapshot (formats 1 and 2 write them alike).
+    mutating func decodeOrders(_ r: inout ByteReader) throws(SnapshotError) {
         for _ in 0..<(try r.count()) {
-            let id = try r.string()
-            var o = CustomerState.OrderRecord(orderId: id)
+            let orderId = try r.string()
+            var o = OrderRecord(orderId: orderId)
             let status = try r.int()
             if status >= 0 {
                 guard let s = OrderStatus(rawValue: UInt8(clamping: status)), Int64(s.rawValue) == status else {
@@ -139,35 +229,69 @@ extension CampaignTask {
             for _ in 0..<(try r.count()) { o.eventIds.append(try r.string()) }
             o.products = try r.ints()
             o.converted = try r.bool(); o.creditedToModel = try r.bool(); o.everCompleted = try r.bool()
-            guard c.orderIndex(id) == nil else { throw SnapshotError("order \(id) twice") }
-            c.orders.append(o)
+            guard orderIndex(orderId) == nil else { throw SnapshotError("order \(orderId) twice") }
+            orders.append(o)
         }
         for _ in 0..<(try r.count()) {
-            c.purchases.append(.init(orderId: try r.string(), at: try r.int(), total: try r.double()))
+            purchases.append(.init(orderId: try r.string(), at: try r.int(), total: try r.double()))
         }
-        c.firstSeen = try r.optionalInt(); c.lastSignal = try r.optionalInt(); c.cold = try r.bool()
-        for _ in 0..<(try r.count()) { c.views.append(.init(product: try r.int32(), at: try r.int(), seq: try r.int())) }
-        c.viewedEver = try r.ints()
-        c.lastView = try r.optionalInt()
-        for _ in 0..<(try r.count()) { c.orderMentions.append(.init(at: try r.int(), products: try r.ints())) }
+    }
+
+    mutating func decodeViews(_ r: inout ByteReader) throws(SnapshotError) {
+        for _ in 0..<(try r.count()) { views.append(.init(product: try r.int32(), at: try r.int(), seq: try r.int())) }
+        viewedEver = try r.ints()
+    }
+
+    mutating func decodeLedger(_ r: inout ByteReader, remap: RuleRemap) throws(SnapshotError) {
         for _ in 0..<(try r.count()) {
-            let o = CustomerState.Offered(rule: try rule(try r.int32()), product: try r.int32(), at: try r.int())
-            if o.rule >= 0 { c.offered.append(o) }
+            let f = FiredTouch(rule: try remap(try r.int32()), anchor: try r.int(), touch: try r.int32())
+            if f.rule >= 0 { fired.append(f) }
         }
+    }
+
+    init(decoding r: inout ByteReader, remap: RuleRemap) throws(SnapshotError) {
+        self.init(id: try r.string())
+        facts.completedOrders = Int(try r.int())
+        facts.lastPurchaseAt = try r.int()
+        facts.firstPurchaseAt = try r.int()
+        facts.totalSpent = try r.double()
+        facts.vipCard = try r.bool()
+        try decodeOrders(&r)
+        firstSeen = try r.optionalInt(); lastSignal = try r.optionalInt()
+        try decodeViews(&r)
+        try decodeLedger(&r, remap: remap)
         for _ in 0..<(try r.count()) {
-            let t = CustomerState.RuleTime(rule: try rule(try r.int32()), at: try r.int())
-            if t.rule >= 0 { c.lastRise.append(t) }
+            let t = OpenTouch(rule: try remap(try r.int32()), touch: try r.int32(), firedAt: try r.int(), windowEnd: try r.int())
+            if t.rule >= 0 { openTouches.append(t) }
         }
-        for _ in 0..<(try r.count()) {
-            let f = CustomerState.FiredTouch(rule: try rule(try r.int32()), anchor: try r.int(), touch: try r.int32())
-            if f.rule >= 0 { c.fired.append(f) }
+    }
+}
+
+extension Recommender {
+    /// Occurrence counts, then each product's neighbours by product index.
+    func encode(_ w: inout ByteWriter) {
+        w.varint(UInt64(counts.count))
+        for (p, c) in counts.enumerated() {
+            w.int(c)
+            let neighbours = neighbors[p].sorted
+            w.varint(UInt64(neighbours.count))
+            for (q, n) in neighbours { w.int(q); w.int(n) }
         }
-        for _ in 0..<(try r.count()) {
-            _ = try r.string()  // the trigger id, derived again when needed
-            let t = CustomerState.OpenTouch(
-                rule: try rule(try r.int32()), touch: try r.int32(), firedAt: try r.int(), windowEnd: try r.int())
-            if t.rule >= 0 { c.openTouches.append(t) }
+    }
+
+    init(decoding r: inout ByteReader) throws(SnapshotError) {
+        self.init()
+        let modelCount = try r.count()
+        counts.reserveCapacity(modelCount)
+        for _ in 0..<modelCount {
+            counts.append(try r.int32())
+            var neighbours = Recommender.Neighbours()
+            for _ in 0..<(try r.count()) {
+                let q = try r.int32()
+                guard neighbours.slot[q] == nil else { throw SnapshotError("neighbour \(q) twice") }
+                neighbours.add(q, try r.int32())
+            }
+            neighbors.append(neighbours)
         }
-        return c
     }
 }

@@ -79,6 +79,7 @@ struct LiveEngine: Sendable {
             logger.notice("task \(k): snapshot \(snap.sequence) was taken under rules \(snap.rulesVersion), not the current \(rules.hash); its state continues under the current rules from its watermark on")
         }
         restoring[k] = (task, snap)
+        for note in task.restoreNotes { logger.notice("task \(k): snapshot \(snap.sequence): \(note)") }
         logger.info("task \(k): restored snapshot \(snap.sequence) (watermark \(snap.watermark == .min ? "none" : Timestamp.format(snap.watermark)))")
         return snap.inputOffsets
     }

@@ -31,3 +31,38 @@ public struct RFRule: Sendable, Equatable {
         facts.completedOrders >= minPurchases && facts.completedOrders <= (maxPurchases ?? Int.max)
     }
 }
+
+/// The `rf` family: RF lifecycle touches anchored on the last purchase. No state of its own: the
+/// touches are functions of `n` and `L`, and the core's ledger remembers which fired.
+struct RFFamily: RuleFamily {
+    static let name = "rf"
+    static let kinds = ["rf"]
+    static func kindRanges(_ kind: String) -> [String: ParamRange] { RFRule.ranges }
+
+    var rules: [Indexed<RFRule>] = []
+
+    init(_ p: inout RuleParams, shop: ShopParameters) throws(RuleError) {}
+
+    func compile(kind: String, _ p: inout RuleParams, common: TouchSpec) throws(RuleError) -> (RFRule, [TouchSpec]) {
+        let rule = try RFRule(&p)
+        return (rule, Array(repeating: common, count: rule.touchCount))
+    }
+
+    func candidates<S: WakeSink>(_ c: Int, _ core: TaskCore, _ body: inout S) {
+        let f = facts(c, core)
+        guard f.completedOrders > 0 else { return }
+        for r in rules {
+            for k in 1...r.rule.touchCount {
+                body.add(r.index, Int32(k), r.rule.due(touch: k, last: f.lastPurchaseAt), f.lastPurchaseAt)
+            }
+        }
+    }
+
+    func holds(_ local: Int, touch: Int32, _ c: Int, _ core: TaskCore) -> Bool {
+        rules[local].rule.applies(to: facts(c, core))
+    }
+
+    mutating func fire(_ local: Int, touch: Int32, _ c: Int, at w: Millis, _ core: inout TaskCore) -> Firing? {
+        Firing()
+    }
+}

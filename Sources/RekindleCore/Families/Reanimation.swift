@@ -85,3 +85,54 @@ public struct ReanimationRule: Sendable, Equatable {
         return max(0, min(configured, cap >= Double(Int.max) ? Int.max : Int(cap)))
     }
 }
+
+/// The `reanimation` family: chains of gifts anchored on the last purchase, each touch with its
+/// own channel and conversion window. No state of its own.
+struct ReanimationFamily: RuleFamily {
+    static let name = "reanimation"
+    static let kinds = ["chain"]
+    static let familyRanges: [String: ParamRange] = [
+        "gross_margin": .number(0...1, "share of revenue"), "max_margin_share": .number(0...1, "share of margin"),
+    ]
+    static func kindRanges(_ kind: String) -> [String: ParamRange] { ReanimationRule.ranges }
+    static func nestedRanges(_ kind: String) -> [(String, ParamRange)] {
+        [("touches", .whole(1...ReanimationRule.maxTouches, "touches"))]
+            + ReanimationRule.touchRanges.sorted { RuleSet.byteLess($0.key, $1.key) }.map { ("touches[*].\($0.key)", $0.value) }
+    }
+    static let rulesHaveChannel = false
+
+    let grossMargin: Double
+    let maxMarginShare: Double
+    var rules: [Indexed<ReanimationRule>] = []
+
+    init(_ p: inout RuleParams, shop: ShopParameters) throws(RuleError) {
+        grossMargin = try p.number("gross_margin")
+        maxMarginShare = try p.number("max_margin_share")
+    }
+
+    func compile(kind: String, _ p: inout RuleParams, common: TouchSpec) throws(RuleError) -> (ReanimationRule, [TouchSpec]) {
+        let chain = try ReanimationRule(&p, grossMargin: grossMargin, maxMarginShare: maxMarginShare)
+        return (chain, chain.touches.map { TouchSpec(channel: $0.channel, windowDays: $0.windowDays) })
+    }
+
+    func candidates<S: WakeSink>(_ c: Int, _ core: TaskCore, _ body: inout S) {
+        let f = facts(c, core)
+        guard f.completedOrders > 0 else { return }
+        for r in rules {
+            for k in 1...r.rule.touches.count {
+                body.add(r.index, Int32(k), r.rule.due(touch: k, last: f.lastPurchaseAt), f.lastPurchaseAt)
+            }
+        }
+    }
+
+    func holds(_ local: Int, touch: Int32, _ c: Int, _ core: TaskCore) -> Bool {
+        rules[local].rule.applies(to: facts(c, core))
+    }
+
+    mutating func fire(_ local: Int, touch: Int32, _ c: Int, at w: Millis, _ core: inout TaskCore) -> Firing? {
+        let chain = rules[local].rule, t = chain.touches[Int(touch) - 1]
+        guard let points = t.bonusPoints else { return Firing() }
+        return Firing(
+            offer: Offer(bonusPoints: chain.giftPoints(configured: points, facts: facts(c, core)), validUntil: w.adding(t.validMs ?? 0)))
+    }
+}

@@ -1,0 +1,167 @@
+/// `view.abandoned` parameters (spec 3.6, 3.8 item 7, seed 003).
+public struct AbandonedViewRule: Sendable, Equatable {
+    public var delayMs: Millis
+    public var windowMs: Millis
+    public var maxProducts: Int
+    public var maxRecommendations: Int
+    public var reofferMs: Millis
+
+    static let ranges: [String: ParamRange] = [
+        "delay_minutes": .number(0...ParamRange.maxSpanDays * 1_440, "minutes"),
+        "window_hours": .above(0, upTo: ParamRange.maxSpanDays * 24, "hours"),
+        "max_products": .whole(1...100, "products"), "max_recommendations": .recommendations,
+        "reoffer_after_days": .days,
+    ]
+
+    init(_ p: inout RuleParams) throws(RuleError) {
+        delayMs = RuleParams.millis(try p.number("delay_minutes"), per: millisPerMinute)
+        windowMs = RuleParams.millis(try p.number("window_hours"), per: millisPerHour)
+        maxProducts = try p.int("max_products")
+        maxRecommendations = try p.int("max_recommendations")
+        reofferMs = try p.days("reoffer_after_days")
+    }
+}
+
+/// The `views` family (spec 3.6, 3.8 item 7): `view.abandoned` fires some time after a customer's
+/// last product view with the viewed-not-ordered products and recommendations. Its parameter
+/// `coview_window_hours` also sets the co-view window of the model every family recommends from.
+/// Its state per customer: the last view's time, the orders that mentioned products, and what was
+/// offered when.
+struct ViewsFamily: RuleFamily {
+    struct State: Sendable {
+        var lastView: Millis?
+        var orderMentions: [OrderMention] = []
+        var offered: [Offered] = []
+    }
+
+    struct OrderMention: Sendable, Equatable {
+        var at: Millis
+        var products: [Int32]
+    }
+
+    struct Offered: Sendable, Equatable {
+        var rule: Int32
+        var product: Int32
+        var at: Millis
+    }
+
+    static let name = "views"
+    static let kinds = ["abandoned"]
+    static let familyRanges: [String: ParamRange] = [
+        "coview_window_hours": .above(0, upTo: ParamRange.maxSpanDays * 24, "hours"),
+    ]
+    static func kindRanges(_ kind: String) -> [String: ParamRange] { AbandonedViewRule.ranges }
+
+    let coviewWindowMs: Millis
+    var rules: [Indexed<AbandonedViewRule>] = [] {
+        didSet {
+            retentionMs = rules.reduce(coviewWindowMs) { max($0, $1.rule.windowMs) }
+            longestReofferMs = rules.reduce(0) { max($0, $1.rule.reofferMs) }
+        }
+    }
+    /// How long views and order mentions are kept: the longest window that reads them.
+    private(set) var retentionMs: Millis
+    private(set) var longestReofferMs: Millis = 0
+    var states: [State] = []
+
+    init(_ p: inout RuleParams, shop: ShopParameters) throws(RuleError) {
+        coviewWindowMs = RuleParams.millis(try p.number("coview_window_hours"), per: millisPerHour)
+        retentionMs = coviewWindowMs
+    }
+
+    func compile(kind: String, _ p: inout RuleParams, common: TouchSpec) throws(RuleError) -> (AbandonedViewRule, [TouchSpec]) {
+        (try AbandonedViewRule(&p), [common])
+    }
+
+    func configure(_ settings: inout CoreSettings) {
+        settings.coviewWindowMs = coviewWindowMs
+        settings.viewRetentionMs = max(settings.viewRetentionMs, retentionMs)
+    }
+
+    mutating func addCustomer() { states.append(State()) }
+
+    mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
+        switch e {
+        case .order(_, _, let products, let t, _):
+            if !products.isEmpty { states[c].orderMentions.append(OrderMention(at: t, products: products)) }
+        case .view(_, let t, _):
+            states[c].lastView = max(states[c].lastView ?? t, t)
+        case .email:
+            break
+        }
+    }
+
+    func candidates<S: WakeSink>(_ c: Int, _ core: TaskCore, _ body: inout S) {
+        guard let last = states[c].lastView else { return }
+        for r in rules { body.add(r.index, 1, last.adding(r.rule.delayMs), .min) }
+    }
+
+    func holds(_ local: Int, touch: Int32, _ c: Int, _ core: TaskCore) -> Bool { true }
+
+    /// Spec 3.6 and 3.8 item 7.
+    mutating func fire(_ local: Int, touch: Int32, _ c: Int, at w: Millis, _ core: inout TaskCore) -> Firing? {
+        let a = rules[local].rule, ri = rules[local].index
+        let from = w.subtracting(a.windowMs)
+        var ordered: [Int32] = []
+        for m in states[c].orderMentions where m.at > from && m.at <= w { ordered += m.products }
+        let offered = states[c].offered
+        let carried = core.customers[c].views
+            .filter { v in
+                v.at > from && v.at <= w && !ordered.contains(v.product)
+                    && !offered.contains { $0.rule == ri && $0.product == v.product && w < $0.at.adding(a.reofferMs) }
+            }
+            .sorted { $0.at != $1.at ? $0.at > $1.at : $0.seq > $1.seq }
+            .prefix(a.maxProducts)
+        guard !carried.isEmpty else { return nil }
+        let seeds = carried.map(\.product)
+        for p in seeds { states[c].offered.append(Offered(rule: ri, product: p, at: w)) }
+        let recs = core.recommend(c, seeds: seeds, limit: a.maxRecommendations)
+        return Firing(
+            products: carried.map { CarriedProduct(productId: core.productNames[Int($0.product)], viewedAt: $0.at) },
+            recommendations: recs)
+    }
+
+    mutating func prune(_ c: Int, _ core: TaskCore) {
+        guard core.watermark != .min else { return }
+        let horizon = core.watermark.subtracting(retentionMs)
+        states[c].orderMentions.removeAll { $0.at <= horizon }
+        let offeredHorizon = core.watermark.subtracting(longestReofferMs)
+        states[c].offered.removeAll { $0.at <= offeredHorizon }
+    }
+
+    func encodeSection(_ w: inout ByteWriter, _ core: TaskCore) {
+        for s in states {
+            w.optionalInt(s.lastView)
+            w.varint(UInt64(s.orderMentions.count))
+            for m in s.orderMentions { w.int(m.at); w.ints(m.products) }
+            w.varint(UInt64(s.offered.count))
+            for o in s.offered { w.int(o.rule); w.int(o.product); w.int(o.at) }
+        }
+    }
+
+    mutating func decodeSection(_ r: inout ByteReader, version: UInt64, _ core: TaskCore, remap: RuleRemap) throws(SnapshotError) {
+        states = []
+        states.reserveCapacity(core.customers.count)
+        for _ in core.customers.indices {
+            var s = State(lastView: try r.optionalInt())
+            for _ in 0..<(try r.count()) { s.orderMentions.append(OrderMention(at: try r.int(), products: try r.ints())) }
+            for _ in 0..<(try r.count()) {
+                let o = Offered(rule: try remap(try r.int32()), product: try r.int32(), at: try r.int())
+                if o.rule >= 0 { s.offered.append(o) }
+            }
+            states.append(s)
+        }
+    }
+
+    mutating func startFromFacts(_ core: TaskCore) {
+        states = core.customers.map { c in State(lastView: c.views.map(\.at).max()) }
+    }
+
+    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore, remap: RuleRemap) {
+        states = customers.map { c in
+            State(
+                lastView: c.lastView, orderMentions: c.orderMentions.map { OrderMention(at: $0.at, products: $0.products) },
+                offered: c.offered.map { Offered(rule: $0.rule, product: $0.product, at: $0.at) })
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import RekindleCore
+@testable import RekindleRuntime
+import Testing
+
+/// State format 2 is a list of sections (`name, version, length, bytes`): `core`, then one per
+/// family. These tests read and rewrite that list independently of the task's own codec, as a
+/// release with other families would have written it.
+@Suite struct SnapshotSectionTests {
+    struct Section: Equatable {
+        var name: String
+        var version: UInt64
+        var bytes: [UInt8]
+    }
+
+    static func varint(_ bytes: [UInt8], _ i: inout Int) -> UInt64 {
+        var v: UInt64 = 0, shift: UInt64 = 0
+        while true {
+            let b = bytes[i]
+            i += 1
+            v |= UInt64(b & 0x7f) << shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+    }
+
+    static func put(_ v: UInt64, _ out: inout [UInt8]) {
+        var x = v
+        while x >= 0x80 {
+            out.append(UInt8(x & 0x7f) | 0x80)
+            x >>= 7
+        }
+        out.append(UInt8(x))
+    }
+
+    static func sections(_ state: [UInt8]) -> [Section] {
+        var i = 0
+        #expect(varint(state, &i) == 2)
+        var out: [Section] = []
+        for _ in 0..<varint(state, &i) {
+            let n = Int(varint(state, &i))
+            let name = String(decoding: state[i..<(i + n)], as: UTF8.self)
+            i += n
+            let version = varint(state, &i)
+            let length = Int(varint(state, &i))
+            out.append(Section(name: name, version: version, bytes: Array(state[i..<(i + length)])))
+            i += length
+        }
+        #expect(i == state.count)
+        return out
+    }
+
+    static func state(_ sections: [Section]) -> [UInt8] {
+        var out: [UInt8] = []
+        put(2, &out)
+        put(UInt64(sections.count), &out)
+        for s in sections {
+            put(UInt64(s.name.utf8.count), &out)
+            out += Array(s.name.utf8)
+            put(s.version, &out)
+            put(UInt64(s.bytes.count), &out)
+            out += s.bytes
+        }
+        return out
+    }
+
+    /// A task that has folded the first `count` events of the snapshot tests' stream.
+    static func folded(_ count: Int) -> CampaignTask {
+        var task = CampaignTask(rules: .defaults)
+        var out: [Output] = []
+        for e in SnapshotTests.events.prefix(count) { task.apply(e, into: &out) }
+        return task
+    }
+
+    @Test func theStateIsTheCoreThenOneSectionPerFamilyInRegistryOrder() {
+        let s = Self.sections(Self.folded(2000).encodeState())
+        #expect(s.map(\.name) == ["core"] + RuleSet.families)
+        #expect(s.allSatisfy { $0.version == 1 })
+        // Families without state of their own write empty sections; the others do not.
+        #expect(s.first { $0.name == "rf" }?.bytes == [])
+        #expect(s.first { $0.name == "views" }!.bytes.count > 1000)
+        #expect(Self.state(s) == Self.folded(2000).encodeState())
+    }
+
+    @Test func aSectionOfAFamilyThisReleaseDoesNotHaveIsDroppedAndNamed() throws {
+        let task = Self.folded(2000)
+        var s = Self.sections(task.encodeState())
+        s.insert(Section(name: "loyalty_points", version: 3, bytes: [1, 2, 3]), at: 4)
+        let restored = try CampaignTask(restoring: Self.state(s), rules: .defaults)
+        #expect(restored.encodeState() == task.encodeState())
+        #expect(restored.restoreNotes == ["section loyalty_points: no such family in this release, dropped"])
+    }
+
+    /// A snapshot of a release without a family restores what it has and starts that family from
+    /// the customers' facts: here, engagement's cold spells are what the facts say at the
+    /// snapshot's time, and the fold continues with every rule firing.
+    @Test func aFamilyMissingFromTheSnapshotStartsFromTheCustomersFacts() throws {
+        let events = SnapshotTests.events
+        let cut = events.count / 2
+        let task = Self.folded(cut)
+        for family in RuleSet.families {
+            let s = Self.sections(task.encodeState()).filter { $0.name != family }
+            var restored = try CampaignTask(restoring: Self.state(s), rules: .defaults)
+            #expect(restored.restoreNotes == ["section \(family): not in the snapshot, started from the customers' facts"])
+            var out: [Output] = []
+            for e in events[cut...] { restored.apply(e, into: &out) }
+            #expect(out.count > 100, "\(family)")
+            if ["rf", "reanimation", "stage", "vip", "engagement"].contains(family) {
+                // Their state is a function of the facts (and the ledger) at a wake-up: nothing lost.
+                var whole = task
+                var expected: [Output] = []
+                for e in events[cut...] { whole.apply(e, into: &expected) }
+                #expect(SnapshotTests.lines(out) == SnapshotTests.lines(expected), "\(family)")
+            }
+        }
+    }
+
+    @Test func aSectionOfANewerVersionOrWithBadBytesRefusesTheSnapshot() throws {
+        let s = Self.sections(Self.folded(2000).encodeState())
+        let views = try #require(s.firstIndex { $0.name == "views" })
+        var newer = s
+        newer[views].version = 2
+        #expect(throws: SnapshotError("section views version 2, this build reads up to 1")) {
+            try CampaignTask(restoring: Self.state(newer), rules: .defaults)
+        }
+        var longer = s
+        longer[views].bytes.append(0)
+        #expect(throws: SnapshotError("section views: 1 unexpected bytes")) {
+            try CampaignTask(restoring: Self.state(longer), rules: .defaults)
+        }
+        var shorter = s
+        shorter[views].bytes.removeLast(3)
+        #expect(throws: SnapshotError.self) { try CampaignTask(restoring: Self.state(shorter), rules: .defaults) }
+        var twice = s
+        twice.append(s[views])
+        #expect(throws: SnapshotError("section views twice")) { try CampaignTask(restoring: Self.state(twice), rules: .defaults) }
+        #expect(throws: SnapshotError("no core section first")) {
+            try CampaignTask(restoring: Self.state(Array(s.dropFirst())), rules: .defaults)
+        }
+    }
+
+    @Test func anUnknownStateFormatIsRefused() {
+        var bytes = Self.folded(100).encodeState()
+        bytes[0] = 3
+        #expect(throws: SnapshotError("state format 3, this build reads 1 and 2")) {
+            try CampaignTask(restoring: bytes, rules: .defaults)
+        }
+    }
+}
