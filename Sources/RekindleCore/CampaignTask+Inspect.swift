@@ -21,7 +21,7 @@ extension CampaignTask {
         if f.completedOrders > 0 { w.time(f.lastPurchaseAt) } else { w.null() }
         w.key("total_spent"); w.double(f.totalSpent)
         w.key("mean_interval_days"); w.double(f.meanInterval(rules.shop) / Double(millisPerDay))
-        for field in customerBlock(c, at: now, view: true).fields { field.write(&w) }
+        for field in Self.customerBlock(families, core, c, at: now, view: true).fields { field.write(&w) }
         w.key("first_seen")
         if let t = s.firstSeen { w.time(t) } else { w.null() }
         w.key("last_signal")
@@ -29,7 +29,7 @@ extension CampaignTask {
         w.key("orders"); w.int(s.orders.count)
         w.key("pending")
         w.beginArray()
-        let ahead = wakeUps(c, into: NextWakeUp(after: core.timerClock, ledger: s.fired, collecting: true)).pending
+        let ahead = Self.wakeUps(families, core, c, into: NextWakeUp(after: core.timerClock, ledger: s.fired, collecting: true)).pending
         for p in ahead.sorted(by: { ($0.due, $0.rule, $0.touch) < ($1.due, $1.rule, $1.touch) }) {
             let owner = rules.owners[Int(p.rule)]
             var check = Holds(local: owner.local, touch: p.touch, customer: c)

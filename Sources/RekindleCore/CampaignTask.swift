@@ -57,7 +57,7 @@ public struct CampaignTask: Sendable {
     public mutating func apply(_ event: Event, into out: inout [Output]) -> InputError? {
         // One lookup serves the refusal check and the fold (timers firing add no customer).
         let known = core.customerIndex[event.customerId].map { Int($0) }
-        if let refusal = refusal(of: event, customer: known) { return refusal }
+        if let refusal = Self.refusal(of: event, customer: known, core) { return refusal }
         let t = event.occurredAt
         let late = core.watermark != .min && t < core.watermark
         if !late { fireTimers(upTo: t.subtracting(allowedLatenessMs).subtracting(1), into: &out) }
@@ -86,7 +86,7 @@ public struct CampaignTask: Sendable {
     /// number, so an order whose completion (or removal, which re-sums the rest) would make the
     /// sum infinite or NaN is a bad input. Changes nothing.
     /// `c` is the customer's index, nil for a customer not seen yet.
-    func refusal(of event: Event, customer c: Int?) -> InputError? {
+    static func refusal(of event: Event, customer c: Int?, _ core: TaskCore) -> InputError? {
         guard case .order(let o) = event.body else { return nil }
         // Read in place: copying the customer would retain every one of its arrays.
         let k = c.flatMap { core.customers[$0].orderIndex(o.orderId) }
@@ -158,7 +158,7 @@ public struct CampaignTask: Sendable {
                 order.everCompleted = true
                 core.customers[c].purchases.append(.init(orderId: o.orderId, at: t, total: o.total))
                 core.customers[c].recomputeFacts()
-                if !order.converted, let conversion = attribute(c, orderId: o.orderId, at: t, revenue: o.total) {
+                if !order.converted, let conversion = Self.attribute(rules, core, c, orderId: o.orderId, at: t, revenue: o.total) {
                     order.converted = true
                     out.append(.conversion(conversion))
                     stats.conversions += 1
@@ -227,7 +227,7 @@ public struct CampaignTask: Sendable {
     }
 
     /// Last-touch attribution (spec section 2): the latest touch with `fired_at < t <= fired_at + window`.
-    func attribute(_ c: Int, orderId: String, at t: Millis, revenue: Double) -> Conversion? {
+    static func attribute(_ rules: RuleSet, _ core: TaskCore, _ c: Int, orderId: String, at t: Millis, revenue: Double) -> Conversion? {
         guard let touch = core.customers[c].openTouches.last(where: { $0.firedAt < t && t <= $0.windowEnd }) else { return nil }
         let ruleId = rules.rules[Int(touch.rule)].id
         let customerId = core.customers[c].id
@@ -251,15 +251,16 @@ public struct CampaignTask: Sendable {
         core.timerClock = max(core.timerClock, limit)
     }
 
-    /// Collects every wake-up customer `c` has pending into `sink`, family by family.
-    func wakeUps<S: WakeSink>(_ c: Int, into sink: S) -> S {
+    /// Collects every wake-up customer `c` has pending into `sink`, family by family. Static, over
+    /// the two parts it reads: a method reading `self` made the mutating callers copy the task.
+    static func wakeUps<S: WakeSink>(_ families: Families, _ core: TaskCore, _ c: Int, into sink: S) -> S {
         var list = Candidates(customer: c, sink: sink)
         families.readAll(&list, core)
         return list.sink
     }
 
     mutating func reschedule(_ c: Int) {
-        let next = wakeUps(c, into: NextWakeUp(after: core.timerClock, ledger: core.customers[c].fired)).next
+        let next = Self.wakeUps(families, core, c, into: NextWakeUp(after: core.timerClock, ledger: core.customers[c].fired)).next
         guard next != core.customers[c].scheduled else { return }
         core.customers[c].scheduled = next
         timers.schedule(customer: Int32(c), customerId: core.customers[c].id, due: next)
@@ -268,7 +269,7 @@ public struct CampaignTask: Sendable {
     /// Fires customer `c`'s touches due at `w`, in (rule_id, touch) order; a touch anchored on
     /// `L` fires at most once (spec 3.8 item 4), and only if its condition holds now.
     mutating func fireDue(_ c: Int, at w: Millis, into out: inout [Output]) {
-        var due = wakeUps(c, into: DueAt(instant: w)).due
+        var due = Self.wakeUps(families, core, c, into: DueAt(instant: w)).due
         var wake = Wake(customer: c, at: w)
         families.visitAll(&wake, &core)
         due.sort { $0.rule != $1.rule ? $0.rule < $1.rule : $0.touch < $1.touch }
@@ -291,7 +292,7 @@ public struct CampaignTask: Sendable {
     // MARK: - Output
 
     /// The trigger's `customer` block at `t` (with `view`, the customer view's fields too).
-    func customerBlock(_ c: Int, at t: Millis, view: Bool = false) -> CustomerSnapshot {
+    static func customerBlock(_ families: Families, _ core: TaskCore, _ c: Int, at t: Millis, view: Bool = false) -> CustomerSnapshot {
         let f = core.customers[c].facts
         var fields = CustomerFields(customer: c, at: t, view: view)
         families.readAll(&fields, core)
@@ -312,7 +313,7 @@ public struct CampaignTask: Sendable {
             .trigger(
                 Trigger(
                     triggerId: id, ruleId: rule.id, touch: Int(touch), customerId: customerId, firedAt: t,
-                    channel: rule.channel(touch: Int(touch)), customer: customerBlock(c, at: t), offer: firing.offer,
+                    channel: rule.channel(touch: Int(touch)), customer: Self.customerBlock(families, core, c, at: t), offer: firing.offer,
                     products: firing.products, recommendations: firing.recommendations, conversionWindowDays: window,
                     rulesVersion: rules.hash)))
     }
