@@ -239,7 +239,7 @@ public final class LiveRunner: @unchecked Sendable {
         summary.report.badInputs = summary.badInputs
         // Read the tasks before leaving the group: revocation drops them.
         state.withLock { s in
-            summary.watermarks = s.tasks.keys.sorted().map { ($0, s.tasks[$0]!.task.watermark) }
+            summary.watermarks = s.watermarks
             summary.report.partitions = s.tasks.count
             summary.report.lateEvents = s.tasks.values.reduce(0) { $0 + $1.task.stats.lateEvents }
             summary.report.ignoredOrderEvents = s.tasks.values.reduce(0) { $0 + $1.task.stats.ignoredOrderEvents }
