@@ -51,11 +51,7 @@ public struct Replay {
             var refused: [DeadLetter] = []
             var folded = 0
             for e in routed[k] {
-                if let refusal = task.apply(e.event, into: &out) {
-                    refused.append(e.deadLetter(refusal))
-                } else {
-                    folded += 1
-                }
+                if task.fold(e, into: &out, refused: &refused) { folded += 1 }
             }
             if end != Millis.min { task.advance(to: end, into: &out) }
             let foldedSoFar = done.withLock { n in
@@ -103,5 +99,15 @@ public struct Replay {
             merged.append(lists[best][heads[best]].1)
             heads[best] += 1
         }
+    }
+}
+
+extension CampaignTask {
+    /// Folds an event read for a replay; one the fold refuses becomes its dead letter in
+    /// `refused`. Returns whether the fold took the event.
+    mutating func fold(_ e: SourcedEvent, into out: inout [Output], refused: inout [DeadLetter]) -> Bool {
+        guard let refusal = apply(e.event, into: &out) else { return true }
+        refused.append(e.deadLetter(refusal))
+        return false
     }
 }

@@ -190,11 +190,7 @@ public struct StreamingReplay {
                     afterUntil += 1
                     continue
                 }
-                if let refusal = task.apply(e.event, into: &out) {
-                    refused.append(e.deadLetter(refusal))
-                } else {
-                    folded += 1
-                }
+                if task.fold(e, into: &out, refused: &refused) { folded += 1 }
             }
             if !out.isEmpty {
                 _ = outputs.put(out)
