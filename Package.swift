@@ -37,7 +37,7 @@ let package = Package(
         ),
         // A small safe Swift API over librdkafka: consumer, producer, mock cluster.
         .target(name: "RekindleKafka", dependencies: ["CRdKafka"]),
-        // Files, rule-file loading, replay driver, generator, reports.
+        // Files, rule-file loading, replay driver, reports, the live runner.
         .target(
             name: "RekindleRuntime",
             dependencies: [
@@ -52,11 +52,23 @@ let package = Package(
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
         ),
+        // Test and benchmark tooling, apart from the product: the synthetic stream generator,
+        // the decoder's differential fuzzer and the deterministic simulation of the live runtime.
+        .target(
+            name: "RekindleTooling",
+            dependencies: [
+                "RekindleCore",
+                "RekindleKafka",
+                "RekindleRuntime",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "rekindle",
             dependencies: [
                 "RekindleCore",
                 "RekindleRuntime",
+                "RekindleTooling",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -65,7 +77,9 @@ let package = Package(
         .testTarget(
             name: "RekindleRuntimeTests",
             // The CLI tests run the built `rekindle` binary, so the test build builds it too.
-            dependencies: ["RekindleRuntime", "RekindleCore", "rekindle"]
+            // RekindleTooling: generated streams, seeded shuffles and the simulation's comparison.
+            dependencies: ["RekindleRuntime", "RekindleCore", "RekindleTooling", "rekindle"]
         ),
+        .testTarget(name: "RekindleToolingTests", dependencies: ["RekindleTooling", "RekindleRuntime", "RekindleCore"]),
     ]
 )

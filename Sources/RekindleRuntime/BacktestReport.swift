@@ -1,6 +1,7 @@
 import RekindleCore
 
 /// What a replay would have done, per rule: triggers, customers, conversions and revenue.
+/// Counted by `BacktestReport.Counter`, the same way on every path.
 public struct BacktestReport: Sendable {
     public struct RuleLine: Sendable, Equatable {
         public var ruleId: String
@@ -25,36 +26,6 @@ public struct BacktestReport: Sendable {
         rulesVersion = rules.hash
         rulesFileVersion = rules.version
         lines = rules.rules.map { RuleLine(ruleId: $0.id) }
-    }
-
-    /// Rule line by rule id, and the customers each rule reached so far.
-    private var index: [String: Int] = [:]
-    private var reached: [Set<String>] = []
-
-    private mutating func prepare() {
-        guard index.isEmpty else { return }
-        for (i, l) in lines.enumerated() { index[l.ruleId] = i }
-        reached = [Set<String>](repeating: [], count: lines.count)
-    }
-
-    mutating func add(triggers: [Trigger], conversions: [Conversion]) {
-        for t in triggers { count(t) }
-        for c in conversions { count(c) }
-    }
-
-    /// Counts outputs one at a time, as a streaming replay writes them.
-    mutating func count(_ t: Trigger) {
-        prepare()
-        guard let i = index[t.ruleId] else { return }
-        lines[i].triggers += 1
-        if reached[i].insert(t.customerId).inserted { lines[i].customers += 1 }
-    }
-
-    mutating func count(_ c: Conversion) {
-        prepare()
-        guard let i = index[c.ruleId] else { return }
-        lines[i].conversions += 1
-        lines[i].revenue += c.revenue
     }
 
     public var totalTriggers: Int { lines.reduce(0) { $0 + $1.triggers } }

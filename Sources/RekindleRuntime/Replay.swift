@@ -43,47 +43,44 @@ public struct Replay {
         // Tasks share nothing: they fold on every core at once, each into its own slot, and the
         // merge below orders their outputs exactly as a one-thread loop over them would.
         let rules = rules, lateness = allowedLatenessMs, routed = perTask, total = events.count
-        let slots = Mutex([(out: [Output], stats: TaskStats, refused: [DeadLetter])?](repeating: nil, count: partitions))
+        let slots = Mutex([(out: [Output], stats: TaskStats, folded: Int, refused: [DeadLetter])?](repeating: nil, count: partitions))
         let done = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: partitions) { k in
             var task = CampaignTask(rules: rules, allowedLatenessMs: lateness)
             var out: [Output] = []
             var refused: [DeadLetter] = []
+            var folded = 0
             for e in routed[k] {
-                if let refusal = task.apply(e.event, into: &out) { refused.append(e.deadLetter(refusal)) }
+                if task.fold(e, into: &out, refused: &refused) { folded += 1 }
             }
             if end != Millis.min { task.advance(to: end, into: &out) }
-            let folded = done.withLock { n in
+            let foldedSoFar = done.withLock { n in
                 n += routed[k].count
                 return n
             }
-            progress?.update("folded \(folded)/\(total) events")
-            slots.withLock { $0[k] = (out, task.stats, refused) }
+            progress?.update("folded \(foldedSoFar)/\(total) events")
+            slots.withLock { $0[k] = (out, task.stats, folded, refused) }
         }
         let finished = slots.withLock { $0.map { $0! } }
         let taskOutputs = finished.map(\.out)
-        let stats = finished.map(\.stats)
         progress?.finish()
-        var result = Result(report: BacktestReport(rules: rules))
         // Each task's outputs are in firing order; merge them by time, ties by task number.
-        result.triggers = Replay.mergeByTime(taskOutputs) {
+        let triggers = Replay.mergeByTime(taskOutputs) {
             if case .trigger(let t) = $0 { return (t.firedAt, t) } else { return nil }
         }
-        result.conversions = Replay.mergeByTime(taskOutputs) {
+        let conversions = Replay.mergeByTime(taskOutputs) {
             if case .conversion(let c) = $0 { return (c.convertedAt, c) } else { return nil }
         }
         // Events the fold refused come after those of the reading, task by task.
         let refused = finished.flatMap(\.refused)
-        result.deadLetters = deadLetters + refused
-        result.report.add(triggers: result.triggers, conversions: result.conversions)
-        result.report.events = events.count - refused.count
-        result.report.badInputs = deadLetters.count + refused.count
-        result.report.afterUntil = afterUntil
-        result.report.lateEvents = stats.reduce(0) { $0 + $1.lateEvents }
-        result.report.ignoredOrderEvents = stats.reduce(0) { $0 + $1.ignoredOrderEvents }
-        result.report.partitions = partitions
-        result.report.watermark = end == Millis.min ? nil : end
-        return result
+        var counter = BacktestReport.Counter(rules: rules)
+        for t in triggers { counter.count(.trigger(t)) }
+        for c in conversions { counter.count(.conversion(c)) }
+        counter.countEvents(folded: finished.reduce(0) { $0 + $1.folded }, afterUntil: afterUntil)
+        counter.countBadInputs(deadLetters.count + refused.count)
+        return Result(
+            triggers: triggers, conversions: conversions, deadLetters: deadLetters + refused,
+            report: counter.report(tasks: finished.map(\.stats), watermark: end))
     }
 
     /// A stable merge of per-task streams by time (each already in time order), ties by task.
@@ -102,5 +99,15 @@ public struct Replay {
             merged.append(lists[best][heads[best]].1)
             heads[best] += 1
         }
+    }
+}
+
+extension CampaignTask {
+    /// Folds an event read for a replay; one the fold refuses becomes its dead letter in
+    /// `refused`. Returns whether the fold took the event.
+    mutating func fold(_ e: SourcedEvent, into out: inout [Output], refused: inout [DeadLetter]) -> Bool {
+        guard let refusal = apply(e.event, into: &out) else { return true }
+        refused.append(e.deadLetter(refusal))
+        return false
     }
 }

@@ -160,18 +160,15 @@ public struct StreamingReplay {
         }
 
         // Stage 3: JSON and writes, with the report's per-rule counts (read after `join`).
-        let counted = Box(BacktestReport(rules: rules))
+        let counter = Box(BacktestReport.Counter(rules: rules))
         let writer = StageThread {
             while let batch = outputs.take() {
                 for o in batch {
                     switch o {
-                    case .trigger(let t):
-                        sinks.triggers.write { t.appendJSON(to: &$0) }
-                        counted.value.count(t)
-                    case .conversion(let c):
-                        sinks.conversions.write { c.appendJSON(to: &$0) }
-                        counted.value.count(c)
+                    case .trigger(let t): sinks.triggers.write { t.appendJSON(to: &$0) }
+                    case .conversion(let c): sinks.conversions.write { c.appendJSON(to: &$0) }
                     }
+                    counter.value.count(o)
                 }
             }
         }
@@ -179,7 +176,7 @@ public struct StreamingReplay {
         // Stage 2, here: the fold.
         var task = CampaignTask(rules: rules, allowedLatenessMs: allowedLatenessMs)
         var last = Millis.min
-        var events = 0, afterUntil = 0, bad = 0
+        var events = 0, folded = 0, afterUntil = 0, bad = 0
         var out: [Output] = []
         // Events the fold refused: dead letters after those of the reading, as `Replay` has them.
         var refused: [DeadLetter] = []
@@ -193,7 +190,7 @@ public struct StreamingReplay {
                     afterUntil += 1
                     continue
                 }
-                if let refusal = task.apply(e.event, into: &out) { refused.append(e.deadLetter(refusal)) }
+                if task.fold(e, into: &out, refused: &refused) { folded += 1 }
             }
             if !out.isEmpty {
                 _ = outputs.put(out)
@@ -214,15 +211,9 @@ public struct StreamingReplay {
         outputs.close()
         try writer.join()
         progress?.finish()
-        var report = counted.value
-        report.events = events - refused.count
-        report.badInputs = bad + refused.count
-        report.afterUntil = afterUntil
-        report.lateEvents = task.stats.lateEvents
-        report.ignoredOrderEvents = task.stats.ignoredOrderEvents
-        report.partitions = 1
-        report.watermark = end == Millis.min ? nil : end
-        return .done(report)
+        counter.value.countEvents(folded: folded, afterUntil: afterUntil)
+        counter.value.countBadInputs(bad + refused.count)
+        return .done(counter.value.report(tasks: [task.stats], watermark: end))
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RekindleCore
 import RekindleRuntime
+import RekindleTooling
 
 /// The decoder's differential fuzzer (`ParserFuzz`) for as long as asked: the CI test runs a few
 /// seconds of it, this runs minutes or hours of one seed's stream on demand.

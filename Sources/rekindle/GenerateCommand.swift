@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RekindleCore
 import RekindleRuntime
+import RekindleTooling
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RekindleRuntime
+import RekindleTooling
 
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import Foundation
 import RekindleCore
 @testable import RekindleRuntime
+import RekindleTooling
 import Testing
 
 /// The real-process proof of spec section 5: `rekindle run` killed with SIGKILL at random moments

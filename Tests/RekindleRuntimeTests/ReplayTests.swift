@@ -1,6 +1,7 @@
 import Foundation
 import RekindleCore
 @testable import RekindleRuntime
+import RekindleTooling
 import Testing
 
 enum ReplayFixture {

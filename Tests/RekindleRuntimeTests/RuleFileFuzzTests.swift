@@ -1,5 +1,6 @@
 import Foundation
 import RekindleCore
+import RekindleTooling
 import Testing
 
 /// Random rule files (valid YAML, real keys, values of every kind and magnitude) through

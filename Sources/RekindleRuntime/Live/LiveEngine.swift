@@ -4,9 +4,10 @@ import RekindleKafka
 
 /// The live runner's logic without its transport: tasks per partition number, their merge and
 /// fold, idle tasks following the instance watermark, restore from snapshots, the recovery ledger,
-/// and snapshot and commit bookkeeping. `LiveRunner` feeds it librdkafka's events; the simulation
-/// test feeds it a deterministic log. Not thread-safe: the owner serialises calls.
-struct LiveEngine: Sendable {
+/// and snapshot and commit bookkeeping. `LiveRunner` feeds it librdkafka's events; the simulator
+/// (`RekindleTooling`) feeds it a deterministic log, through the public part below. Not
+/// thread-safe: the owner serialises calls.
+public struct LiveEngine: Sendable {
     private(set) var rules: RuleSet
     let topics: TopicNames
     let allowedLatenessMs: Millis
@@ -30,9 +31,9 @@ struct LiveEngine: Sendable {
     var recoveryFloor: [TopicPartition: Int64] = [:]
     var eventsSinceSnapshot = 0
     /// Partition counts of the output topics, for the recovery read and snapshot offsets.
-    var outputPartitions: [(topic: String, kind: OutputLedger.OutputKind, count: Int)] = []
+    public var outputPartitions: [(topic: String, kind: OutputLedger.OutputKind, count: Int)] = []
 
-    init(rules: RuleSet, topics: TopicNames, allowedLatenessMs: Millis, metrics: RekindleMetrics?, logger: Logger,
+    public init(rules: RuleSet, topics: TopicNames, allowedLatenessMs: Millis, metrics: RekindleMetrics?, logger: Logger,
          groupId: String = "rekindle") {
         self.rules = rules
         self.topics = topics
@@ -42,18 +43,26 @@ struct LiveEngine: Sendable {
         self.groupId = groupId
     }
 
-    typealias DeadLetterOut = (letter: DeadLetter, key: [UInt8]?, kind: InputError.Kind)
+    public typealias DeadLetterOut = (letter: DeadLetter, key: [UInt8]?, kind: InputError.Kind)
     /// An output with the task that derived it (a transactional producer is per task).
-    typealias TaskOutput = (task: Int32, output: Output)
+    public typealias TaskOutput = (task: Int32, output: Output)
     /// Reads output partitions from the given offsets to their end.
-    typealias OutputReader = ([(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)]) throws -> OutputLedger
+    public typealias OutputReader = ([(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)]) throws -> OutputLedger
+
+    /// Each task's watermark, by partition number.
+    public var watermarks: [(partition: Int32, watermark: Millis)] {
+        tasks.keys.sorted().map { ($0, tasks[$0]!.task.watermark) }
+    }
+
+    /// Every task caught up on its assigned partitions, with nothing left to merge.
+    public var tasksAreIdle: Bool { tasks.values.allSatisfy(\.isIdle) }
 
     // MARK: - Restore
 
     /// Restores task `k` from the newest of `candidates` (newest first) that decodes, is this
     /// group's task `k` and restores; returns where its inputs resume (empty: from the beginning).
     /// Every rejection is a warning, and so is a task that re-folds because all were rejected.
-    mutating func restore(_ k: Int32, from candidates: [SnapshotCandidate]) -> [OffsetEntry] {
+    public mutating func restore(_ k: Int32, from candidates: [SnapshotCandidate]) -> [OffsetEntry] {
         let (rules, lateness) = (self.rules, allowedLatenessMs)
         let (found, task) = SnapshotSelection.newestGood(candidates, group: groupId, task: k) { snap throws(SnapshotError) in
             try CampaignTask(restoring: snap.state, rules: rules, allowedLatenessMs: lateness)
@@ -84,18 +93,13 @@ struct LiveEngine: Sendable {
         return snap.inputOffsets
     }
 
-    /// For stores that know no sequence without decoding (the simulation's).
-    mutating func restore(_ k: Int32, from candidates: [(name: String, bytes: [UInt8])]) -> [OffsetEntry] {
-        restore(k, from: candidates.map { SnapshotCandidate(name: $0.name, sequence: nil, bytes: $0.bytes) })
-    }
-
     // MARK: - Steps
 
     /// Applies one batch of consumer events: assignments (with recovery), messages, ends of
     /// partitions; then merges and folds every task and advances idle tasks to the instance's
     /// watermark. Outputs already on their topics are dropped. Returns whether every assigned task
     /// is idle, and how many events were folded.
-    mutating func step(_ events: [ConsumerEvent], out: inout [TaskOutput], dead: inout [DeadLetterOut],
+    public mutating func step(_ events: [ConsumerEvent], out: inout [TaskOutput], dead: inout [DeadLetterOut],
                        readOutputs: OutputReader) -> (idle: Bool, folded: Int) {
         for e in events {
             switch e {
@@ -218,7 +222,7 @@ struct LiveEngine: Sendable {
     }
 
     /// Drops the tasks whose partitions are gone.
-    mutating func release(_ tps: [TopicPartition]) {
+    public mutating func release(_ tps: [TopicPartition]) {
         for tp in tps {
             guard let topic = topics.input(named: tp.topic) else { continue }
             tasks[tp.partition]?.inputs[topic.rawValue] = TaskRunner.Input()
@@ -249,7 +253,7 @@ struct LiveEngine: Sendable {
 
     /// Snapshots of the given tasks (all when nil). The caller guarantees that every output of the
     /// events folded so far is delivered and that `outputOffsets` are the output ends after that.
-    mutating func snapshots(of partitions: Set<Int32>?, outputOffsets ends: [OffsetEntry]) -> [TaskSnapshot] {
+    public mutating func snapshots(of partitions: Set<Int32>?, outputOffsets ends: [OffsetEntry]) -> [TaskSnapshot] {
         eventsSinceSnapshot = 0
         // While recovering, outputs past the recovery read's start are not yet re-derived by this
         // state: the snapshot must send a later recovery back there, not to the current end.

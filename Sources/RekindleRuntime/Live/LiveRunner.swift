@@ -147,8 +147,8 @@ public final class LiveRunner: @unchecked Sendable {
         var lastSnapshot = ContinuousClock.now
         try consumer.subscribe(options.topics.inputs)
         var summary = LiveSummary(report: BacktestReport(rules: options.rules))
-        var producedTriggers: [Trigger] = []
-        var producedConversions: [Conversion] = []
+        // Counting outputs keeps every customer each rule reached: only for a run that ends.
+        var counter = BacktestReport.Counter(rules: options.rules)
         let keepForReport = options.stopWhenIdleSeconds != nil
         var idleSince: ContinuousClock.Instant?
         var transactionalProducers: [Int32: Producer] = [:]
@@ -178,12 +178,11 @@ public final class LiveRunner: @unchecked Sendable {
                 case .trigger(let t):
                     byTask[owner, default: []].append((options.topics.triggers, Array(t.customerId.utf8), t.json))
                     metrics?.trigger(rule: t.ruleId)
-                    if keepForReport { producedTriggers.append(t) }
                 case .conversion(let c):
                     byTask[owner, default: []].append((options.topics.conversions, Array(c.customerId.utf8), c.json))
                     metrics?.conversion(rule: c.ruleId)
-                    if keepForReport { producedConversions.append(c) }
                 }
+                if keepForReport { counter.count(o) }
             }
             for (letter, key, kind) in dead {
                 guard case .topic(let name, let partition, _) = letter.source else { continue }
@@ -234,16 +233,13 @@ public final class LiveRunner: @unchecked Sendable {
         }
         try producer.flush()
         commit(consumer)
-        summary.report.add(triggers: producedTriggers, conversions: producedConversions)
-        summary.report.events = summary.eventsIn
-        summary.report.badInputs = summary.badInputs
+        counter.countEvents(folded: summary.eventsIn)
+        counter.countBadInputs(summary.badInputs)
         // Read the tasks before leaving the group: revocation drops them.
         state.withLock { s in
-            summary.watermarks = s.tasks.keys.sorted().map { ($0, s.tasks[$0]!.task.watermark) }
-            summary.report.partitions = s.tasks.count
-            summary.report.lateEvents = s.tasks.values.reduce(0) { $0 + $1.task.stats.lateEvents }
-            summary.report.ignoredOrderEvents = s.tasks.values.reduce(0) { $0 + $1.task.stats.ignoredOrderEvents }
-            summary.report.watermark = s.tasks.values.map(\.task.watermark).max().flatMap { $0 == .min ? nil : $0 }
+            summary.watermarks = s.watermarks
+            summary.report = counter.report(
+                tasks: s.tasks.values.map(\.task.stats), watermark: summary.watermarks.map(\.watermark).max() ?? .min)
         }
         consumer.close()
         try checkSnapshotFailures()

@@ -6,11 +6,14 @@ import RekindleKafka
 /// its output partitions from its snapshot's output offsets to their end, and then produces only
 /// the outputs not found here. Triggers are known by `trigger_id`, conversions by trigger and
 /// order, dead letters by their source topic/partition/offset.
-struct OutputLedger: Sendable {
+public struct OutputLedger: Sendable {
     /// Each known output with its event time (fired_at, converted_at); dead letters have no time
     /// and are kept until the recovering tasks have re-read their inputs.
     private var known: [String: Millis] = [:]
     private(set) var suppressed = 0
+
+    /// Empty: nothing known to be on the output topics yet.
+    public init() {}
 
     var isEmpty: Bool { known.isEmpty }
     var count: Int { known.count }
@@ -23,7 +26,7 @@ struct OutputLedger: Sendable {
     }
 
     /// Learns one message read back from an output topic.
-    mutating func learn(_ value: [UInt8], kind: OutputKind) {
+    public mutating func learn(_ value: [UInt8], kind: OutputKind) {
         guard let v = try? value.withUnsafeBufferPointer({ try JSONParser.parse($0) }) else { return }
         func time(_ field: String) -> Millis {
             if case .string(let s)? = v[field], let t = Timestamp.parse(s) { return t }
@@ -61,7 +64,7 @@ struct OutputLedger: Sendable {
 
     mutating func absorb(_ other: OutputLedger) { known.merge(other.known) { a, _ in a } }
 
-    enum OutputKind { case trigger, conversion, deadLetter }
+    public enum OutputKind: Sendable { case trigger, conversion, deadLetter }
 }
 
 extension OutputLedger {

@@ -3,6 +3,7 @@ import Foundation
 import RekindleCore
 import RekindleKafka
 import RekindleRuntime
+import RekindleTooling
 
 /// Live rate through the embedded broker beside librdkafka's raw consume rate, same process,
 /// same broker, same messages.

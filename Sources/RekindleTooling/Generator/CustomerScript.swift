@@ -273,12 +273,12 @@ struct CustomerScript {
             let extra = catalog.pick(in: catalog.complement(of: category), &rng)
             if !chosen.contains(extra) { chosen.append(extra) }
         }
-        var items = [OrderItem]()
+        var items = [SyntheticOrderItem]()
         var total: Int64 = 0
         for product in chosen {
             let quantity = UInt32(
                 basket == .premium ? rng.weighted([70, 30]) + 1 : rng.weighted([85, 12, 3]) + 1)
-            items.append(OrderItem(product: product, quantity: quantity))
+            items.append(SyntheticOrderItem(product: product, quantity: quantity))
             total += catalog.price(product) * Int64(quantity)
         }
         var event = SyntheticEvent(

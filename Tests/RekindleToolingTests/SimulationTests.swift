@@ -1,4 +1,4 @@
-import RekindleRuntime
+import RekindleTooling
 import Testing
 
 /// 200 seeded fault schedules (crashes with partly landed outputs, lost snapshot writes,

@@ -1,3 +1,5 @@
+import RekindleCore
+
 /// How the fuzzer changes a line: respellings that keep the event (so the oracle still holds),
 /// structural damage to the members, and damage to the raw bytes.
 extension ParserFuzz {

@@ -16,11 +16,11 @@ struct EventLine {
     }
 
     let catalog: ProductCatalog
-    let items: [OrderItem]
+    let items: [SyntheticOrderItem]
     private(set) var writer = JSONLineWriter()
     private var defect = Defect.none
 
-    init(catalog: ProductCatalog, items: [OrderItem]) {
+    init(catalog: ProductCatalog, items: [SyntheticOrderItem]) {
         self.catalog = catalog
         self.items = items
     }
@@ -29,7 +29,7 @@ struct EventLine {
 
     /// Renders `event` (any kind but `.bad`) into `bytes`.
     mutating func render(
-        _ event: SyntheticEvent, items orderItems: ArraySlice<OrderItem>? = nil,
+        _ event: SyntheticEvent, items orderItems: ArraySlice<SyntheticOrderItem>? = nil,
         defect: Defect = .none
     ) {
         self.defect = defect
@@ -53,12 +53,12 @@ struct EventLine {
     /// Cuts the rendered line short.
     mutating func truncate(to count: Int) { writer.truncate(to: count) }
 
-    private func slice(_ event: SyntheticEvent) -> ArraySlice<OrderItem> {
+    private func slice(_ event: SyntheticEvent) -> ArraySlice<SyntheticOrderItem> {
         let from = Int(event.itemStart)
         return items[from..<(from + Int(event.itemCount))]
     }
 
-    private mutating func order(_ e: SyntheticEvent, _ orderItems: ArraySlice<OrderItem>) {
+    private mutating func order(_ e: SyntheticEvent, _ orderItems: ArraySlice<SyntheticOrderItem>) {
         type("order")
         id("event_id", UInt8(ascii: "e"), e.eventNumber)
         id("customer_id", UInt8(ascii: "c"), e.customer)

@@ -1,6 +1,7 @@
+import RekindleCore
 import Testing
 
-@testable import RekindleCore
+@testable import RekindleTooling
 
 /// The decoder's fast path (`EventScanner`) may change only speed, never an answer: a bounded
 /// differential fuzz run, plus named lines of the kinds that break hand-written scanners.

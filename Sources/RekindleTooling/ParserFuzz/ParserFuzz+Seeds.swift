@@ -1,3 +1,5 @@
+import RekindleCore
+
 /// The valid lines the fuzzer starts from: events built from random values, each spelled in one of
 /// the many legal ways and carrying the event it must decode to, and a hand-written corpus of
 /// edge forms.

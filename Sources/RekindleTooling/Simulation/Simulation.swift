@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import RekindleCore
 import RekindleKafka
+import RekindleRuntime
 
 /// What one seeded simulation did, and the first broken invariant if any.
 public struct SimulationReport: Sendable, CustomStringConvertible {
@@ -49,7 +50,7 @@ public enum Simulation {
 
     /// Compares two sorted multisets of lines; nil when equal, else counts and first examples of
     /// what is missing and what is extra or doubled.
-    static func difference(_ got: [String], _ want: [String], _ what: String) -> String? {
+    public static func difference(_ got: [String], _ want: [String], _ what: String) -> String? {
         var missing: [String] = [], extra: [String] = []
         var i = 0, j = 0
         while i < got.count || j < want.count {
@@ -131,7 +132,7 @@ public enum Simulation {
                     // to the last event's time, as replay does) and deliver.
                     deliver(0)  // sends any end-of-partition still owed
                     flush(0)
-                    if instances[0].engine.tasks.values.allSatisfy(\.isIdle) {
+                    if instances[0].engine.tasksAreIdle {
                         step(0, events: [])
                         flush(0)
                         check()
@@ -171,7 +172,8 @@ public enum Simulation {
         }
 
         mutating func step(_ i: Int, events: [ConsumerEvent]) {
-            trace("instance \(instances[i].id) step: \(events.count) events, ledger \(instances[i].engine.ledger.count), tasks \(instances[i].engine.tasks.keys.sorted()) wm \(instances[i].engine.tasks.values.map { $0.task.watermark == .min ? "-" : Timestamp.format($0.task.watermark) })")
+            let watermarks = instances[i].engine.watermarks.map { "\($0.partition): \($0.watermark == .min ? "-" : Timestamp.format($0.watermark))" }
+            trace("instance \(instances[i].id) step: \(events.count) events, watermarks \(watermarks)")
             var out: [LiveEngine.TaskOutput] = []
             var dead: [LiveEngine.DeadLetterOut] = []
             let log = self.log

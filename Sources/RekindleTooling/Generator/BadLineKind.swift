@@ -36,7 +36,7 @@ extension BadLineKind {
         base.eventNumber = event.eventNumber
         base.style = TimestampStyle.draw(&rng)
         if base.style.wholeSeconds { base.occurredAt -= base.occurredAt % 1000 }
-        var items = [OrderItem]()
+        var items = [SyntheticOrderItem]()
         let catalog = line.catalog
         switch kind == .unknownStatus ? 0 : rng.below(10) {
         case 0..<5:
@@ -44,7 +44,7 @@ extension BadLineKind {
             let category = rng.below(catalog.categoryCount)
             for _ in 0..<rng.int(1...2) {
                 let product = catalog.pick(in: category, &rng)
-                items.append(OrderItem(product: product, quantity: 1))
+                items.append(SyntheticOrderItem(product: product, quantity: 1))
                 base.total += catalog.price(product)
             }
         case 5..<8:

@@ -15,7 +15,7 @@ struct EventSink: Sendable {
     let end: Int64
     private(set) var events: [SyntheticEvent] = []
     private(set) var keys: [SortKey] = []
-    private(set) var items: [OrderItem] = []
+    private(set) var items: [SyntheticOrderItem] = []
     private var lastEventNumber: UInt32 = 0
     private var lastOrder: UInt32 = 0
     private var lastSession: UInt32 = 0
@@ -44,7 +44,7 @@ struct EventSink: Sendable {
     }
 
     /// Stores an order's items; returns where they start in the item table.
-    mutating func addItems(_ orderItems: [OrderItem]) -> UInt32 {
+    mutating func addItems(_ orderItems: [SyntheticOrderItem]) -> UInt32 {
         let at = UInt32(items.count)
         items.append(contentsOf: orderItems)
         return at

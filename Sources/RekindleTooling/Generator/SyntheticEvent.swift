@@ -44,7 +44,7 @@ struct SyntheticEvent: Sendable {
 }
 
 /// One line of an order's `items`; the price is the catalogue's.
-struct OrderItem: Sendable {
+struct SyntheticOrderItem: Sendable {
     var product: UInt32
     var quantity: UInt32
 }

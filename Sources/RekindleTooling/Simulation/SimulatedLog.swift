@@ -1,5 +1,6 @@
 import RekindleCore
 import RekindleKafka
+import RekindleRuntime
 
 /// The simulation's Kafka: input partitions filled before the run, output partitions that grow as
 /// instances deliver. A produce that was not flushed when its instance crashed lands as a prefix
@@ -71,8 +72,11 @@ struct SimulatedSnapshotStore {
         if byTask[s.partition]!.count > 3 { byTask[s.partition]!.removeFirst() }
     }
 
-    func candidates(_ k: Int32) -> [(name: String, bytes: [UInt8])] {
-        (byTask[k] ?? []).enumerated().reversed().map { ("task-\(k)/\($0.offset)", $0.element) }
+    /// Newest first. Like a store that knows no sequence without decoding, it files none.
+    func candidates(_ k: Int32) -> [SnapshotCandidate] {
+        (byTask[k] ?? []).enumerated().reversed().map {
+            SnapshotCandidate(name: "task-\(k)/\($0.offset)", sequence: nil, bytes: $0.element)
+        }
     }
 
     /// Damages the newest snapshot of a task; returns what it did, for the failure report.

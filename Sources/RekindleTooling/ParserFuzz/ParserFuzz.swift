@@ -1,3 +1,5 @@
+import RekindleCore
+
 /// A seeded, deterministic differential fuzzer for `EventDecoder`.
 ///
 /// It builds input lines (valid events of every kind, spelled in many legal ways, and mutations of

@@ -1,6 +1,7 @@
 import Foundation
 import RekindleCore
 import RekindleRuntime
+import RekindleTooling
 import Testing
 
 @Suite struct GeneratorTests {
