@@ -143,6 +143,6 @@ struct FrequencyFamily: RuleFamily {
     mutating func startFromFacts(_ core: TaskCore) { lastRise = Array(repeating: [], count: core.customers.count) }
 
     mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore, remap: RuleRemap) {
-        lastRise = customers.map { c in c.lastRise.map { LastRise(rule: $0.rule, at: $0.at) } }
+        lastRise = customers.map(\.lastRise)
     }
 }

@@ -159,9 +159,7 @@ struct ViewsFamily: RuleFamily {
 
     mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore, remap: RuleRemap) {
         states = customers.map { c in
-            State(
-                lastView: c.lastView, orderMentions: c.orderMentions.map { OrderMention(at: $0.at, products: $0.products) },
-                offered: c.offered.map { Offered(rule: $0.rule, product: $0.product, at: $0.at) })
+            State(lastView: c.lastView, orderMentions: c.orderMentions, offered: c.offered)
         }
     }
 }

@@ -95,13 +95,7 @@ extension CampaignTask {
 
     /// Reads the core section; returns the snapshot's rule indices renumbered into `rules`.
     mutating func decodeCore(_ r: inout ByteReader) throws(SnapshotError) -> RuleRemap {
-        let remap = try Self.decodeRuleIds(&r, rules: rules)
-        core.watermark = try r.int()
-        core.timerClock = try r.int()
-        core.viewSequence = try r.int()
-        try decodeStats(&r)
-        try decodeProducts(&r)
-        core.model = try Recommender(decoding: &r)
+        let remap = try decodeTaskWide(&r)
         let count = try r.count()
         core.customers.reserveCapacity(count)
         for _ in 0..<count {
@@ -110,20 +104,16 @@ extension CampaignTask {
         return remap
     }
 
-    static func decodeRuleIds(_ r: inout ByteReader, rules: RuleSet) throws(SnapshotError) -> RuleRemap {
-        var ids: [String] = []
-        for _ in 0..<(try r.count()) { ids.append(try r.string()) }
-        let newIndex = Dictionary(uniqueKeysWithValues: rules.rules.enumerated().map { ($1.id, Int32($0)) })
-        return RuleRemap(map: ids.map { newIndex[$0] ?? -1 })
-    }
-
-    mutating func decodeStats(_ r: inout ByteReader) throws(SnapshotError) {
+    /// What comes before the customers in formats 1 and 2: rule ids, event time, counters,
+    /// products and the model. Returns the rules renumbered into `rules`.
+    mutating func decodeTaskWide(_ r: inout ByteReader) throws(SnapshotError) -> RuleRemap {
+        let remap = try Self.decodeRuleIds(&r, rules: rules)
+        core.watermark = try r.int()
+        core.timerClock = try r.int()
+        core.viewSequence = try r.int()
         stats.eventsApplied = Int(try r.int()); stats.lateEvents = Int(try r.int())
         stats.ignoredOrderEvents = Int(try r.int()); stats.triggers = Int(try r.int())
         stats.conversions = Int(try r.int())
-    }
-
-    mutating func decodeProducts(_ r: inout ByteReader) throws(SnapshotError) {
         let productCount = try r.count()
         for _ in 0..<productCount {
             let name = try r.string()
@@ -131,6 +121,15 @@ extension CampaignTask {
             core.productIndex[name] = Int32(core.productNames.count)
             core.productNames.append(name)
         }
+        core.model = try Recommender(decoding: &r)
+        return remap
+    }
+
+    static func decodeRuleIds(_ r: inout ByteReader, rules: RuleSet) throws(SnapshotError) -> RuleRemap {
+        var ids: [String] = []
+        for _ in 0..<(try r.count()) { ids.append(try r.string()) }
+        let newIndex = Dictionary(uniqueKeysWithValues: rules.rules.enumerated().map { ($1.id, Int32($0)) })
+        return RuleRemap(map: ids.map { newIndex[$0] ?? -1 })
     }
 
     /// Adds a restored customer (its families' state is read after all customers).

@@ -4,13 +4,7 @@
 /// without re-folding its topics.
 extension CampaignTask {
     mutating func restoreFormat1(_ r: inout ByteReader) throws(SnapshotError) {
-        let remap = try Self.decodeRuleIds(&r, rules: rules)
-        core.watermark = try r.int()
-        core.timerClock = try r.int()
-        core.viewSequence = try r.int()
-        try decodeStats(&r)
-        try decodeProducts(&r)
-        core.model = try Recommender(decoding: &r)
+        let remap = try decodeTaskWide(&r)
         let count = try r.count()
         var legacy: [Format1Customer] = []
         legacy.reserveCapacity(count)
@@ -28,26 +22,12 @@ extension CampaignTask {
 /// The family fields of a format-1 customer record, rule indices already renumbered (touches of
 /// rules that are gone dropped).
 struct Format1Customer: Sendable {
-    struct Mention: Sendable {
-        var at: Millis
-        var products: [Int32]
-    }
-    struct Offered: Sendable {
-        var rule: Int32
-        var product: Int32
-        var at: Millis
-    }
-    struct RuleTime: Sendable {
-        var rule: Int32
-        var at: Millis
-    }
-
     var vipEntered = false
     var cold = false
     var lastView: Millis?
-    var orderMentions: [Mention] = []
-    var offered: [Offered] = []
-    var lastRise: [RuleTime] = []
+    var orderMentions: [ViewsFamily.OrderMention] = []
+    var offered: [ViewsFamily.Offered] = []
+    var lastRise: [FrequencyFamily.LastRise] = []
 
     static func decode(_ r: inout ByteReader, remap: RuleRemap) throws(SnapshotError) -> (CustomerState, Format1Customer) {
         var c = CustomerState(id: try r.string())
@@ -63,13 +43,13 @@ struct Format1Customer: Sendable {
         x.cold = try r.bool()
         try c.decodeViews(&r)
         x.lastView = try r.optionalInt()
-        for _ in 0..<(try r.count()) { x.orderMentions.append(Mention(at: try r.int(), products: try r.ints())) }
+        for _ in 0..<(try r.count()) { x.orderMentions.append(.init(at: try r.int(), products: try r.ints())) }
         for _ in 0..<(try r.count()) {
-            let o = Offered(rule: try remap(try r.int32()), product: try r.int32(), at: try r.int())
+            let o = ViewsFamily.Offered(rule: try remap(try r.int32()), product: try r.int32(), at: try r.int())
             if o.rule >= 0 { x.offered.append(o) }
         }
         for _ in 0..<(try r.count()) {
-            let t = RuleTime(rule: try remap(try r.int32()), at: try r.int())
+            let t = FrequencyFamily.LastRise(rule: try remap(try r.int32()), at: try r.int())
             if t.rule >= 0 { x.lastRise.append(t) }
         }
         try c.decodeLedger(&r, remap: remap)
