@@ -53,6 +53,7 @@ public struct CampaignTask: Sendable {
         retentionMs = retention
         longestReofferMs = reoffer
         tracksEngagement = engagement
+        model = Recommender(maxNeighbours: rules.maxNeighbours)
     }
 
     public var customerCount: Int { customers.count }
@@ -186,7 +187,7 @@ public struct CampaignTask: Sendable {
                     stats.conversions += 1
                 }
                 if !order.creditedToModel && !order.products.isEmpty {
-                    model.addBasket(order.products)
+                    model.addBasket(order.products, names: productNames)
                     order.creditedToModel = true
                 }
                 customers[c].store(order, at: at)
@@ -230,7 +231,7 @@ public struct CampaignTask: Sendable {
         if isNew {
             model.addOccurrence(p)
             for v in customers[c].views where v.product != p && abs(v.at - t) < window {
-                model.addPair(p, v.product)
+                model.addPair(p, v.product, names: productNames)
             }
         }
         if let k = existing {

@@ -62,6 +62,8 @@ public struct RuleSet: Sendable {
     public let lapsedFactor: Double
     public let coldAfterMs: Millis
     public let coviewWindowMs: Millis
+    /// Neighbours per product that recommendations score with (0: all; spec 3.6).
+    public let maxNeighbours: Int
 
     public static let families = ["rf", "reanimation", "stage", "vip", "engagement", "views", "frequency"]
     static let kinds: [String: [String]] = [
@@ -79,7 +81,10 @@ public struct RuleSet: Sendable {
         "reanimation": ["gross_margin": .number(0...1, "share of revenue"), "max_margin_share": .number(0...1, "share of margin")],
         "stage": ["at_risk_factor": .factor, "lapsed_factor": .factor],
         "engagement": ["cold_after_days": .days],
-        "views": ["coview_window_hours": .above(0, upTo: ParamRange.maxSpanDays * 24, "hours")],
+        "views": [
+            "coview_window_hours": .above(0, upTo: ParamRange.maxSpanDays * 24, "hours"),
+            "max_neighbours": .whole(0...1_000_000, "products (0: all)"),
+        ],
     ]
     /// Parameters every rule has (a chain gives them per touch).
     static let ruleRanges: [String: ParamRange] = ["conversion_window_days": .windowDays]
@@ -157,6 +162,7 @@ public struct RuleSet: Sendable {
 
         var rules: [CompiledRule] = []
         var atRisk = 1.1, lapsed = 2.0, coldAfter = 30 * millisPerDay, coview = 24 * millisPerHour
+        var neighbours = 0
         guard case .object(let families)? = tree["families"] else { throw RuleError("families: expected a mapping") }
         for family in families {
             var fp = try RuleParams(family.value, path: "families.\(family.key)", ranges: RuleSet.familyRanges[family.key] ?? [:])
@@ -173,6 +179,7 @@ public struct RuleSet: Sendable {
                 coldAfter = try fp.days("cold_after_days")
             case "views":
                 coview = RuleParams.millis(try fp.number("coview_window_hours"), per: millisPerHour)
+                neighbours = try fp.int("max_neighbours")
             default: break
             }
             guard case .object(let members)? = fp.raw("rules") else {
@@ -222,6 +229,7 @@ public struct RuleSet: Sendable {
         lapsedFactor = lapsed
         coldAfterMs = coldAfter
         coviewWindowMs = coview
+        maxNeighbours = neighbours
         let digest = SHA256.hash(data: Array(RuleSet.canonicalJSON(tree).utf8))
         hash = digest.prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }

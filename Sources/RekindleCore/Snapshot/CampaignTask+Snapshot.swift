@@ -107,6 +107,7 @@ extension CampaignTask {
             }
             model.neighbors.append(neighbours)
         }
+        model.rebuildStrongest(names: productNames)
         let customerCount = try r.count()
         customers.reserveCapacity(customerCount)
         for _ in 0..<customerCount {
