@@ -26,6 +26,12 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: "Fraction of bad lines to mix in (0 to 1).")
     var badFraction: Double = 0
 
+    @Option(name: .long, help: "Product popularity: 'category' (each category's first products more often) or 'zipf' (Zipf's law, with best-sellers that everyone views).")
+    var popularity: String = "category"
+
+    @Option(name: .long, help: "Exponent s of --popularity zipf: rank r is picked with weight 1 / r^s.")
+    var zipfExponent: Double = 1
+
     @Option(name: .long, help: "Output file ('-' for stdout).")
     var output: String = "-"
 
@@ -34,6 +40,8 @@ struct GenerateCommand: ParsableCommand {
         guard days >= 1 else { throw ValidationError("--days: expected at least 1") }
         guard products >= 10 else { throw ValidationError("--products: expected at least 10") }
         guard badFraction >= 0 && badFraction <= 1 else { throw ValidationError("--bad-fraction: expected 0 to 1") }
+        guard ["category", "zipf"].contains(popularity) else { throw ValidationError("--popularity: expected category or zipf") }
+        guard zipfExponent >= 0 && zipfExponent <= 10 else { throw ValidationError("--zipf-exponent: expected 0 to 10") }
     }
 
     func run() throws {
@@ -44,6 +52,7 @@ struct GenerateCommand: ParsableCommand {
         options.seed = seed
         options.products = products
         options.badFraction = badFraction
+        if popularity == "zipf" { options.popularity = .zipf(exponent: zipfExponent) }
         guard options.endsBeforeYear10000 else {
             throw UsageError(message: "--start: \(start) plus --days \(days) runs past the year 9999, which an RFC 3339 time cannot hold; start earlier or give fewer days")
         }

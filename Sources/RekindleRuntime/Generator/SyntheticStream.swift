@@ -15,7 +15,7 @@ public enum SyntheticStream {
         let end = start + days * 86_400_000
         guard options.customers > 0, end > start else { return }
 
-        let catalog = ProductCatalog(products: options.products, seed: options.seed)
+        let catalog = ProductCatalog(products: options.products, seed: options.seed, popularity: options.popularity)
         let schedule = EmailSchedule(start: start, end: end)
         var sink = EventSink(start: start, end: end)
         for number in 1...options.customers {
