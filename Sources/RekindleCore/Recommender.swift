@@ -6,8 +6,9 @@
 /// With a bound (`maxNeighbours` > 0), a seed contributes only its `maxNeighbours` strongest
 /// neighbours (co-occurrence count descending, then product id by bytes), so that a firing costs
 /// the same however many products a best-seller co-occurs with. Every count is still kept: the
-/// strongest are a function of the counts, maintained as they rise (`Neighbours.promote`) and
-/// recomputed after a restore (`rebuildStrongest`), so snapshots hold the counts only.
+/// strongest are a function of the counts, maintained as they rise (`Neighbours.promote`, a heap
+/// of the K strongest) and recomputed after a restore (`rebuildStrongest`), so snapshots hold
+/// the counts only.
 public struct Recommender: Sendable {
     /// Neighbours a seed scores with (0: all of them).
     public let maxNeighbours: Int
@@ -23,9 +24,10 @@ public struct Recommender: Sendable {
         var ids: [Int32] = []
         var counts: [Int32] = []
         var slot: [Int32: Int32] = [:]
-        /// With a bound: the slots of the strongest neighbours, strongest first.
+        /// With a bound K, once there are more than K neighbours: the slots of the K strongest,
+        /// as a binary min-heap (the weakest at the root). Empty while every neighbour is kept.
         var strongest: [Int32] = []
-        /// With a bound: each slot's place in `strongest`, -1 when it is not there.
+        /// Each slot's index in `strongest`, -1 when it is not there (empty while `strongest` is).
         var place: [Int32] = []
 
         /// Counts `n` more co-occurrences with `q`; returns `q`'s slot.
@@ -53,35 +55,46 @@ public struct Recommender: Sendable {
         }
 
         /// Keeps `strongest` the `bound` strongest slots after slot `s`'s count rose (or `s` is
-        /// new). Counts only rise, so only `s` can change place: it moves up within the list, or
-        /// takes the weakest's place if it now beats it, and nothing else enters or leaves.
+        /// new). Counts only rise, so only `s` can enter or move: a kept `s` sinks in the heap; any
+        /// other takes the weakest's place if it now beats it. O(log K) comparisons.
         mutating func promote(_ s: Int32, bound: Int, _ names: [String]) {
-            while place.count < ids.count { place.append(-1) }
-            var i: Int
-            if place[Int(s)] >= 0 {
-                i = Int(place[Int(s)])
-            } else if strongest.count < bound {
-                strongest.append(s)
-                i = strongest.count - 1
-            } else {
-                let weakest = strongest[bound - 1]
-                guard stronger(s, weakest, names) else { return }
-                place[Int(weakest)] = -1
-                i = bound - 1
-            }
-            while i > 0 && stronger(s, strongest[i - 1], names) {
-                strongest[i] = strongest[i - 1]
+            guard ids.count > bound else { return }
+            guard !strongest.isEmpty else { return keepStrongest(bound, names) }
+            if place.count < ids.count { place.append(contentsOf: repeatElement(-1, count: ids.count - place.count)) }
+            let at = place[Int(s)]
+            if at >= 0 { return sink(Int(at), names) }
+            guard stronger(s, strongest[0], names) else { return }
+            place[Int(strongest[0])] = -1
+            strongest[0] = s
+            sink(0, names)
+        }
+
+        /// Moves the slot at heap index `i`, now stronger, below every weaker one.
+        private mutating func sink(_ i: Int, _ names: [String]) {
+            let s = strongest[i]
+            var i = i
+            while 2 * i + 1 < strongest.count {
+                var child = 2 * i + 1
+                if child + 1 < strongest.count && stronger(strongest[child], strongest[child + 1], names) { child += 1 }
+                guard stronger(s, strongest[child], names) else { break }
+                strongest[i] = strongest[child]
                 place[Int(strongest[i])] = Int32(i)
-                i -= 1
+                i = child
             }
             strongest[i] = s
             place[Int(s)] = Int32(i)
         }
 
-        /// `strongest` from the counts alone: every slot sorted, the first `bound` kept.
-        mutating func rebuild(bound: Int, _ names: [String]) {
+        /// `strongest` from the counts alone: every slot sorted, the `bound` strongest kept
+        /// (weakest first, which is a heap); nothing while there are at most `bound`.
+        mutating func keepStrongest(_ bound: Int, _ names: [String]) {
+            guard ids.count > bound else {
+                strongest = []
+                place = []
+                return
+            }
+            strongest = Array(ids.indices.map { Int32($0) }.sorted { stronger($0, $1, names) }.prefix(bound).reversed())
             place = [Int32](repeating: -1, count: ids.count)
-            strongest = Array(ids.indices.map { Int32($0) }.sorted { stronger($0, $1, names) }.prefix(bound))
             for (i, s) in strongest.enumerated() { place[Int(s)] = Int32(i) }
         }
     }
@@ -125,7 +138,7 @@ public struct Recommender: Sendable {
     /// snapshot holds counts only, and the bound may have changed with the rules.
     mutating func rebuildStrongest(names: [String]) {
         guard maxNeighbours > 0 else { return }
-        for p in neighbors.indices { neighbors[p].rebuild(bound: maxNeighbours, names) }
+        for p in neighbors.indices { neighbors[p].keepStrongest(maxNeighbours, names) }
     }
 
     /// Per-product scratch for `recommend`: scores, and marks (0 untouched, 1 scored, 2 excluded).
@@ -162,7 +175,8 @@ public struct Recommender: Sendable {
         for s in seeds where Int(s) < n && counts[Int(s)] > 0 {
             let cs = Double(counts[Int(s)])
             let near = neighbors[Int(s)]
-            if maxNeighbours > 0 {
+            // Candidates are met in any order: each gets one term per seed, in the seeds' order.
+            if !near.strongest.isEmpty {
                 for k in near.strongest { score(near.ids[Int(k)], near.counts[Int(k)], seedCount: cs, &touched) }
             } else {
                 for j in near.ids.indices { score(near.ids[j], near.counts[j], seedCount: cs, &touched) }
