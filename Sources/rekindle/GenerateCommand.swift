@@ -32,6 +32,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: "Exponent s of --popularity zipf: rank r is picked with weight 1 / r^s.")
     var zipfExponent: Double = 1
 
+    @Option(name: .long, help: "Share of browsing sessions after which the browser comes back within the week to buy in the category it browsed (0 to 1).")
+    var returningBrowsers: Double = 0
+
     @Option(name: .long, help: "Output file ('-' for stdout).")
     var output: String = "-"
 
@@ -42,6 +45,7 @@ struct GenerateCommand: ParsableCommand {
         guard badFraction >= 0 && badFraction <= 1 else { throw ValidationError("--bad-fraction: expected 0 to 1") }
         guard ["category", "zipf"].contains(popularity) else { throw ValidationError("--popularity: expected category or zipf") }
         guard zipfExponent >= 0 && zipfExponent <= 10 else { throw ValidationError("--zipf-exponent: expected 0 to 10") }
+        guard returningBrowsers >= 0 && returningBrowsers <= 1 else { throw ValidationError("--returning-browsers: expected 0 to 1") }
     }
 
     func run() throws {
@@ -53,6 +57,7 @@ struct GenerateCommand: ParsableCommand {
         options.products = products
         options.badFraction = badFraction
         if popularity == "zipf" { options.popularity = .zipf(exponent: zipfExponent) }
+        options.returningBrowserShare = returningBrowsers
         guard options.endsBeforeYear10000 else {
             throw UsageError(message: "--start: \(start) plus --days \(days) runs past the year 9999, which an RFC 3339 time cannot hold; start earlier or give fewer days")
         }

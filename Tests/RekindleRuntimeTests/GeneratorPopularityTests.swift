@@ -3,7 +3,8 @@ import RekindleCore
 @testable import RekindleRuntime
 import Testing
 
-/// `rekindle generate --popularity zipf`: most views land on a few products.
+/// `rekindle generate --popularity zipf`: most views land on a few products; and
+/// `--returning-browsers`: browsers come back to buy.
 @Suite struct GeneratorPopularityTests {
     static func lines(_ popularity: ProductPopularity, seed: UInt64 = 1) -> [String] {
         var o = GeneratorOptions()
@@ -41,6 +42,23 @@ import Testing
         // The top 1% of the catalogue: about a quarter of all views, against a tenth.
         #expect(topTenShare(zipf) > 0.2, "\(topTenShare(zipf))")
         #expect(topTenShare(zipf) > 2 * topTenShare(category), "\(topTenShare(zipf)) vs \(topTenShare(category))")
+    }
+
+    @Test func returningBrowsersBuyWithinTheWeekAfterBrowsing() {
+        func completedOrders(_ share: Double) -> Int {
+            var o = GeneratorOptions()
+            o.customers = 400
+            o.days = 60
+            o.returningBrowserShare = share
+            var n = 0
+            SyntheticStream.generate(o) { line in
+                if case .success(let e) = EventDecoder.decode(line), case .order(let order) = e.body, order.status == .completed { n += 1 }
+            }
+            return n
+        }
+        let without = completedOrders(0), with = completedOrders(0.5)
+        // About 150 browsers, one or two sessions each: dozens more purchases.
+        #expect(with > without + 30, "\(with) vs \(without)")
     }
 
     @Test func zipfRanksFollowTheLaw() {

@@ -22,6 +22,7 @@ public enum SyntheticStream {
             var script = CustomerScript(
                 number: number, seed: options.seed, catalog: catalog, schedule: schedule,
                 start: start, end: end)
+            script.returningShare = options.returningBrowserShare
             script.run(into: &sink)
         }
         addBadLines(options, customers: options.customers, &sink)
