@@ -141,6 +141,10 @@ public struct Recommender: Sendable {
         for p in neighbors.indices { neighbors[p].keepStrongest(maxNeighbours, names) }
     }
 
+    /// Scorings (calls of `recommend`) and the neighbours they walked: the work of a firing,
+    /// which the bound caps (a statistic for benchmarks; not in snapshots).
+    private(set) var scoring = (calls: 0, neighbours: 0)
+
     /// Per-product scratch for `recommend`: scores, and marks (0 untouched, 1 scored, 2 excluded).
     /// Dense arrays instead of a dictionary and a set: profiling showed hashing dominated.
     private var scratchScores: [Double] = []
@@ -172,9 +176,11 @@ public struct Recommender: Sendable {
         for e in excluded where Int(e) < n { scratchMarks[Int(e)] = 2 }
         for e in seeds where Int(e) < n { scratchMarks[Int(e)] = 2 }
         var touched: [Int32] = []
+        scoring.calls += 1
         for s in seeds where Int(s) < n && counts[Int(s)] > 0 {
             let cs = Double(counts[Int(s)])
             let near = neighbors[Int(s)]
+            scoring.neighbours += near.strongest.isEmpty ? near.ids.count : near.strongest.count
             // Candidates are met in any order: each gets one term per seed, in the seeds' order.
             if !near.strongest.isEmpty {
                 for k in near.strongest { score(near.ids[Int(k)], near.counts[Int(k)], seedCount: cs, &touched) }
