@@ -72,7 +72,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "RekindleCoreTests", dependencies: ["RekindleCore"]),
+        .testTarget(name: "RekindleCoreTests", dependencies: ["RekindleCore", "RekindleTooling"]),
         .testTarget(name: "RekindleKafkaTests", dependencies: ["RekindleKafka"]),
         .testTarget(
             name: "RekindleRuntimeTests",

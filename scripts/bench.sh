@@ -6,6 +6,8 @@
 #      JSONDecoder, a plain dictionary fold, and a Python orjson fold (if orjson is installed).
 #   2. `rekindle bench state` on `generate --customers 1000000 --days 30`: resident state per customer.
 #   3. `rekindle bench live` through the embedded broker, beside librdkafka's raw consume rate.
+#   4. `rekindle bench hitrate`: recommendation hit rate and fold speed of max_neighbours bounds
+#      beside exact scoring, on a generated Zipf-popularity stream of about a million events.
 # Files go to ${BENCH_DIR:-/tmp/rekindle-bench} (about 1.7 GB); set SKIP_STATE=1 to skip step 2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +27,5 @@ if [ "${SKIP_STATE:-0}" != 1 ]; then
 fi
 echo "== bench live"
 "$bin" bench live --input "$dir/1m.jsonl" --partitions 64
+echo "== bench hitrate"
+"$bin" bench hitrate

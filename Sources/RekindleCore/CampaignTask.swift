@@ -164,7 +164,7 @@ public struct CampaignTask: Sendable {
                     stats.conversions += 1
                 }
                 if !order.creditedToModel && !order.products.isEmpty {
-                    core.model.addBasket(order.products)
+                    core.model.addBasket(order.products, names: core.productNames)
                     order.creditedToModel = true
                 }
             } else if previous == .completed {
@@ -202,7 +202,7 @@ public struct CampaignTask: Sendable {
         if isNew {
             core.model.addOccurrence(p)
             for v in core.customers[c].views where v.product != p && abs(v.at - t) < window {
-                core.model.addPair(p, v.product)
+                core.model.addPair(p, v.product, names: core.productNames)
             }
         }
         if let k = existing {

@@ -70,6 +70,7 @@ public enum DefaultRules {
         "views": {
           "enabled": true,
           "coview_window_hours": 24,
+          "max_neighbours": 0,
           "rules": {
             "view.abandoned": {"delay_minutes": 60, "window_hours": 24, "max_products": 5, "max_recommendations": 5, "reoffer_after_days": 7}
           }

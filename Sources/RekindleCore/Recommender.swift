@@ -2,7 +2,16 @@
 /// customer within the co-view window of each other, or bought in one order, count as occurring
 /// together; candidates are scored by cosine similarity `co(a,b) / sqrt(count(a) x count(b))`,
 /// summed over the seed products in their order, and ranked by score then product id.
+///
+/// With a bound (`maxNeighbours` > 0), a seed contributes only its `maxNeighbours` strongest
+/// neighbours (co-occurrence count descending, then product id by bytes), so that a firing costs
+/// the same however many products a best-seller co-occurs with. Every count is still kept: the
+/// strongest are a function of the counts, maintained as they rise (`Neighbours.promote`, a heap
+/// of the K strongest) and recomputed after a restore (`rebuildStrongest`), so snapshots hold
+/// the counts only.
 public struct Recommender: Sendable {
+    /// Neighbours a seed scores with (0: all of them).
+    public let maxNeighbours: Int
     /// Occurrences of each product (a view episode or an order), by product index.
     var counts: [Int32] = []
     /// Co-occurrence counts, symmetric, by product index.
@@ -15,22 +24,84 @@ public struct Recommender: Sendable {
         var ids: [Int32] = []
         var counts: [Int32] = []
         var slot: [Int32: Int32] = [:]
+        /// With a bound K, once there are more than K neighbours: the slots of the K strongest,
+        /// as a binary min-heap (the weakest at the root). Empty while every neighbour is kept.
+        var strongest: [Int32] = []
+        /// Each slot's index in `strongest`, -1 when it is not there (empty while `strongest` is).
+        var place: [Int32] = []
 
-        mutating func add(_ q: Int32, _ n: Int32 = 1) {
+        /// Counts `n` more co-occurrences with `q`; returns `q`'s slot.
+        @discardableResult
+        mutating func add(_ q: Int32, _ n: Int32 = 1) -> Int32 {
             if let k = slot[q] {
                 counts[Int(k)] += n
-            } else {
-                slot[q] = Int32(ids.count)
-                ids.append(q)
-                counts.append(n)
+                return k
             }
+            let k = Int32(ids.count)
+            slot[q] = k
+            ids.append(q)
+            counts.append(n)
+            return k
         }
 
         /// (neighbour, count) by neighbour index: the snapshot's order.
         var sorted: [(Int32, Int32)] { zip(ids, counts).sorted { $0.0 < $1.0 } }
+
+        /// Whether slot `a` is stronger than slot `b`: more co-occurrences, or as many and a
+        /// product id that sorts first by bytes (a total order: ids are distinct).
+        func stronger(_ a: Int32, _ b: Int32, _ names: [String]) -> Bool {
+            let ca = counts[Int(a)], cb = counts[Int(b)]
+            return ca != cb ? ca > cb : RuleSet.byteLess(names[Int(ids[Int(a)])], names[Int(ids[Int(b)])])
+        }
+
+        /// Keeps `strongest` the `bound` strongest slots after slot `s`'s count rose (or `s` is
+        /// new). Counts only rise, so only `s` can enter or move: a kept `s` sinks in the heap; any
+        /// other takes the weakest's place if it now beats it. O(log K) comparisons.
+        mutating func promote(_ s: Int32, bound: Int, _ names: [String]) {
+            guard ids.count > bound else { return }
+            guard !strongest.isEmpty else { return keepStrongest(bound, names) }
+            if place.count < ids.count { place.append(contentsOf: repeatElement(-1, count: ids.count - place.count)) }
+            let at = place[Int(s)]
+            if at >= 0 { return sink(Int(at), names) }
+            guard stronger(s, strongest[0], names) else { return }
+            place[Int(strongest[0])] = -1
+            strongest[0] = s
+            sink(0, names)
+        }
+
+        /// Moves the slot at heap index `i`, now stronger, below every weaker one.
+        private mutating func sink(_ i: Int, _ names: [String]) {
+            let s = strongest[i]
+            var i = i
+            while 2 * i + 1 < strongest.count {
+                var child = 2 * i + 1
+                if child + 1 < strongest.count && stronger(strongest[child], strongest[child + 1], names) { child += 1 }
+                guard stronger(s, strongest[child], names) else { break }
+                strongest[i] = strongest[child]
+                place[Int(strongest[i])] = Int32(i)
+                i = child
+            }
+            strongest[i] = s
+            place[Int(s)] = Int32(i)
+        }
+
+        /// `strongest` from the counts alone: every slot sorted, the `bound` strongest kept
+        /// (weakest first, which is a heap); nothing while there are at most `bound`.
+        mutating func keepStrongest(_ bound: Int, _ names: [String]) {
+            guard ids.count > bound else {
+                strongest = []
+                place = []
+                return
+            }
+            strongest = Array(ids.indices.map { Int32($0) }.sorted { stronger($0, $1, names) }.prefix(bound).reversed())
+            place = [Int32](repeating: -1, count: ids.count)
+            for (i, s) in strongest.enumerated() { place[Int(s)] = Int32(i) }
+        }
     }
 
-    public init() {}
+    public init(maxNeighbours: Int = 0) {
+        self.maxNeighbours = max(0, maxNeighbours)
+    }
 
     mutating func ensure(_ p: Int32) {
         while counts.count <= Int(p) {
@@ -44,25 +115,54 @@ public struct Recommender: Sendable {
         counts[Int(p)] += 1
     }
 
-    mutating func addPair(_ a: Int32, _ b: Int32) {
+    /// Counts one co-occurrence of `a` and `b`; `names` are the product ids by index (the bound's
+    /// tie-break).
+    mutating func addPair(_ a: Int32, _ b: Int32, names: [String]) {
         guard a != b else { return }
         ensure(max(a, b))
-        neighbors[Int(a)].add(b)
-        neighbors[Int(b)].add(a)
+        let sa = neighbors[Int(a)].add(b), sb = neighbors[Int(b)].add(a)
+        guard maxNeighbours > 0 else { return }
+        neighbors[Int(a)].promote(sa, bound: maxNeighbours, names)
+        neighbors[Int(b)].promote(sb, bound: maxNeighbours, names)
     }
 
     /// Records one basket (the distinct products of an order, in order of appearance).
-    mutating func addBasket(_ products: [Int32]) {
+    mutating func addBasket(_ products: [Int32], names: [String]) {
         for (i, p) in products.enumerated() {
             addOccurrence(p)
-            for q in products[..<i] { addPair(p, q) }
+            for q in products[..<i] { addPair(p, q, names: names) }
         }
     }
+
+    /// Recomputes every product's strongest neighbours from the counts, as a restore must: the
+    /// snapshot holds counts only, and the bound may have changed with the rules.
+    mutating func rebuildStrongest(names: [String]) {
+        guard maxNeighbours > 0 else { return }
+        for p in neighbors.indices { neighbors[p].keepStrongest(maxNeighbours, names) }
+    }
+
+    /// Scorings (calls of `recommend`) and the neighbours they walked: the work of a firing,
+    /// which the bound caps (a statistic for benchmarks; not in snapshots).
+    private(set) var scoring = (calls: 0, neighbours: 0)
 
     /// Per-product scratch for `recommend`: scores, and marks (0 untouched, 1 scored, 2 excluded).
     /// Dense arrays instead of a dictionary and a set: profiling showed hashing dominated.
     private var scratchScores: [Double] = []
     private var scratchMarks: [UInt8] = []
+
+    /// Adds seed `s`'s similarity with neighbour `q` (co-occurring `c` times) to `q`'s score.
+    @inline(__always)
+    private mutating func score(_ q: Int32, _ c: Int32, seedCount cs: Double, _ touched: inout [Int32]) {
+        let k = Int(q)
+        let mark = scratchMarks[k]
+        if mark == 2 { return }
+        if mark == 0 {
+            scratchMarks[k] = 1
+            scratchScores[k] = 0
+            touched.append(q)
+        }
+        scratchScores[k] += Double(c) / (cs * Double(counts[k])).squareRoot()
+    }
 
     /// Up to `limit` products most similar to `seeds`, none of them in `excluded` or `seeds`.
     /// `excluded` may repeat a product (marking is idempotent): callers pass lists, not a Set.
@@ -76,20 +176,16 @@ public struct Recommender: Sendable {
         for e in excluded where Int(e) < n { scratchMarks[Int(e)] = 2 }
         for e in seeds where Int(e) < n { scratchMarks[Int(e)] = 2 }
         var touched: [Int32] = []
+        scoring.calls += 1
         for s in seeds where Int(s) < n && counts[Int(s)] > 0 {
             let cs = Double(counts[Int(s)])
             let near = neighbors[Int(s)]
-            for j in near.ids.indices {
-                let q = near.ids[j], c = near.counts[j]
-                let k = Int(q)
-                let mark = scratchMarks[k]
-                if mark == 2 { continue }
-                if mark == 0 {
-                    scratchMarks[k] = 1
-                    scratchScores[k] = 0
-                    touched.append(q)
-                }
-                scratchScores[k] += Double(c) / (cs * Double(counts[k])).squareRoot()
+            scoring.neighbours += near.strongest.isEmpty ? near.ids.count : near.strongest.count
+            // Candidates are met in any order: each gets one term per seed, in the seeds' order.
+            if !near.strongest.isEmpty {
+                for k in near.strongest { score(near.ids[Int(k)], near.counts[Int(k)], seedCount: cs, &touched) }
+            } else {
+                for j in near.ids.indices { score(near.ids[j], near.counts[j], seedCount: cs, &touched) }
             }
         }
         let scores = touched.map { (key: $0, value: scratchScores[Int($0)]) }
@@ -97,7 +193,7 @@ public struct Recommender: Sendable {
         for e in excluded where Int(e) < n { scratchMarks[Int(e)] = 0 }
         for e in seeds where Int(e) < n { scratchMarks[Int(e)] = 0 }
         // Keep the best `limit` by (score desc, product id asc): a total order, so the result does
-        // not depend on the dictionary's per-process iteration order.
+        // not depend on the order in which candidates were met.
         func better(_ a: (key: Int32, value: Double), _ b: (key: Int32, value: Double)) -> Bool {
             a.value != b.value ? a.value > b.value : RuleSet.byteLess(names[Int(a.key)], names[Int(b.key)])
         }

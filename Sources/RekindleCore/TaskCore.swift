@@ -21,6 +21,7 @@ struct TaskCore: Sendable {
         ruleIds = rules.rules.map(\.id)
         shop = rules.shop
         self.settings = settings
+        model = Recommender(maxNeighbours: settings.maxNeighbours)
     }
 
     mutating func intern(product id: String) -> Int32 {

@@ -27,6 +27,15 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .long, help: "Fraction of bad lines to mix in (0 to 1).")
     var badFraction: Double = 0
 
+    @Option(name: .long, help: "Product popularity: 'category' (each category's first products more often) or 'zipf' (Zipf's law, with best-sellers that everyone views).")
+    var popularity: String = "category"
+
+    @Option(name: .long, help: "Exponent s of --popularity zipf: rank r is picked with weight 1 / r^s.")
+    var zipfExponent: Double = 1
+
+    @Option(name: .long, help: "Share of browsing sessions after which the browser comes back within the week to buy in the category it browsed (0 to 1).")
+    var returningBrowsers: Double = 0
+
     @Option(name: .long, help: "Output file ('-' for stdout).")
     var output: String = "-"
 
@@ -35,6 +44,9 @@ struct GenerateCommand: ParsableCommand {
         guard days >= 1 else { throw ValidationError("--days: expected at least 1") }
         guard products >= 10 else { throw ValidationError("--products: expected at least 10") }
         guard badFraction >= 0 && badFraction <= 1 else { throw ValidationError("--bad-fraction: expected 0 to 1") }
+        guard ["category", "zipf"].contains(popularity) else { throw ValidationError("--popularity: expected category or zipf") }
+        guard zipfExponent >= 0 && zipfExponent <= 10 else { throw ValidationError("--zipf-exponent: expected 0 to 10") }
+        guard returningBrowsers >= 0 && returningBrowsers <= 1 else { throw ValidationError("--returning-browsers: expected 0 to 1") }
     }
 
     func run() throws {
@@ -45,6 +57,8 @@ struct GenerateCommand: ParsableCommand {
         options.seed = seed
         options.products = products
         options.badFraction = badFraction
+        if popularity == "zipf" { options.popularity = .zipf(exponent: zipfExponent) }
+        options.returningBrowserShare = returningBrowsers
         guard options.endsBeforeYear10000 else {
             throw UsageError(message: "--start: \(start) plus --days \(days) runs past the year 9999, which an RFC 3339 time cannot hold; start earlier or give fewer days")
         }

@@ -60,7 +60,8 @@ import Testing
             ) { s throws(SnapshotError) in (s, try CampaignTask(restoring: s.state, rules: .defaults)) }
             #expect(chosen.found.rejected.isEmpty, "\(file): \(chosen.found.rejected)")
             guard case (let snapshot, var restored)? = chosen.restored else { continue }
-            #expect(snapshot.groupId == nil && snapshot.partition == 0 && snapshot.rulesVersion == RuleSet.defaults.hash)
+            // Written under the default rules of 830c177 (README.md); max_neighbours changed the hash since.
+            #expect(snapshot.groupId == nil && snapshot.partition == 0 && snapshot.rulesVersion == "d5b785292d4638e6")
             let offsets = Topic.allCases.map { t in
                 Int(snapshot.inputOffsets.first { $0.topic == topics.name(of: t) && $0.partition == 0 }?.offset ?? 0)
             }

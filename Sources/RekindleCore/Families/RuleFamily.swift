@@ -123,6 +123,8 @@ struct CoreSettings: Sendable {
     /// How long a customer's recent views and order mentions are kept: the longest window that
     /// reads them.
     var viewRetentionMs: Millis = 0
+    /// Neighbours per product the co-occurrence model scores with (0: all).
+    var maxNeighbours = 0
 }
 
 /// What an event did to the customer's facts, as families see it.

@@ -49,10 +49,13 @@ struct ViewsFamily: RuleFamily {
     static let kinds = ["abandoned"]
     static let familyRanges: [String: ParamRange] = [
         "coview_window_hours": .above(0, upTo: ParamRange.maxSpanDays * 24, "hours"),
+        "max_neighbours": .whole(0...1_000_000, "products (0: all)"),
     ]
     static func kindRanges(_ kind: String) -> [String: ParamRange] { AbandonedViewRule.ranges }
 
     let coviewWindowMs: Millis
+    /// Neighbours per product that recommendations score with (0: all; spec 3.6).
+    let maxNeighbours: Int
     var rules: [Indexed<AbandonedViewRule>] = [] {
         didSet {
             retentionMs = rules.reduce(coviewWindowMs) { max($0, $1.rule.windowMs) }
@@ -66,6 +69,7 @@ struct ViewsFamily: RuleFamily {
 
     init(_ p: inout RuleParams, shop: ShopParameters) throws(RuleError) {
         coviewWindowMs = RuleParams.millis(try p.number("coview_window_hours"), per: millisPerHour)
+        maxNeighbours = try p.int("max_neighbours")
         retentionMs = coviewWindowMs
     }
 
@@ -75,6 +79,7 @@ struct ViewsFamily: RuleFamily {
 
     func configure(_ settings: inout CoreSettings) {
         settings.coviewWindowMs = coviewWindowMs
+        settings.maxNeighbours = maxNeighbours
         settings.viewRetentionMs = max(settings.viewRetentionMs, retentionMs)
     }
 
@@ -162,4 +167,9 @@ struct ViewsFamily: RuleFamily {
             State(lastView: c.lastView, orderMentions: c.orderMentions, offered: c.offered)
         }
     }
+}
+
+extension RuleSet {
+    /// `families.views.max_neighbours`: neighbours per product that recommendations score with.
+    public var maxNeighbours: Int { families.views.maxNeighbours }
 }

@@ -121,7 +121,8 @@ extension CampaignTask {
             core.productIndex[name] = Int32(core.productNames.count)
             core.productNames.append(name)
         }
-        core.model = try Recommender(decoding: &r)
+        core.model = try Recommender(decoding: &r, maxNeighbours: core.settings.maxNeighbours)
+        core.model.rebuildStrongest(names: core.productNames)
         return remap
     }
 
@@ -278,8 +279,9 @@ extension Recommender {
         }
     }
 
-    init(decoding r: inout ByteReader) throws(SnapshotError) {
-        self.init()
+    /// Reads `encode`'s counts; the strongest neighbours are rebuilt from them by the caller.
+    init(decoding r: inout ByteReader, maxNeighbours: Int) throws(SnapshotError) {
+        self.init(maxNeighbours: maxNeighbours)
         let modelCount = try r.count()
         counts.reserveCapacity(modelCount)
         for _ in 0..<modelCount {

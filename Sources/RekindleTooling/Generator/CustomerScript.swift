@@ -29,6 +29,8 @@ struct CustomerScript {
     private let vipCard: Bool
     private let subscribed: Bool
     private var firstSeen: Int64
+    /// Share of a browser's sessions after which it comes back within the week to buy.
+    var returningShare = 0.0
 
     init(
         number: Int, seed: UInt64, catalog: ProductCatalog, schedule: EmailSchedule,
@@ -72,12 +74,18 @@ struct CustomerScript {
         var t = arrive(within: span - Self.hour)
         let sessions = rng.weighted([70, 20, 7, 3]) + 1
         for k in 0..<sessions {
-            let visit = session(at: t, category: sessionCategory(), views: viewCount(), &sink)
+            let category = sessionCategory()
+            let visit = session(at: t, category: category, views: viewCount(), &sink)
             let last = visit.last
             if k == 0 && rng.chance(0.05) {
                 purchase(
                     at: last + rng.millis(2 * Self.minute, 40 * Self.minute), .usual, .abandoned,
                     viewed: visit.products, &sink)
+            } else if returningShare > 0 && rng.chance(returningShare) {
+                // Comes back within the week and buys in the category it browsed.
+                purchase(
+                    at: shoppingTime(last + rng.millis(2 * Self.hour, 6 * Self.day)), .usual, .usual,
+                    in: category, &sink)
             }
             // Mostly days apart; sometimes over a month, so the browser goes cold and rewarms.
             t = shoppingTime(last + rng.skewedMillis(Self.day, 45 * Self.day))
@@ -243,13 +251,13 @@ struct CustomerScript {
     /// (plus, sometimes, one from a complementary category) within the hour.
     private mutating func purchase(
         at begin: Int64, _ basket: Basket, _ outcome: Outcome,
-        viewed alreadyViewed: [UInt32]? = nil, _ sink: inout EventSink
+        viewed alreadyViewed: [UInt32]? = nil, in preferred: Int? = nil, _ sink: inout EventSink
     ) {
         let category =
             basket == .premium && rng.chance(0.6)
             ? ProductCatalog.premiumCategories[rng.below(ProductCatalog.premiumCategories.count)]
                 % catalog.categoryCount
-            : sessionCategory()
+            : preferred ?? sessionCategory()
         var viewed = alreadyViewed ?? []
         var t = begin
         if alreadyViewed == nil && rng.chance(0.85) {

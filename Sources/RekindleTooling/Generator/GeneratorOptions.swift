@@ -10,6 +10,10 @@ public struct GeneratorOptions: Sendable {
     public var products: Int = 500
     /// Share of the output lines that are bad inputs (0 = none; clamped to 0...0.9).
     public var badFraction: Double = 0
+    public var popularity = ProductPopularity.category
+    /// Share of browsing sessions after which the browser comes back within the week and buys in
+    /// the category it browsed (0: browsers never buy but for the odd abandoned checkout).
+    public var returningBrowserShare = 0.0
     public init() {}
 
     /// Whether every time the stream writes (before `start` plus `days`, some in +03:00) has a

@@ -38,7 +38,12 @@ struct ProductCatalog: Sendable {
 
     var categoryCount: Int { productsOfCategory.count }
 
-    init(products: Int, seed: UInt64) {
+    let popularity: ProductPopularity
+    /// Zipf only: cumulative weights of each category's products, and of the whole catalogue.
+    private var categoryZipf: [[Double]] = []
+    private var catalogueZipf: [Double] = []
+
+    init(products: Int, seed: UInt64, popularity: ProductPopularity = .category) {
         let count = max(1, products)
         let categoryCount = min(Self.categories.count, count)
         var rng = SplitMix64(seed: seed, stream: 0xCA7A_1065)
@@ -68,6 +73,11 @@ struct ProductCatalog: Sendable {
         self.prices = prices
         self.categoryOfProduct = categoryOfProduct
         self.productsOfCategory = productsOfCategory
+        self.popularity = popularity
+        if case .zipf(let s) = popularity {
+            categoryZipf = productsOfCategory.map { ProductPopularity.zipfCumulative($0.count, exponent: s) }
+            catalogueZipf = ProductPopularity.zipfCumulative(count, exponent: s)
+        }
     }
 
     func price(_ product: UInt32) -> Int64 { prices[Int(product) - 1] }
@@ -81,9 +91,16 @@ struct ProductCatalog: Sendable {
         return c < categoryCount ? c : category
     }
 
-    /// A product of `category`, popular ones far more often (rank ~ u^2).
+    /// A product of `category`, popular ones far more often (rank ~ u^2); by Zipf's law, and
+    /// sometimes from the whole catalogue, with `.zipf` popularity.
     func pick(in category: Int, _ rng: inout SplitMix64) -> UInt32 {
         let products = productsOfCategory[category]
+        if case .zipf = popularity {
+            if rng.chance(ProductPopularity.bestsellerShare) {
+                return UInt32(ProductPopularity.rank(catalogueZipf, rng.unit()) + 1)
+            }
+            return products[ProductPopularity.rank(categoryZipf[category], rng.unit())]
+        }
         let u = rng.unit()
         return products[min(products.count - 1, Int(Double(products.count) * u * u))]
     }

@@ -15,13 +15,14 @@ public enum SyntheticStream {
         let end = start + days * 86_400_000
         guard options.customers > 0, end > start else { return }
 
-        let catalog = ProductCatalog(products: options.products, seed: options.seed)
+        let catalog = ProductCatalog(products: options.products, seed: options.seed, popularity: options.popularity)
         let schedule = EmailSchedule(start: start, end: end)
         var sink = EventSink(start: start, end: end)
         for number in 1...options.customers {
             var script = CustomerScript(
                 number: number, seed: options.seed, catalog: catalog, schedule: schedule,
                 start: start, end: end)
+            script.returningShare = options.returningBrowserShare
             script.run(into: &sink)
         }
         addBadLines(options, customers: options.customers, &sink)
