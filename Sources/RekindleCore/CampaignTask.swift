@@ -34,11 +34,9 @@ public struct CampaignTask: Sendable {
         self.rules = rules
         self.allowedLatenessMs = allowedLatenessMs
         families = rules.families
-        var settings = CoreSettings()
         var configure = Configure()
         families.readAll(&configure, ())
-        settings = configure.settings
-        core = TaskCore(rules: rules, settings: settings)
+        core = TaskCore(rules: rules, settings: configure.settings)
     }
 
     /// The largest `occurred_at` applied minus the allowed lateness (or what `advance` set).
@@ -172,9 +170,7 @@ public struct CampaignTask: Sendable {
                 core.customers[c].recomputeFacts()
             }
             core.customers[c].store(order, at: at)
-            return .order(
-                index: at ?? core.customers[c].orders.count - 1, completed: o.status == .completed,
-                products: order.products, at: t, late: late)
+            return .order(completed: o.status == .completed, products: order.products, at: t, late: late)
         case .productView(let v):
             signal(c, at: t)
             let p = core.intern(product: v.productId)
@@ -334,10 +330,6 @@ private struct OnEvent: FamilyVisitor {
     let event: AppliedEvent
     let customer: Int
     var fired: [EventFiring] = []
-    init(event: AppliedEvent, customer: Int) {
-        self.event = event
-        self.customer = customer
-    }
     mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) {
         family.onEvent(event, customer, &core, fired: &fired)
     }
@@ -386,7 +378,6 @@ struct NextWakeUp: WakeSink {
 private struct DueAt: WakeSink {
     let instant: Millis
     var due: [(rule: Int32, touch: Int32, anchor: Millis)] = []
-    init(instant: Millis) { self.instant = instant }
     mutating func add(_ rule: Int32, _ touch: Int32, _ due: Millis, _ anchor: Millis) {
         if due == instant && rule >= 0 { self.due.append((rule, touch, anchor)) }
     }
@@ -397,11 +388,6 @@ struct Holds: FamilyReader {
     let touch: Int32
     let customer: Int
     var holds = false
-    init(local: Int, touch: Int32, customer: Int) {
-        self.local = local
-        self.touch = touch
-        self.customer = customer
-    }
     mutating func read<F: RuleFamily>(_ family: F, _ core: TaskCore) {
         holds = family.holds(local, touch: touch, customer, core)
     }
@@ -413,12 +399,6 @@ private struct Fire: FamilyVisitor {
     let customer: Int
     let at: Millis
     var firing: Firing?
-    init(local: Int, touch: Int32, customer: Int, at: Millis) {
-        self.local = local
-        self.touch = touch
-        self.customer = customer
-        self.at = at
-    }
     mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) {
         firing = family.fire(local, touch: touch, customer, at: at, &core)
     }
@@ -429,11 +409,6 @@ private struct CustomerFields: FamilyReader {
     let at: Millis
     let view: Bool
     var fields: [CustomerField] = []
-    init(customer: Int, at: Millis, view: Bool) {
-        self.customer = customer
-        self.at = at
-        self.view = view
-    }
     mutating func read<F: RuleFamily>(_ family: F, _ core: TaskCore) {
         family.customerFields(customer, core, at: at, view: view, into: &fields)
     }

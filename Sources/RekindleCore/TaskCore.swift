@@ -44,9 +44,4 @@ struct TaskCore: Sendable {
     mutating func recommend(_ c: Int, seeds: [Int32], limit: Int) -> [String] {
         model.recommend(seeds: seeds, excluded: knownProducts(c), limit: limit, names: productNames)
     }
-
-    /// Whether touch (rule, anchor, touch) already fired for `c`.
-    func hasFired(_ c: Int, rule: Int32, anchor: Millis, touch: Int32) -> Bool {
-        customers[c].hasFired(.init(rule: rule, anchor: anchor, touch: touch))
-    }
 }

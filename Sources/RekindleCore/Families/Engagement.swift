@@ -68,7 +68,7 @@ struct EngagementFamily: RuleFamily {
         cold = core.customers.map { c in c.lastSignal.map { $0.adding(coldAfterMs) <= core.timerClock } ?? false }
     }
 
-    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore, remap: RuleRemap) {
+    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore) {
         cold = customers.map(\.cold)
     }
 }

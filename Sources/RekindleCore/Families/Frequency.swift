@@ -82,7 +82,7 @@ struct FrequencyFamily: RuleFamily {
     mutating func addCustomer() { lastRise.append([]) }
 
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
-        guard case .order(_, completed: true, _, let t, late: false) = e else { return }
+        guard case .order(completed: true, _, let t, late: false) = e else { return }
         let times = core.customers[c].purchases.map(\.at)
         for r in rules {
             guard case .rise(let rise) = r.rule else { continue }
@@ -142,7 +142,7 @@ struct FrequencyFamily: RuleFamily {
 
     mutating func startFromFacts(_ core: TaskCore) { lastRise = Array(repeating: [], count: core.customers.count) }
 
-    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore, remap: RuleRemap) {
+    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore) {
         lastRise = customers.map(\.lastRise)
     }
 }

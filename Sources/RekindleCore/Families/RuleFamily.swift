@@ -69,8 +69,9 @@ protocol RuleFamily: Sendable {
     ) throws(SnapshotError)
     /// No section to read (a snapshot of a release without this family): state from the facts.
     mutating func startFromFacts(_ core: TaskCore)
-    /// Takes its part of a format-1 snapshot (the positional format of releases before sections).
-    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore, remap: RuleRemap)
+    /// Takes its part of a format-1 snapshot (the positional format of releases before sections;
+    /// its rules already renumbered).
+    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore)
 }
 
 extension RuleFamily {
@@ -90,7 +91,7 @@ extension RuleFamily {
         _ r: inout ByteReader, version: UInt64, _ core: TaskCore, remap: RuleRemap
     ) throws(SnapshotError) {}
     mutating func startFromFacts(_ core: TaskCore) {}
-    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore, remap: RuleRemap) {
+    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore) {
         startFromFacts(core)
     }
 
@@ -129,21 +130,15 @@ struct CoreSettings: Sendable {
 
 /// What an event did to the customer's facts, as families see it.
 enum AppliedEvent {
-    /// An order event that changed the order: its index in the customer's orders, whether it
-    /// completed it, and the products it now lists.
-    case order(index: Int, completed: Bool, products: [Int32], at: Millis, late: Bool)
+    /// An order event that changed the order: whether it completed it, and the products it now
+    /// lists.
+    case order(completed: Bool, products: [Int32], at: Millis, late: Bool)
     case view(product: Int32, at: Millis, late: Bool)
     case email(at: Millis, late: Bool)
 
-    var at: Millis {
-        switch self {
-        case .order(_, _, _, let t, _), .view(_, let t, _), .email(let t, _): return t
-        }
-    }
-
     var late: Bool {
         switch self {
-        case .order(_, _, _, _, let l), .view(_, _, let l), .email(_, let l): return l
+        case .order(_, _, _, let l), .view(_, _, let l), .email(_, let l): return l
         }
     }
 }
@@ -170,7 +165,4 @@ struct RuleRemap: Sendable {
         guard old >= 0 && Int(old) < map.count else { throw SnapshotError("bad rule index \(old)") }
         return map[Int(old)]
     }
-
-    /// Like the call, for indices that were checked when read.
-    func known(_ old: Int32) -> Int32 { old >= 0 && Int(old) < map.count ? map[Int(old)] : -1 }
 }

@@ -76,7 +76,7 @@ struct VIPFamily: RuleFamily {
         entered = core.customers.map { c in c.fired.contains { $0.anchor == .min && ids.contains($0.rule) } }
     }
 
-    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore, remap: RuleRemap) {
+    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore) {
         entered = customers.map(\.vipEntered)
     }
 }

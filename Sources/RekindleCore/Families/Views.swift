@@ -87,7 +87,7 @@ struct ViewsFamily: RuleFamily {
 
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
         switch e {
-        case .order(_, _, let products, let t, _):
+        case .order(_, let products, let t, _):
             if !products.isEmpty { states[c].orderMentions.append(OrderMention(at: t, products: products)) }
         case .view(_, let t, _):
             states[c].lastView = max(states[c].lastView ?? t, t)
@@ -162,7 +162,7 @@ struct ViewsFamily: RuleFamily {
         states = core.customers.map { c in State(lastView: c.views.map(\.at).max()) }
     }
 
-    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore, remap: RuleRemap) {
+    mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore) {
         states = customers.map { c in
             State(lastView: c.lastView, orderMentions: c.orderMentions, offered: c.offered)
         }

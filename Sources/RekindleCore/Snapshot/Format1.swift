@@ -14,7 +14,7 @@ extension CampaignTask {
             try add(customer)
             legacy.append(extra)
         }
-        var migrate = MigrateFormat1(customers: legacy, remap: remap)
+        var migrate = MigrateFormat1(customers: legacy)
         families.visitAll(&migrate, &core)
     }
 }
@@ -65,8 +65,7 @@ struct Format1Customer: Sendable {
 
 private struct MigrateFormat1: FamilyVisitor {
     let customers: [Format1Customer]
-    let remap: RuleRemap
     mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) {
-        family.migrate(format1: customers, core, remap: remap)
+        family.migrate(format1: customers, core)
     }
 }
