@@ -1,6 +1,6 @@
 /// RF lifecycle (spec 3.1, seed 000): touch 1 at `L + days`, touch 2 `second_touch_days` later,
 /// while `n` is in the rule's range.
-public struct RFRule: Sendable, Equatable {
+public struct RFRule: AnchoredTouches {
     public var minPurchases: Int
     public var maxPurchases: Int?
     public var delayMs: Millis
@@ -46,20 +46,6 @@ struct RFFamily: RuleFamily {
     func compile(kind: String, _ p: inout RuleParams, common: TouchSpec) throws(RuleError) -> (RFRule, [TouchSpec]) {
         let rule = try RFRule(&p)
         return (rule, Array(repeating: common, count: rule.touchCount))
-    }
-
-    func candidates<S: WakeSink>(_ c: Int, _ core: TaskCore, _ body: inout S) {
-        let f = facts(c, core)
-        guard f.completedOrders > 0 else { return }
-        for r in rules {
-            for k in 1...r.rule.touchCount {
-                body.add(r.index, Int32(k), r.rule.due(touch: k, last: f.lastPurchaseAt), f.lastPurchaseAt)
-            }
-        }
-    }
-
-    func holds(_ local: Int, touch: Int32, _ c: Int, _ core: TaskCore) -> Bool {
-        rules[local].rule.applies(to: facts(c, core))
     }
 
     mutating func fire(_ local: Int, touch: Int32, _ c: Int, at w: Millis, _ core: inout TaskCore) -> Firing? {

@@ -1,6 +1,6 @@
 /// Reanimation chains (spec 3.2, seed 001): escalating gifts for sleeping customers, capped by
 /// what the customer's own average check can pay for.
-public struct ReanimationRule: Sendable, Equatable {
+public struct ReanimationRule: AnchoredTouches {
     public enum VIPCardPolicy: String, Sendable {
         /// Card holders are not in this segment.
         case excluded
@@ -65,6 +65,8 @@ public struct ReanimationRule: Sendable, Equatable {
         self.touches = touches
     }
 
+    public var touchCount: Int { touches.count }
+
     public func due(touch: Int, last: Millis) -> Millis { last.adding(startMs).adding(touches[touch - 1].afterMs) }
 
     public func applies(to facts: CustomerFacts) -> Bool {
@@ -113,20 +115,6 @@ struct ReanimationFamily: RuleFamily {
     func compile(kind: String, _ p: inout RuleParams, common: TouchSpec) throws(RuleError) -> (ReanimationRule, [TouchSpec]) {
         let chain = try ReanimationRule(&p, grossMargin: grossMargin, maxMarginShare: maxMarginShare)
         return (chain, chain.touches.map { TouchSpec(channel: $0.channel, windowDays: $0.windowDays) })
-    }
-
-    func candidates<S: WakeSink>(_ c: Int, _ core: TaskCore, _ body: inout S) {
-        let f = facts(c, core)
-        guard f.completedOrders > 0 else { return }
-        for r in rules {
-            for k in 1...r.rule.touches.count {
-                body.add(r.index, Int32(k), r.rule.due(touch: k, last: f.lastPurchaseAt), f.lastPurchaseAt)
-            }
-        }
-    }
-
-    func holds(_ local: Int, touch: Int32, _ c: Int, _ core: TaskCore) -> Bool {
-        rules[local].rule.applies(to: facts(c, core))
     }
 
     mutating func fire(_ local: Int, touch: Int32, _ c: Int, at w: Millis, _ core: inout TaskCore) -> Firing? {

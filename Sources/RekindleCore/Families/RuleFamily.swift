@@ -105,6 +105,30 @@ protocol WakeSink {
     mutating func add(_ rule: Int32, _ touch: Int32, _ due: Millis, _ anchor: Millis)
 }
 
+/// A rule whose touches are anchored on the last purchase at fixed offsets and fire while the
+/// customer's facts qualify (RF lifecycle, reanimation chains).
+public protocol AnchoredTouches: Sendable, Equatable {
+    var touchCount: Int { get }
+    func due(touch: Int, last: Millis) -> Millis
+    func applies(to facts: CustomerFacts) -> Bool
+}
+
+extension RuleFamily where Rule: AnchoredTouches {
+    func candidates<S: WakeSink>(_ c: Int, _ core: TaskCore, _ body: inout S) {
+        let f = facts(c, core)
+        guard f.completedOrders > 0 else { return }
+        for r in rules {
+            for k in 1...r.rule.touchCount {
+                body.add(r.index, Int32(k), r.rule.due(touch: k, last: f.lastPurchaseAt), f.lastPurchaseAt)
+            }
+        }
+    }
+
+    func holds(_ local: Int, touch: Int32, _ c: Int, _ core: TaskCore) -> Bool {
+        rules[local].rule.applies(to: facts(c, core))
+    }
+}
+
 /// A compiled rule and its place in the rule set's rule_id order.
 struct Indexed<Rule: Sendable & Equatable>: Sendable, Equatable {
     var index: Int32
