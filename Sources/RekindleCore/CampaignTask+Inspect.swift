@@ -4,8 +4,7 @@ extension CampaignTask {
     /// hold today (each is checked again when due), with their due times. Nil for an unknown
     /// customer.
     public func describe(customer id: String) -> [UInt8]? {
-        guard let index = core.customerIndex[id] else { return nil }
-        let c = Int(index)
+        guard let c = core.customers.find(id) else { return nil }
         let s = core.customers[c]
         let f = s.facts
         let now = core.watermark == .min ? (s.lastSignal ?? 0) : core.watermark

@@ -54,12 +54,14 @@ public struct CampaignTask: Sendable {
     @discardableResult
     public mutating func apply(_ event: Event, into out: inout [Output]) -> InputError? {
         // One lookup serves the refusal check and the fold (timers firing add no customer).
-        let known = core.customerIndex[event.customerId].map { Int($0) }
+        let known = core.customers.find(event.customerId)
+        if let known { select(known) }
         if let refusal = Self.refusal(of: event, customer: known, core) { return refusal }
         let t = event.occurredAt
         let late = core.watermark != .min && t < core.watermark
         if !late { fireTimers(upTo: t.subtracting(allowedLatenessMs).subtracting(1), into: &out) }
         let c = known ?? intern(customer: event.customerId)
+        select(c)
         var fired: [EventFiring] = []
         // An order event that changes nothing (spec 3.8 item 2) reaches no family.
         if let applied = applyFacts(event, c, late: late, out: &out) {
@@ -118,13 +120,19 @@ public struct CampaignTask: Sendable {
 
     // MARK: - Facts
 
+    /// Makes customer `c` the one whose state the core and the families hold decoded.
+    mutating func select(_ c: Int) {
+        core.customers.checkout(c)
+        var hook = Select(customer: c)
+        families.visitAll(&hook, &core)
+    }
+
     mutating func intern(customer id: String) -> Int {
-        if let i = core.customerIndex[id] { return Int(i) }
-        core.customers.append(CustomerState(id: id))
-        core.customerIndex[id] = Int32(core.customers.count - 1)
+        if let c = core.customers.find(id) { return c }
+        let c = core.customers.add(CustomerState(id: id))
         var add = AddCustomer()
         families.visitAll(&add, &core)
-        return core.customers.count - 1
+        return c
     }
 
     /// Applies the event to the customer's facts (spec 3.8): orders, purchases, conversions,
@@ -226,7 +234,7 @@ public struct CampaignTask: Sendable {
     static func attribute(_ rules: RuleSet, _ core: TaskCore, _ c: Int, orderId: String, at t: Millis, revenue: Double) -> Conversion? {
         guard let touch = core.customers[c].openTouches.last(where: { $0.firedAt < t && t <= $0.windowEnd }) else { return nil }
         let ruleId = rules.rules[Int(touch.rule)].id
-        let customerId = core.customers[c].id
+        let customerId = core.customers.id(c)
         return Conversion(
             triggerId: Trigger.id(ruleId: ruleId, customerId: customerId, firedAt: touch.firedAt, touch: Int(touch.touch)),
             ruleId: ruleId, touch: Int(touch.touch),
@@ -237,9 +245,9 @@ public struct CampaignTask: Sendable {
     // MARK: - Timers
 
     mutating func fireTimers(upTo limit: Millis, into out: inout [Output]) {
-        while let entry = timers.popDue(upTo: limit) {
+        while let entry = timers.popDue(upTo: limit, ids: core.customers) {
             let c = Int(entry.customer)
-            core.customers[c].scheduled = nil
+            select(c)
             core.timerClock = max(core.timerClock, entry.due)
             fireDue(c, at: entry.due, into: &out)
             reschedule(c)
@@ -257,9 +265,8 @@ public struct CampaignTask: Sendable {
 
     mutating func reschedule(_ c: Int) {
         let next = Self.wakeUps(families, core, c, into: NextWakeUp(after: core.timerClock, ledger: core.customers[c].fired)).next
-        guard next != core.customers[c].scheduled else { return }
-        core.customers[c].scheduled = next
-        timers.schedule(customer: Int32(c), customerId: core.customers[c].id, due: next)
+        guard next != timers.due(c) else { return }
+        timers.schedule(customer: Int32(c), due: next, ids: core.customers)
     }
 
     /// Fires customer `c`'s touches due at `w`, in (rule_id, touch) order; a touch anchored on
@@ -299,7 +306,7 @@ public struct CampaignTask: Sendable {
 
     mutating func emit(_ c: Int, rule ri: Int32, touch: Int32, at t: Millis, _ firing: Firing, into out: inout [Output]) {
         let rule = rules.rules[Int(ri)]
-        let customerId = core.customers[c].id
+        let customerId = core.customers.id(c)
         let id = Trigger.id(ruleId: rule.id, customerId: customerId, firedAt: t, touch: Int(touch))
         let window = rule.windowDays(touch: Int(touch))
         core.customers[c].openTouches.append(
@@ -333,6 +340,11 @@ private struct OnEvent: FamilyVisitor {
     mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) {
         family.onEvent(event, customer, &core, fired: &fired)
     }
+}
+
+private struct Select: FamilyVisitor {
+    let customer: Int
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) { family.select(customer) }
 }
 
 private struct Prune: FamilyVisitor {

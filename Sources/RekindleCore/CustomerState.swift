@@ -50,7 +50,7 @@ struct CustomerState: Sendable {
         var windowEnd: Millis
     }
 
-    let id: String
+    var id: String
     var facts = CustomerFacts()
     /// The customer's orders, found by a linear search: a customer has few, and a dictionary per
     /// customer cost about 200 bytes of state each (measured with `rekindle bench state`).
@@ -66,8 +66,6 @@ struct CustomerState: Sendable {
     /// The touch ledger: every touch identity that fired (spec 3.8 item 4).
     var fired: [FiredTouch] = []
     var openTouches: [OpenTouch] = []
-    /// The due time of this customer's entry in the timer queue, if any.
-    var scheduled: Millis?
 
     init(id: String) { self.id = id }
 

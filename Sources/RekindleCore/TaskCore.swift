@@ -9,8 +9,7 @@ struct TaskCore: Sendable {
     var watermark: Millis = .min
     /// Every timer due at or before this instant has fired; touches due then have passed.
     var timerClock: Millis = .min
-    var customers: [CustomerState] = []
-    var customerIndex: [String: Int32] = [:]
+    var customers = CustomerStore()
     var productNames: [String] = []
     var productIndex: [String: Int32] = [:]
     var model = Recommender()

@@ -8,7 +8,6 @@ struct TimerQueue: Sendable {
     struct Entry: Sendable {
         var due: Millis
         var customer: Int32
-        var customerId: String
     }
 
     private var heap: [Entry] = []
@@ -16,68 +15,75 @@ struct TimerQueue: Sendable {
     private var slot: [Int32] = []
 
     var count: Int { heap.count }
+    var footprint: Int { heap.capacity * MemoryLayout<Entry>.stride + slot.capacity * MemoryLayout<Int32>.stride }
     var nextDue: Millis? { heap.first?.due }
 
     @inline(__always)
-    static func less(_ a: Entry, _ b: Entry) -> Bool {
-        a.due != b.due ? a.due < b.due : RuleSet.byteLess(a.customerId, b.customerId)
+    static func less(_ a: Entry, _ b: Entry, _ ids: CustomerStore) -> Bool {
+        a.due != b.due ? a.due < b.due : ids.idLess(Int(a.customer), Int(b.customer))
     }
 
-    /// Sets the customer's timer to `due`, or removes it when `due` is nil.
-    mutating func schedule(customer: Int32, customerId: String, due: Millis?) {
+    /// The customer's due time, if it has an entry.
+    func due(_ customer: Int) -> Millis? {
+        customer < slot.count && slot[customer] >= 0 ? heap[Int(slot[customer])].due : nil
+    }
+
+    /// Sets the customer's timer to `due`, or removes it when `due` is nil. `ids` orders entries
+    /// due at the same instant by customer id.
+    mutating func schedule(customer: Int32, due: Millis?, ids: CustomerStore) {
         let c = Int(customer)
         if c >= slot.count { slot.append(contentsOf: repeatElement(-1, count: c + 1 - slot.count)) }
         let k = Int(slot[c])
         guard let due else {
-            if k >= 0 { remove(at: k) }
+            if k >= 0 { remove(at: k, ids) }
             return
         }
         if k < 0 {
-            heap.append(Entry(due: due, customer: customer, customerId: customerId))
+            heap.append(Entry(due: due, customer: customer))
             slot[c] = Int32(heap.count - 1)
-            up(heap.count - 1)
+            up(heap.count - 1, ids)
         } else {
             let earlier = due < heap[k].due
             heap[k].due = due
-            if earlier { up(k) } else { down(k) }
+            if earlier { up(k, ids) } else { down(k, ids) }
         }
     }
 
     /// Removes and returns the earliest entry due at or before `limit`.
-    mutating func popDue(upTo limit: Millis) -> Entry? {
+    mutating func popDue(upTo limit: Millis, ids: CustomerStore) -> Entry? {
         guard let top = heap.first, top.due <= limit else { return nil }
-        remove(at: 0)
+        remove(at: 0, ids)
         return top
     }
 
-    private mutating func remove(at k: Int) {
+    private mutating func remove(at k: Int, _ ids: CustomerStore) {
         slot[Int(heap[k].customer)] = -1
         let last = heap.removeLast()
         guard k < heap.count else { return }
         heap[k] = last
         slot[Int(last.customer)] = Int32(k)
-        up(k)
-        down(Int(slot[Int(last.customer)]))
+        up(k, ids)
+        down(Int(slot[Int(last.customer)]), ids)
     }
 
-    private mutating func up(_ start: Int) {
+    private mutating func up(_ start: Int, _ ids: CustomerStore) {
         var k = start
         while k > 0 {
             let parent = (k - 1) / 2
-            guard Self.less(heap[k], heap[parent]) else { break }
+            guard Self.less(heap[k], heap[parent], ids) else { break }
             swapAt(k, parent)
             k = parent
         }
     }
 
-    private mutating func down(_ start: Int) {
+    private mutating func down(_ start: Int, _ ids: CustomerStore) {
         var k = start
         while true {
             let l = 2 * k + 1
             guard l < heap.count else { return }
             var m = l
-            if l + 1 < heap.count && Self.less(heap[l + 1], heap[l]) { m = l + 1 }
-            guard Self.less(heap[m], heap[k]) else { return }
+            if l + 1 < heap.count && Self.less(heap[l + 1], heap[l], ids) { m = l + 1 }
+            guard Self.less(heap[m], heap[k], ids) else { return }
             swapAt(k, m)
             k = m
         }

@@ -4,18 +4,24 @@ import Testing
 @Suite struct TimerQueueTests {
     @Test func reschedulingMovesTheOneEntryOfACustomerInsteadOfAddingOne() {
         var q = TimerQueue()
+        var store = CustomerStore()
+        for c in 0..<50 { _ = store.add(CustomerState(id: "c\(c)")) }
         for round in 0..<1000 {
-            for c in 0..<50 { q.schedule(customer: Int32(c), customerId: "c\(c)", due: Millis(1000 - round + c)) }
+            for c in 0..<50 { q.schedule(customer: Int32(c), due: Millis(1000 - round + c), ids: store) }
         }
         #expect(q.count == 50)
-        q.schedule(customer: 7, customerId: "c7", due: nil)
-        q.schedule(customer: 7, customerId: "c7", due: nil)
+        #expect(q.due(7) == Millis(1 + 7))
+        q.schedule(customer: 7, due: nil, ids: store)
+        q.schedule(customer: 7, due: nil, ids: store)
+        #expect(q.due(7) == nil)
         #expect(q.count == 49)
     }
 
     @Test func popsInDueOrderThenCustomerIdBytesAndOnlyWhatIsDue() {
         var q = TimerQueue()
         let ids = ["b", "a", "ä", "B", "c", "a2"]
+        var store = CustomerStore()
+        for id in ids { _ = store.add(CustomerState(id: id)) }
         var rng = SystemRandomNumberGenerator()
         var want: [(Millis, String)] = []
         for (c, id) in ids.enumerated() {
@@ -23,14 +29,14 @@ import Testing
             var due: Millis = 0
             for _ in 0..<5 {
                 due = Millis(Int.random(in: 0..<3, using: &rng))
-                q.schedule(customer: Int32(c), customerId: id, due: due)
+                q.schedule(customer: Int32(c), due: due, ids: store)
             }
             want.append((due, id))
         }
         want.sort { $0.0 != $1.0 ? $0.0 < $1.0 : RuleSet.byteLess($0.1, $1.1) }
         var got: [(Millis, String)] = []
-        #expect(q.popDue(upTo: -1) == nil)
-        while let e = q.popDue(upTo: 2) { got.append((e.due, e.customerId)) }
+        #expect(q.popDue(upTo: -1, ids: store) == nil)
+        while let e = q.popDue(upTo: 2, ids: store) { got.append((e.due, store.id(Int(e.customer)))) }
         #expect(got.map(\.0) == want.map(\.0))
         #expect(got.map(\.1) == want.map(\.1))
         #expect(q.count == 0)

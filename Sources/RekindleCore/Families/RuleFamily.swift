@@ -39,6 +39,9 @@ protocol RuleFamily: Sendable {
     func configure(_ settings: inout CoreSettings)
     /// A new customer: append its state.
     mutating func addCustomer()
+    /// Customer `c` is the one the task works on next: a family whose per-customer state lives in
+    /// a `RecordArena` checks it out here.
+    mutating func select(_ c: Int)
     /// After an event has changed customer `c`'s facts (never for an ignored order event):
     /// what it fires at the event's own instant goes to `fired`.
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring])
@@ -82,6 +85,7 @@ extension RuleFamily {
 
     func configure(_ settings: inout CoreSettings) {}
     mutating func addCustomer() {}
+    mutating func select(_ c: Int) {}
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {}
     mutating func wake(_ c: Int, at w: Millis, _ core: TaskCore) {}
     mutating func prune(_ c: Int, _ core: TaskCore) {}

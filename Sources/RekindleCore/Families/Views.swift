@@ -28,10 +28,31 @@ public struct AbandonedViewRule: Sendable, Equatable {
 /// Its state per customer: the last view's time, the orders that mentioned products, and what was
 /// offered when.
 struct ViewsFamily: RuleFamily {
-    struct State: Sendable {
+    struct State: ArenaRecord {
         var lastView: Millis?
         var orderMentions: [OrderMention] = []
         var offered: [Offered] = []
+
+        func encodeRecord(_ w: inout ByteWriter) {
+            w.optionalInt(lastView)
+            w.varint(UInt64(orderMentions.count))
+            for m in orderMentions { w.int(m.at); w.ints(m.products) }
+            w.varint(UInt64(offered.count))
+            for o in offered { w.int(o.rule); w.int(o.product); w.int(o.at) }
+        }
+
+        mutating func decodeRecord(_ r: inout ArenaReader) {
+            lastView = r.u8() != 0 ? r.int() : nil
+            let n = r.count()
+            if orderMentions.count > n { orderMentions.removeLast(orderMentions.count - n) }
+            for k in 0..<n {
+                if k == orderMentions.count { orderMentions.append(OrderMention(at: 0, products: [])) }
+                orderMentions[k].at = r.int()
+                r.ints(into: &orderMentions[k].products)
+            }
+            offered.removeAll(keepingCapacity: true)
+            for _ in 0..<r.count() { offered.append(Offered(rule: r.int32(), product: r.int32(), at: r.int())) }
+        }
     }
 
     struct OrderMention: Sendable, Equatable {
@@ -65,7 +86,7 @@ struct ViewsFamily: RuleFamily {
     /// How long views and order mentions are kept: the longest window that reads them.
     private(set) var retentionMs: Millis
     private(set) var longestReofferMs: Millis = 0
-    var states: [State] = []
+    var states = RecordArena<State>()
 
     init(_ p: inout RuleParams, shop: ShopParameters) throws(RuleError) {
         coviewWindowMs = RuleParams.millis(try p.number("coview_window_hours"), per: millisPerHour)
@@ -84,6 +105,7 @@ struct ViewsFamily: RuleFamily {
     }
 
     mutating func addCustomer() { states.append(State()) }
+    mutating func select(_ c: Int) { states.checkout(c) }
 
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
         switch e {
@@ -145,7 +167,7 @@ struct ViewsFamily: RuleFamily {
     }
 
     mutating func decodeSection(_ r: inout ByteReader, version: UInt64, _ core: TaskCore, remap: RuleRemap) throws(SnapshotError) {
-        states = []
+        states = RecordArena()
         states.reserveCapacity(core.customers.count)
         for _ in core.customers.indices {
             var s = State(lastView: try r.optionalInt())
@@ -159,13 +181,13 @@ struct ViewsFamily: RuleFamily {
     }
 
     mutating func startFromFacts(_ core: TaskCore) {
-        states = core.customers.map { c in State(lastView: c.views.map(\.at).max()) }
+        states = RecordArena()
+        for c in core.customers { states.append(State(lastView: c.views.map(\.at).max())) }
     }
 
     mutating func migrate(format1 customers: [Format1Customer], _ core: TaskCore) {
-        states = customers.map { c in
-            State(lastView: c.lastView, orderMentions: c.orderMentions, offered: c.offered)
-        }
+        states = RecordArena()
+        for c in customers { states.append(State(lastView: c.lastView, orderMentions: c.orderMentions, offered: c.offered)) }
     }
 }
 

@@ -61,7 +61,10 @@ extension CampaignTask {
             throw SnapshotError("state format \(other), this build reads 1 and \(Self.stateFormat)")
         }
         guard r.atEnd else { throw SnapshotError("\(r.bytes.count - r.i) unexpected bytes after the state") }
-        for c in core.customers.indices { reschedule(c) }
+        for c in core.customers.indices {
+            select(c)
+            reschedule(c)
+        }
     }
 
     mutating func restoreSections(_ r: inout ByteReader) throws(SnapshotError) {
@@ -135,9 +138,8 @@ extension CampaignTask {
 
     /// Adds a restored customer (its families' state is read after all customers).
     mutating func add(_ c: CustomerState) throws(SnapshotError) {
-        guard core.customerIndex[c.id] == nil else { throw SnapshotError("customer \(c.id) twice") }
-        core.customerIndex[c.id] = Int32(core.customers.count)
-        core.customers.append(c)
+        guard core.customers.find(c.id) == nil else { throw SnapshotError("customer \(c.id) twice") }
+        _ = core.customers.add(c)
     }
 }
 

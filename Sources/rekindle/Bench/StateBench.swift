@@ -19,6 +19,7 @@ struct StateBench: ParsableCommand {
         _ = releaseFreedMemory(0)
         let before = residentBytes()
         var customers = 0, after = 0, timers = 0
+        var footprint: [(part: String, bytes: Int)] = []
         let clock = ContinuousClock()
         let elapsed = try clock.measure {
             let report = try ReplayBench.streamingReplay(input) { task in
@@ -26,10 +27,14 @@ struct StateBench: ParsableCommand {
                 after = residentBytes()
                 customers = task.customerCount
                 timers = task.pendingTimers
+                footprint = task.footprint
             }
             print("\(report.events) events folded")
         }
         print("\(customers) customers, \(timers) pending timers, in \(String(format: "%.1f", elapsed.seconds)) s")
         print("state: \((after - before) / max(1, customers)) bytes resident per customer (RSS growth \((after - before) >> 20) MiB)")
+        for (part, bytes) in footprint {
+            print("  \(part.padding(toLength: 36, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", Double(bytes) / Double(max(1, customers)))) bytes per customer")
+        }
     }
 }

@@ -1,0 +1,12 @@
+extension CampaignTask {
+    /// Where the task's state is, in bytes (`rekindle bench state` prints it beside the resident
+    /// growth it measures).
+    public var footprint: [(part: String, bytes: Int)] {
+        let s = core.customers.footprint
+        return [
+            ("customer records (arena capacity)", s.arena), ("  of which live records", s.live),
+            ("  of which moved away", s.garbage), ("customer slots", s.slots), ("customer index", s.index),
+            ("timers", timers.footprint),
+        ]
+    }
+}

@@ -1,0 +1,87 @@
+/// A customer's record in the task's `CustomerStore`: the id first (the index and the timer order
+/// read it there), then the facts and the lists, as varints (zig-zag for signed values) so that
+/// small counts and product numbers take a byte. An in-memory layout, not a snapshot format:
+/// snapshots write customers with `CustomerState.encode` and keep their own versions.
+extension CustomerState: ArenaRecord {
+    private static let vipCard: UInt8 = 1, hasFirstSeen: UInt8 = 2, hasLastSignal: UInt8 = 4
+    private static let noStatus: UInt8 = 0xff
+    private static let converted: UInt8 = 1, creditedToModel: UInt8 = 2, everCompleted: UInt8 = 4
+
+    init() { self.init(id: "") }
+
+    func encodeRecord(_ w: inout ByteWriter) {
+        w.string(id)
+        var flags: UInt8 = facts.vipCard ? Self.vipCard : 0
+        if firstSeen != nil { flags |= Self.hasFirstSeen }
+        if lastSignal != nil { flags |= Self.hasLastSignal }
+        w.u8(flags)
+        w.varint(UInt64(facts.completedOrders))
+        // With no purchase the facts are zero (`recomputeFacts`).
+        if facts.completedOrders > 0 {
+            w.int(facts.lastPurchaseAt); w.int(facts.firstPurchaseAt); w.compactDouble(facts.totalSpent)
+        }
+        if let t = firstSeen { w.int(t) }
+        if let t = lastSignal { w.int(t) }
+        w.varint(UInt64(orders.count))
+        for o in orders {
+            w.string(o.orderId)
+            w.u8(o.status?.rawValue ?? Self.noStatus)
+            w.u8((o.converted ? Self.converted : 0) | (o.creditedToModel ? Self.creditedToModel : 0) | (o.everCompleted ? Self.everCompleted : 0))
+            w.varint(UInt64(o.eventIds.count))
+            for e in o.eventIds { w.string(e) }
+            w.ints(o.products)
+        }
+        w.varint(UInt64(purchases.count))
+        for p in purchases { w.string(p.orderId); w.int(p.at); w.compactDouble(p.total) }
+        w.varint(UInt64(views.count))
+        for v in views { w.int(v.product); w.int(v.at); w.int(v.seq) }
+        w.ints(viewedEver)
+        w.varint(UInt64(fired.count))
+        for t in fired { w.int(t.rule); w.int(t.anchor); w.int(t.touch) }
+        w.varint(UInt64(openTouches.count))
+        // The window's end as its length: a few days in milliseconds is shorter than an instant.
+        for t in openTouches { w.int(t.rule); w.int(t.touch); w.int(t.firedAt); w.int(t.windowEnd &- t.firedAt) }
+    }
+
+    mutating func decodeRecord(_ r: inout ArenaReader) {
+        id = r.string()
+        let flags = r.u8()
+        facts.vipCard = flags & Self.vipCard != 0
+        facts.completedOrders = r.count()
+        if facts.completedOrders > 0 {
+            facts.lastPurchaseAt = r.int(); facts.firstPurchaseAt = r.int(); facts.totalSpent = r.compactDouble()
+        } else {
+            facts.lastPurchaseAt = 0; facts.firstPurchaseAt = 0; facts.totalSpent = 0
+        }
+        firstSeen = flags & Self.hasFirstSeen != 0 ? r.int() : nil
+        lastSignal = flags & Self.hasLastSignal != 0 ? r.int() : nil
+
+        let n = r.count()
+        if orders.count > n { orders.removeLast(orders.count - n) }
+        for k in 0..<n {
+            if k == orders.count { orders.append(OrderRecord(orderId: "")) }
+            orders[k].orderId = r.string()
+            let status = r.u8()
+            orders[k].status = status == Self.noStatus ? nil : OrderStatus(rawValue: status)
+            let f = r.u8()
+            orders[k].converted = f & Self.converted != 0
+            orders[k].creditedToModel = f & Self.creditedToModel != 0
+            orders[k].everCompleted = f & Self.everCompleted != 0
+            orders[k].eventIds.removeAll(keepingCapacity: true)
+            for _ in 0..<r.count() { orders[k].eventIds.append(r.string()) }
+            r.ints(into: &orders[k].products)
+        }
+        purchases.removeAll(keepingCapacity: true)
+        for _ in 0..<r.count() { purchases.append(Purchase(orderId: r.string(), at: r.int(), total: r.compactDouble())) }
+        views.removeAll(keepingCapacity: true)
+        for _ in 0..<r.count() { views.append(View(product: r.int32(), at: r.int(), seq: r.int())) }
+        r.ints(into: &viewedEver)
+        fired.removeAll(keepingCapacity: true)
+        for _ in 0..<r.count() { fired.append(FiredTouch(rule: r.int32(), anchor: r.int(), touch: r.int32())) }
+        openTouches.removeAll(keepingCapacity: true)
+        for _ in 0..<r.count() {
+            let rule = r.int32(), touch = r.int32(), firedAt = r.int()
+            openTouches.append(OpenTouch(rule: rule, touch: touch, firedAt: firedAt, windowEnd: firedAt &+ r.int()))
+        }
+    }
+}

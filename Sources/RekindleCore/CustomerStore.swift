@@ -1,0 +1,109 @@
+/// A task's customers: their records in a `RecordArena`, found by id through an open-addressed
+/// index over the ids inside the records (each record starts with its id, so ids are stored once:
+/// the index, the timer order and the triggers read them there).
+struct CustomerStore: Sendable {
+    private(set) var records = RecordArena<CustomerState>()
+    /// Open addressing with linear probing; an entry is the id hash's high 32 bits over
+    /// `customer + 1`, 0 for a free place.
+    private var table: [UInt64] = Array(repeating: 0, count: 16)
+
+    var count: Int { records.count }
+    var current: Int { records.current }
+
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        // FNV-1a, then a final mix so that the low bits (the place) depend on every byte.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+        h ^= h >> 33
+        h = h &* 0xff51_afd7_ed55_8ccd
+        h ^= h >> 33
+        return h
+    }
+
+    /// The customer with this id, if it has a record.
+    func find(_ id: String) -> Int? {
+        var id = id
+        return id.withUTF8 { find(UnsafeRawBufferPointer($0)) }
+    }
+
+    func find(_ id: UnsafeRawBufferPointer) -> Int? {
+        let h = Self.hash(id)
+        let mask = table.count - 1
+        var k = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let e = table[k]
+            if e == 0 { return nil }
+            if e >> 32 == h >> 32 {
+                let c = Int(e & 0xffff_ffff) - 1
+                if withId(c, { $0.elementsEqual(id) }) { return c }
+            }
+            k = (k + 1) & mask
+        }
+    }
+
+    /// Adds a customer whose id is not in the store; returns its number.
+    mutating func add(_ state: CustomerState) -> Int {
+        if (count + 1) * 10 > table.count * 7 { rebuildIndex(size: table.count * 2) }
+        let c = records.append(state)
+        var id = state.id
+        id.withUTF8 { insert(c, hash: Self.hash(UnsafeRawBufferPointer($0))) }
+        return c
+    }
+
+    mutating func reserveCapacity(_ n: Int) {
+        records.reserveCapacity(n)
+        var size = table.count
+        while (n + 1) * 10 > size * 7 { size *= 2 }
+        if size > table.count { rebuildIndex(size: size) }
+    }
+
+    private mutating func insert(_ c: Int, hash h: UInt64) {
+        let mask = table.count - 1
+        var k = Int(truncatingIfNeeded: h) & mask
+        while table[k] != 0 { k = (k + 1) & mask }
+        table[k] = (h >> 32) << 32 | UInt64(c + 1)
+    }
+
+    private mutating func rebuildIndex(size: Int) {
+        table = Array(repeating: 0, count: size)
+        for c in 0..<count { insert(c, hash: withId(c) { Self.hash($0) }) }
+    }
+
+    // MARK: - Ids
+
+    /// Calls `body` with customer `c`'s id bytes, read from its record (an id never changes, so
+    /// the arena's copy is right even while the customer is checked out).
+    func withId<R>(_ c: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        records.withRecord(c) { body($0.rawString()) }
+    }
+
+    func id(_ c: Int) -> String {
+        c == current ? records[c].id : withId(c) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Whether customer `a`'s id sorts before `b`'s, byte by byte (spec section 4's tie order).
+    func idLess(_ a: Int, _ b: Int) -> Bool {
+        withId(a) { x in withId(b) { y in x.lexicographicallyPrecedes(y) } }
+    }
+
+    // MARK: - The customer being folded
+
+    mutating func checkout(_ c: Int) { records.checkout(c) }
+    mutating func checkIn() { records.checkIn() }
+
+    var footprint: (arena: Int, live: Int, garbage: Int, slots: Int, index: Int) {
+        let f = records.footprint
+        return (f.capacity, f.live, f.garbage, f.slots, table.count * MemoryLayout<UInt64>.stride)
+    }
+}
+
+extension CustomerStore: RandomAccessCollection {
+    var startIndex: Int { 0 }
+    var endIndex: Int { count }
+
+    /// The checked-out customer in place; any other one as a decoded copy (read only).
+    subscript(c: Int) -> CustomerState {
+        _read { yield records[c] }
+        _modify { yield &records[c] }
+    }
+}
