@@ -13,13 +13,16 @@ protocol ArenaRecord: Sendable {
 ///
 /// `checkout(c)` decodes customer `c` into the working value that `self[c]` reads and changes in
 /// place; the next checkout writes it back. A record that outgrows its place moves to the end,
-/// and the arena is compacted when a quarter of it is records that moved. Reading a customer that
+/// and the arena is compacted when an eighth of it is records that moved. Reading a customer that
 /// is not checked out decodes a copy (the inspector and snapshots do; the fold never does).
 struct RecordArena<Record: ArenaRecord>: Sendable {
+    /// A record's place: its offset in 8-byte units (records start on 8-byte boundaries, so an
+    /// arena can reach 32 GiB) and its length; its room is the length rounded up to 8 bytes.
     struct Slot: Sendable {
-        var offset: Int
+        var unit: UInt32
         var length: UInt32
-        var capacity: UInt32
+        var offset: Int { Int(unit) << 3 }
+        var capacity: Int { (Int(length) + 7) & ~7 }
     }
 
     private(set) var bytes: [UInt8] = []
@@ -39,7 +42,7 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
     /// Appends a record; returns its number.
     @discardableResult
     mutating func append(_ record: Record) -> Int {
-        slots.append(Slot(offset: bytes.count, length: 0, capacity: 0))
+        slots.append(Slot(unit: 0, length: 0))
         write(record, to: slots.count - 1)
         return slots.count - 1
     }
@@ -75,13 +78,18 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
         writer.bytes.removeAll(keepingCapacity: true)
         record.encodeRecord(&writer)
         let n = writer.bytes.count
+        precondition(n <= Int(UInt32.max), "a customer record over 4 GiB")
         var slot = slots[c]
-        if n > Int(slot.capacity) {
-            garbage += Int(slot.capacity)
-            // Rounded up to 8 bytes: a record that grows by a few bytes often stays in place.
-            let capacity = (n + 7) & ~7
-            slot = Slot(offset: bytes.count, length: 0, capacity: UInt32(capacity))
-            bytes.append(contentsOf: repeatElement(0, count: capacity))
+        let room = (n + 7) & ~7
+        if room > slot.capacity {
+            // A record that grows past its room moves to the end; its old place is garbage.
+            garbage += slot.capacity
+            precondition(bytes.count >> 3 <= Int(UInt32.max), "a record arena over 32 GiB")
+            slot.unit = UInt32(bytes.count >> 3)
+            bytes.append(contentsOf: repeatElement(0, count: room))
+        } else {
+            // A record that shrinks keeps its place; the room it gives up is garbage.
+            garbage += slot.capacity - room
         }
         slot.length = UInt32(n)
         slots[c] = slot
@@ -90,7 +98,7 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
                 dst.baseAddress!.advanced(by: slot.offset).copyMemory(from: src.baseAddress!, byteCount: n)
             }
         }
-        if garbage > 1 << 16 && garbage > bytes.count / 4 { compact() }
+        if garbage > 1 << 16 && garbage > bytes.count / 8 { compact() }
     }
 
     /// Copies the records into a new arena, in customer order.
@@ -100,9 +108,8 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
         bytes.withUnsafeBytes { old in
             for c in slots.indices {
                 let s = slots[c]
-                let offset = fresh.count
-                fresh.append(contentsOf: UnsafeRawBufferPointer(rebasing: old[s.offset..<(s.offset + Int(s.capacity))]))
-                slots[c].offset = offset
+                slots[c].unit = UInt32(fresh.count >> 3)
+                fresh.append(contentsOf: UnsafeRawBufferPointer(rebasing: old[s.offset..<(s.offset + s.capacity)]))
             }
         }
         bytes = fresh

@@ -6,14 +6,17 @@ extension BacktestReport {
     /// dead-letter, and take the report from it at the end, so the three cannot count apart.
     public struct Counter: Sendable {
         private var report: BacktestReport
-        /// Rule line by rule id, and the customers each rule reached so far.
+        /// Rule line by rule id, and the customers each rule reached so far: the first 64 rules
+        /// as bits of one entry per customer (a set of ids per rule held each customer once per
+        /// rule that reached it), any further rule in a set of its own.
         private let index: [String: Int]
-        private var reached: [Set<String>]
+        private var reached: [String: UInt64] = [:]
+        private var reachedBeyond: [Set<String>]
 
         public init(rules: RuleSet) {
             report = BacktestReport(rules: rules)
             index = Dictionary(report.lines.enumerated().map { ($1.ruleId, $0) }) { _, last in last }
-            reached = [Set<String>](repeating: [], count: report.lines.count)
+            reachedBeyond = [Set<String>](repeating: [], count: max(0, report.lines.count - 64))
         }
 
         /// One output, as it is emitted. Revenue is summed in the order given, so the same
@@ -23,7 +26,15 @@ extension BacktestReport {
             case .trigger(let t):
                 guard let i = index[t.ruleId] else { return }
                 report.lines[i].triggers += 1
-                if reached[i].insert(t.customerId).inserted { report.lines[i].customers += 1 }
+                let first: Bool
+                if i < 64 {
+                    let bit: UInt64 = 1 << UInt64(i)
+                    first = reached[t.customerId, default: 0] & bit == 0
+                    if first { reached[t.customerId, default: 0] |= bit }
+                } else {
+                    first = reachedBeyond[i - 64].insert(t.customerId).inserted
+                }
+                if first { report.lines[i].customers += 1 }
             case .conversion(let c):
                 guard let i = index[c.ruleId] else { return }
                 report.lines[i].conversions += 1

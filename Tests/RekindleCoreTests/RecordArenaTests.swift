@@ -24,7 +24,7 @@ import Testing
             #expect(s.fired.last?.anchor == Millis((0..<40).last { $0 % 3 == c % 3 }!) * 1_000_000_007)
         }
         #expect(store.find("customer-missing") == nil)
-        #expect(store.footprint.garbage <= store.footprint.arena / 4 + 1 << 16)
+        #expect(store.footprint.garbage <= store.footprint.arena / 8 + 1 << 16)
     }
 
     @Test func aCustomerRecordRoundTripsEveryField() {
