@@ -77,6 +77,16 @@ import Testing
         }
     }
 
+    @Test func theFitDependsOnTheSummariesNotOnTheOrderOfTheCustomers() throws {
+        let cdnow = try Self.cdnow()
+        var shuffled = cdnow
+        var rng = SplitMix64(seed: 5)
+        rng.shuffle(&shuffled)
+        let a = try BGNBDFit.fit(WeightedSummaries(cdnow)), b = try BGNBDFit.fit(WeightedSummaries(shuffled))
+        #expect(a.model == b.model)
+        #expect(a.logLikelihood == b.logLikelihood)
+    }
+
     @Test func weightedRowsGiveTheSumOfEveryCustomersLikelihood() throws {
         let sim = BGNBDSimulator(model: ChurnModel(r: 0.5, alpha: 3, a: 0.8, b: 2), seed: 9)
         let start = Timestamp.parse("2025-01-01T00:00:00Z")!, until = Timestamp.parse("2026-01-01T00:00:00Z")!

@@ -42,7 +42,7 @@ public enum BGNBDFit {
         }
         guard data.repeatCustomers > 0 else { throw .noRepeatPurchases(customers: data.customers) }
         let table = LikelihoodTable(data)
-        let total = data.weights.reduce(0, +)
+        let total = table.weights.reduce(0, +)
         // The mean negative log-likelihood per customer: tolerances that do not depend on N.
         // Outside e^-30...e^30 a parameter means the data has no interior optimum there.
         let objective: ([Double]) -> Double = { theta in
@@ -51,9 +51,9 @@ public enum BGNBDFit {
         }
         // Starts: the Gamma's mean r / alpha at the observed repeat rate, shapes from sharp to flat.
         var repeats = 0.0, exposure = 0.0
-        for (s, w) in zip(data.rows, data.weights) {
-            repeats += w * Double(s.x)
-            exposure += w * s.T
+        for i in table.weights.indices {
+            repeats += table.weights[i] * table.xs[Int(table.rowX[i])]
+            exposure += table.weights[i] * table.times[Int(table.rowT[i])]
         }
         let rate = max(repeats / max(exposure, 1e-9), 1e-6)
         var starts: [[Double]] = []
@@ -153,8 +153,14 @@ struct LikelihoodTable: Sendable {
     var rowTx: [Int32] = []
     var weights: [Double]
 
+    /// Rows in (x, T, t_x) order: the sums, and so the fit to the last bit, depend on the
+    /// summaries and not on the order in which the customers were seen.
     init(_ data: WeightedSummaries) {
-        weights = data.weights
+        let order = data.rows.indices.sorted { i, j in
+            let a = data.rows[i], b = data.rows[j]
+            return (a.x, a.T, a.tx) < (b.x, b.T, b.tx)
+        }
+        weights = order.map { data.weights[$0] }
         var xIndex: [Int: Int32] = [:], timeIndex: [Double: Int32] = [:]
         func slot<K: Hashable>(_ key: K, _ index: inout [K: Int32], _ list: inout [Double], _ value: Double) -> Int32 {
             if let k = index[key] { return k }
@@ -162,7 +168,7 @@ struct LikelihoodTable: Sendable {
             list.append(value)
             return Int32(list.count - 1)
         }
-        for s in data.rows {
+        for s in order.map({ data.rows[$0] }) {
             rowX.append(slot(s.x, &xIndex, &xs, Double(s.x)))
             rowT.append(slot(s.T, &timeIndex, &times, s.T))
             rowTx.append(slot(s.tx, &timeIndex, &times, s.tx))
