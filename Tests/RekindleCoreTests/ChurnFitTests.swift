@@ -101,6 +101,13 @@ import Testing
         let each = summaries.reduce(0.0) { $0 + m.logLikelihood($1) }
         let weighted = LikelihoodTable(data).logLikelihood([log(m.r), log(m.alpha), log(m.a), log(m.b)])
         #expect(abs(weighted - each) <= 1e-10 * abs(each))
+        // Enough rows to be summed in parts on every core: the same sum.
+        let many = (0..<(2 * LikelihoodTable.parallelRows)).map { k in sim.summary(customer: k, observedWeeks: 10 + Double(k % 97)) }
+        let table = LikelihoodTable(WeightedSummaries(many))
+        #expect(table.weights.count > LikelihoodTable.parallelRows)
+        let parts = table.logLikelihood([log(m.r), log(m.alpha), log(m.a), log(m.b)])
+        let one = many.reduce(0.0) { $0 + m.logLikelihood($1) }
+        #expect(abs(parts - one) <= 1e-10 * abs(one))
     }
 
     @Test func tooFewCustomersOrNoRepeatPurchaseIsRefusedWithTheReason() {

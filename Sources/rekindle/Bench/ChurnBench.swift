@@ -81,7 +81,19 @@ struct ChurnBench: ParsableCommand {
                 sink += Double(f.model.firstDayAtRisk(x: s.x, lastDay: last, from: last + 1, threshold: 0.66, horizonWeeks: h) ?? 0)
             }
         }
+        // The summary at the last purchase from the purchase instants, as a family reading the
+        // task's purchases would build it (a sort of the customer's purchase days).
+        let histories = (0..<min(customers, 100_000)).map { k in
+            sim.purchaseInstants(customer: k, first: until - Millis(1 + k % days) * millisPerDay, until: until)
+        }
+        let summarising = clock.measure {
+            for i in 0..<n {
+                let p = histories[i % histories.count]
+                sink += ChurnSummary(purchases: p, at: p.last!)!.tx
+            }
+        }
         print("score at a purchase (p_alive, churn_risk, expected_purchases over 90 days): \(Self.nanos(scoring, n)) per customer")
+        print("  the summary from the customer's purchase instants: \(Self.nanos(summarising, n))")
         print("  baseline, p_alive alone (closed form): \(Self.nanos(closedForm, n)); first day at risk >= 0.66 (binary search over days): \(Self.nanos(risky, n))")
         if sink == 42 { print("") }
     }
