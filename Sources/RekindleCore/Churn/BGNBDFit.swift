@@ -63,9 +63,9 @@ public enum BGNBDFit {
         }
         var evaluations = 0
         var coarse = NelderMead()
-        coarse.relativeTolerance = 1e-7
-        coarse.sizeTolerance = 1e-4
-        coarse.maxEvaluations = 1_500
+        coarse.relativeTolerance = 1e-5
+        coarse.sizeTolerance = 1e-2
+        coarse.maxEvaluations = 1_000
         var best: NelderMead.Result?
         for start in starts {
             let run = coarse.minimize(objective, from: start)
@@ -74,7 +74,8 @@ public enum BGNBDFit {
         }
         guard let found = best else { throw .noOptimum }
         var fine = NelderMead()
-        fine.step = 0.05
+        fine.step = 0.02
+        fine.sizeTolerance = 1e-7
         let polished = fine.minimize(objective, from: found.point)
         evaluations += polished.evaluations
         let theta = polished.point
