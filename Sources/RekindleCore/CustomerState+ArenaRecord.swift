@@ -63,6 +63,7 @@ extension CustomerState: ArenaRecord {
             orders[k].orderId = r.string()
             let status = r.u8()
             orders[k].status = status == Self.noStatus ? nil : OrderStatus(rawValue: status)
+            if status != Self.noStatus && orders[k].status == nil { r.fail() }
             let f = r.u8()
             orders[k].converted = f & Self.converted != 0
             orders[k].creditedToModel = f & Self.creditedToModel != 0
@@ -83,5 +84,18 @@ extension CustomerState: ArenaRecord {
             let rule = r.int32(), touch = r.int32(), firedAt = r.int()
             openTouches.append(OpenTouch(rule: rule, touch: touch, firedAt: firedAt, windowEnd: firedAt &+ r.int()))
         }
+    }
+
+    mutating func restored(products: Int, remap: RuleRemap) throws(SnapshotError) -> Bool {
+        let known = 0..<Int32(clamping: products)
+        guard orders.allSatisfy({ $0.products.allSatisfy(known.contains) }), views.allSatisfy({ known.contains($0.product) }),
+            viewedEver.allSatisfy(known.contains)
+        else { throw SnapshotError("customer \(id): a product number past the snapshot's \(products) products") }
+        var changed = false
+        for k in fired.indices { try remap.renumber(&fired[k].rule, &changed) }
+        for k in openTouches.indices { try remap.renumber(&openTouches[k].rule, &changed) }
+        fired.removeAll { $0.rule < 0 }
+        openTouches.removeAll { $0.rule < 0 }
+        return changed
     }
 }

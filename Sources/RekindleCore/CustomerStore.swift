@@ -50,6 +50,14 @@ struct CustomerStore: Sendable {
         return c
     }
 
+    /// Adds a customer from its record's bytes (a snapshot's); `id` is the id they start with.
+    mutating func add(encoded record: UnsafeRawBufferPointer, id: String) {
+        if (count + 1) * 10 > table.count * 7 { rebuildIndex(size: table.count * 2) }
+        records.append(encoded: record)
+        var id = id
+        id.withUTF8 { insert(count - 1, hash: Self.hash(UnsafeRawBufferPointer($0))) }
+    }
+
     mutating func reserveCapacity(_ n: Int) {
         records.reserveCapacity(n)
         var size = table.count

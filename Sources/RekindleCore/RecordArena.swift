@@ -5,6 +5,69 @@ protocol ArenaRecord: Sendable {
     init()
     func encodeRecord(_ w: inout ByteWriter)
     mutating func decodeRecord(_ r: inout ArenaReader)
+    /// After a snapshot's record is read: renumbers its rules into the current rule set (dropping
+    /// what belongs to rules that are gone) and checks its product numbers. Returns whether the
+    /// record changed.
+    mutating func restored(products: Int, remap: RuleRemap) throws(SnapshotError) -> Bool
+}
+
+extension ArenaRecord {
+    /// Reads the records of a snapshot section written by `RecordArena.encodeRecords`.
+    static func decodeRecords(
+        _ r: inout ByteReader, count: Int, products: Int, remap: RuleRemap,
+        _ add: (inout Self, _ encoded: UnsafeRawBufferPointer?) throws(SnapshotError) -> Void
+    ) throws(SnapshotError) {
+        var record = Self()
+        for k in 0..<count {
+            let n = try r.count()
+            var changed = false
+            var error: SnapshotError?
+            r.bytes.withUnsafeBytes { all in
+                var ar = ArenaReader(UnsafeRawBufferPointer(rebasing: all[r.i..<(r.i + n)]))
+                record.decodeRecord(&ar)
+                guard !ar.overrun, ar.i == n else {
+                    error = SnapshotError("record \(k) at byte \(r.i): not a record of this format")
+                    return
+                }
+                do throws(SnapshotError) { changed = try record.restored(products: products, remap: remap) } catch let e { error = e }
+            }
+            if let error { throw error }
+            if changed {
+                try add(&record, nil)
+            } else {
+                var failure: SnapshotError?
+                r.bytes.withUnsafeBytes { all in
+                    do throws(SnapshotError) { try add(&record, UnsafeRawBufferPointer(rebasing: all[r.i..<(r.i + n)])) } catch let e { failure = e }
+                }
+                if let failure { throw failure }
+            }
+            r.i += n
+        }
+    }
+}
+
+extension RuleRemap {
+    /// A rule index of a snapshot record renumbered, -1 for a rule that is gone; a number that is
+    /// no rule of the snapshot is an error.
+    func renumber(_ rule: inout Int32, _ changed: inout Bool) throws(SnapshotError) {
+        let new = try self(rule)
+        if new != rule {
+            rule = new
+            changed = true
+        }
+    }
+}
+
+extension RecordArena {
+    /// Each record's length and bytes, in customer order (a snapshot section's body).
+    func encodeRecords(_ w: inout ByteWriter) {
+        for c in 0..<count {
+            withEncoded(c) { raw in
+                w.varint(UInt64(raw.count))
+                w.bytes.append(contentsOf: raw)
+            }
+        }
+    }
 }
 
 /// One record per customer, encoded back to back in one byte array: no separately allocated
@@ -31,6 +94,8 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
     /// The customer checked out, -1 for none; `working` is its record while it is.
     private(set) var current = -1
     private var working = Record()
+    /// Whether `working` was changed since its checkout (only then is it written back).
+    private var dirty = false
     private var writer = ByteWriter()
 
     init() {}
@@ -47,11 +112,32 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
         return slots.count - 1
     }
 
+    /// Appends a record given as its encoded bytes (a snapshot's, already checked).
+    mutating func append(encoded record: UnsafeRawBufferPointer) {
+        precondition(record.count <= Int(UInt32.max) && bytes.count >> 3 <= Int(UInt32.max), "a record arena over 32 GiB")
+        let room = (record.count + 7) & ~7
+        slots.append(Slot(unit: UInt32(bytes.count >> 3), length: UInt32(record.count)))
+        bytes.append(contentsOf: record)
+        bytes.append(contentsOf: repeatElement(0, count: room - record.count))
+    }
+
     /// Calls `body` with a reader at the start of record `c` as it is in the arena.
     func withRecord<R>(_ c: Int, _ body: (inout ArenaReader) -> R) -> R {
         bytes.withUnsafeBytes { a in
             var r = ArenaReader(a, at: slots[c].offset)
             return body(&r)
+        }
+    }
+
+    /// Calls `body` with record `c`'s encoded bytes (the checked-out one as it is now).
+    func withEncoded<R>(_ c: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if c == current {
+            var w = ByteWriter()
+            working.encodeRecord(&w)
+            return w.bytes.withUnsafeBytes(body)
+        }
+        return bytes.withUnsafeBytes { a in
+            body(UnsafeRawBufferPointer(rebasing: a[slots[c].offset..<(slots[c].offset + Int(slots[c].length))]))
         }
     }
 
@@ -64,6 +150,7 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
             working.decodeRecord(&r)
         }
         current = c
+        dirty = false
     }
 
     /// Writes the checked-out record back.
@@ -71,7 +158,7 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
         guard current >= 0 else { return }
         let c = current
         current = -1
-        write(working, to: c)
+        if dirty { write(working, to: c) }
     }
 
     private mutating func write(_ record: Record, to c: Int) {
@@ -141,25 +228,38 @@ extension RecordArena: RandomAccessCollection {
         }
         _modify {
             precondition(c == current, "record \(c) changed without a checkout")
+            dirty = true
             yield &working
         }
     }
 }
 
-/// Reads what `ByteWriter` wrote into an arena. Unchecked: the arena wrote every record itself.
+/// Reads what `ByteWriter` wrote into an arena or a snapshot. It never reads past its bytes: a
+/// read that would yields zeros and sets `overrun`, which a restore checks (a record in the arena
+/// was written by the arena and never overruns).
 struct ArenaReader {
     let base: UnsafeRawPointer
+    let end: Int
     var i: Int
+    private(set) var overrun = false
 
-    init(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
-        base = bytes.baseAddress!
+    init(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) {
+        base = bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!
+        end = bytes.count
         i = offset
     }
 
     @inline(__always) mutating func u8() -> UInt8 {
+        guard i < end else {
+            overrun = true
+            return 0
+        }
         defer { i += 1 }
         return base.load(fromByteOffset: i, as: UInt8.self)
     }
+
+    /// Marks the bytes as not a record (a value out of its range).
+    mutating func fail() { overrun = true }
 
     @inline(__always) mutating func varint() -> UInt64 {
         var v: UInt64 = 0
@@ -172,7 +272,15 @@ struct ArenaReader {
         }
     }
 
-    @inline(__always) mutating func count() -> Int { Int(truncatingIfNeeded: varint()) }
+    /// A count of things that take at least a byte each: more than the bytes left is an overrun.
+    @inline(__always) mutating func count() -> Int {
+        let n = varint()
+        guard n <= UInt64(end - i) else {
+            overrun = true
+            return 0
+        }
+        return Int(n)
+    }
 
     @inline(__always) mutating func int() -> Int64 {
         let z = varint()
@@ -182,6 +290,10 @@ struct ArenaReader {
     @inline(__always) mutating func int32() -> Int32 { Int32(truncatingIfNeeded: int()) }
 
     mutating func double() -> Double {
+        guard end - i >= 8 else {
+            overrun = true
+            return 0
+        }
         defer { i += 8 }
         return Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
     }

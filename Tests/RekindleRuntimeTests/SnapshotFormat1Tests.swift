@@ -3,12 +3,13 @@ import RekindleCore
 @testable import RekindleRuntime
 import Testing
 
-/// Snapshots written by format 1 (the release before the consumer group was recorded) restore in
-/// this one. The fixtures were made by that release's `rekindle run` from a fixed generated stream
-/// (Tests/Fixtures/snapshots-format1/README.md says how); each must restore and continue exactly
-/// as a clean fold of the whole stream does from that point.
+/// Snapshots written by earlier releases restore in this one: state format 1 (the release before
+/// the consumer group was recorded) and format 2 with the core section of version 1 (before the
+/// customers' records were kept as bytes). The fixtures were made by those releases' `rekindle run`
+/// from a fixed generated stream (each fixture directory's README.md says how); each must restore
+/// and continue exactly as a clean fold of the whole stream does from that point.
 @Suite struct SnapshotFormat1Tests {
-    static let directory = CLI.packageRoot.appendingPathComponent("Tests/Fixtures/snapshots-format1").path
+    static func directory(_ name: String) -> String { CLI.packageRoot.appendingPathComponent("Tests/Fixtures/\(name)").path }
     static let lines = ReplayFixture.generated(customers: 200, days: 20, seed: 7)
 
     /// The stream as `rekindle produce` put it on topics of one partition: each topic's events in
@@ -38,8 +39,17 @@ import Testing
     }
 
     @Test func format1SnapshotsRestoreAndContinueByteIdenticallyToACleanFold() throws {
+        try restoresAndContinues("snapshots-format1", format: 1, group: nil, rulesVersion: "d5b785292d4638e6")
+    }
+
+    @Test func snapshotsWithCoreSectionVersion1RestoreAndContinueByteIdenticallyToACleanFold() throws {
+        try restoresAndContinues("snapshots-format2-core1", format: 2, group: "rekindle", rulesVersion: "e39262768f208f04")
+    }
+
+    func restoresAndContinues(_ fixtures: String, format: UInt8, group: String?, rulesVersion: String) throws {
         #expect(Self.byTopic.map(\.count).reduce(0, +) == Self.lines.count, "every line is an event")
-        let files = try FileManager.default.contentsOfDirectory(atPath: Self.directory).filter { $0.hasSuffix(".snap") }.sorted()
+        let dir = Self.directory(fixtures)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".snap") }.sorted()
         #expect(files.count == 3)
         let whole = Self.byTopic.map { 0..<$0.count }
         let end = Self.byTopic.flatMap { $0 }.map(\.occurredAt).max()!
@@ -51,17 +61,17 @@ import Testing
         let topics = TopicNames()
         var resumedAt: Set<[Int]> = []
         for file in files {
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(Self.directory)/\(file)")))
-            #expect(bytes[6] == 1 && bytes[7] == 0, "\(file) is format 1")
-            // Through the runtime's one restore path, in a group the snapshot cannot name: format 1
-            // is accepted for its task whatever the group.
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(file)")))
+            #expect(bytes[6] == format && bytes[7] == 0, "\(file) is format \(format)")
+            // Through the runtime's one restore path (format 1 names no group: it is accepted for
+            // its task whatever the group).
             let chosen = SnapshotSelection.newestGood(
-                [SnapshotCandidate(name: file, sequence: nil, bytes: bytes)], group: "any-group", task: 0
+                [SnapshotCandidate(name: file, sequence: nil, bytes: bytes)], group: group ?? "any-group", task: 0
             ) { s throws(SnapshotError) in (s, try CampaignTask(restoring: s.state, rules: .defaults)) }
             #expect(chosen.found.rejected.isEmpty, "\(file): \(chosen.found.rejected)")
             guard case (let snapshot, var restored)? = chosen.restored else { continue }
-            // Written under the default rules of 830c177 (README.md); max_neighbours changed the hash since.
-            #expect(snapshot.groupId == nil && snapshot.partition == 0 && snapshot.rulesVersion == "d5b785292d4638e6")
+            // Written under the default rules of their release (README.md), whose hash has changed since.
+            #expect(snapshot.groupId == group && snapshot.partition == 0 && snapshot.rulesVersion == rulesVersion)
             let offsets = Topic.allCases.map { t in
                 Int(snapshot.inputOffsets.first { $0.topic == topics.name(of: t) && $0.partition == 0 }?.offset ?? 0)
             }

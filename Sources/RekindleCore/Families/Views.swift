@@ -42,7 +42,9 @@ struct ViewsFamily: RuleFamily {
         }
 
         mutating func decodeRecord(_ r: inout ArenaReader) {
-            lastView = r.u8() != 0 ? r.int() : nil
+            let hasLastView = r.u8()
+            if hasLastView > 1 { r.fail() }
+            lastView = hasLastView != 0 ? r.int() : nil
             let n = r.count()
             if orderMentions.count > n { orderMentions.removeLast(orderMentions.count - n) }
             for k in 0..<n {
@@ -52,6 +54,16 @@ struct ViewsFamily: RuleFamily {
             }
             offered.removeAll(keepingCapacity: true)
             for _ in 0..<r.count() { offered.append(Offered(rule: r.int32(), product: r.int32(), at: r.int())) }
+        }
+
+        mutating func restored(products: Int, remap: RuleRemap) throws(SnapshotError) -> Bool {
+            let known = 0..<Int32(clamping: products)
+            guard orderMentions.allSatisfy({ $0.products.allSatisfy(known.contains) }), offered.allSatisfy({ known.contains($0.product) })
+            else { throw SnapshotError("a product number past the snapshot's \(products) products") }
+            var changed = false
+            for k in offered.indices { try remap.renumber(&offered[k].rule, &changed) }
+            offered.removeAll { $0.rule < 0 }
+            return changed
         }
     }
 
@@ -156,19 +168,25 @@ struct ViewsFamily: RuleFamily {
         states[c].offered.removeAll { $0.at <= offeredHorizon }
     }
 
-    func encodeSection(_ w: inout ByteWriter, _ core: TaskCore) {
-        for s in states {
-            w.optionalInt(s.lastView)
-            w.varint(UInt64(s.orderMentions.count))
-            for m in s.orderMentions { w.int(m.at); w.ints(m.products) }
-            w.varint(UInt64(s.offered.count))
-            for o in s.offered { w.int(o.rule); w.int(o.product); w.int(o.at) }
-        }
-    }
+    /// Version 2 keeps each customer's record bytes (`State`); version 1 wrote the same fields
+    /// with the snapshot codec and is still read.
+    static let sectionVersion: UInt64 = 2
+
+    func encodeSection(_ w: inout ByteWriter, _ core: TaskCore) { states.encodeRecords(&w) }
 
     mutating func decodeSection(_ r: inout ByteReader, version: UInt64, _ core: TaskCore, remap: RuleRemap) throws(SnapshotError) {
         states = RecordArena()
         states.reserveCapacity(core.customers.count)
+        if version >= 2 {
+            var restored = RecordArena<State>()
+            restored.reserveCapacity(core.customers.count)
+            try State.decodeRecords(&r, count: core.customers.count, products: core.productNames.count, remap: remap) {
+                (state, encoded) throws(SnapshotError) in
+                if let encoded { restored.append(encoded: encoded) } else { restored.append(state) }
+            }
+            states = restored
+            return
+        }
         for _ in core.customers.indices {
             var s = State(lastView: try r.optionalInt())
             for _ in 0..<(try r.count()) { s.orderMentions.append(OrderMention(at: try r.int(), products: try r.ints())) }

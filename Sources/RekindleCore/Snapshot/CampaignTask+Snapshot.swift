@@ -12,7 +12,9 @@
 extension CampaignTask {
     static let stateFormat: UInt64 = 2
     static let coreSection = "core"
-    static let coreSectionVersion: UInt64 = 1
+    /// Version 2 keeps each customer as its record's bytes (`CustomerState+ArenaRecord`), so a
+    /// restore copies them; version 1 wrote each field (`CustomerState.encode`) and is still read.
+    static let coreSectionVersion: UInt64 = 2
 
     public func encodeState() -> [UInt8] {
         var w = ByteWriter()
@@ -42,7 +44,7 @@ extension CampaignTask {
         for p in core.productNames { w.string(p) }
         core.model.encode(&w)
         w.varint(UInt64(core.customers.count))
-        for c in core.customers { c.encode(&w) }
+        core.customers.records.encodeRecords(&w)
     }
 
     /// Restores a task from `encodeState()` bytes (format 2, or format 1 of earlier releases) under
@@ -83,11 +85,11 @@ extension CampaignTask {
         guard let coreBytes = sections[Self.coreSection], order.first == Self.coreSection else {
             throw SnapshotError("no core section first")
         }
-        guard coreBytes.version == Self.coreSectionVersion else {
-            throw SnapshotError("core section version \(coreBytes.version), this build reads \(Self.coreSectionVersion)")
+        guard (1...Self.coreSectionVersion).contains(coreBytes.version) else {
+            throw SnapshotError("core section version \(coreBytes.version), this build reads 1 to \(Self.coreSectionVersion)")
         }
         var cr = ByteReader(Array(coreBytes.bytes))
-        let remap = try decodeCore(&cr)
+        let remap = try decodeCore(&cr, version: coreBytes.version)
         guard cr.atEnd else { throw SnapshotError("section core: \(cr.bytes.count - cr.i) unexpected bytes") }
         var decode = DecodeSections(sections: sections, remap: remap)
         families.visitAll(&decode, &core)
@@ -97,12 +99,18 @@ extension CampaignTask {
     }
 
     /// Reads the core section; returns the snapshot's rule indices renumbered into `rules`.
-    mutating func decodeCore(_ r: inout ByteReader) throws(SnapshotError) -> RuleRemap {
+    mutating func decodeCore(_ r: inout ByteReader, version: UInt64) throws(SnapshotError) -> RuleRemap {
         let remap = try decodeTaskWide(&r)
         let count = try r.count()
         core.customers.reserveCapacity(count)
-        for _ in 0..<count {
-            try add(try CustomerState(decoding: &r, remap: remap))
+        if version == 1 {
+            for _ in 0..<count { try add(try CustomerState(decoding: &r, remap: remap)) }
+            return remap
+        }
+        try CustomerState.decodeRecords(&r, count: count, products: core.productNames.count, remap: remap) {
+            (state, encoded) throws(SnapshotError) in
+            guard core.customers.find(state.id) == nil else { throw SnapshotError("customer \(state.id) twice") }
+            if let encoded { core.customers.add(encoded: encoded, id: state.id) } else { _ = core.customers.add(state) }
         }
         return remap
     }
@@ -125,6 +133,9 @@ extension CampaignTask {
             core.productNames.append(name)
         }
         core.model = try Recommender(decoding: &r, maxNeighbours: core.settings.maxNeighbours)
+        guard core.model.counts.count <= productCount else {
+            throw SnapshotError("a model of \(core.model.counts.count) products, \(productCount) named")
+        }
         core.model.rebuildStrongest(names: core.productNames)
         return remap
     }
@@ -291,6 +302,7 @@ extension Recommender {
             var neighbours = Recommender.Neighbours()
             for _ in 0..<(try r.count()) {
                 let q = try r.int32()
+                guard q >= 0 && Int(q) < modelCount else { throw SnapshotError("neighbour \(q) of \(modelCount) products") }
                 guard neighbours.slot[q] == nil else { throw SnapshotError("neighbour \(q) twice") }
                 neighbours.add(q, try r.int32())
             }
