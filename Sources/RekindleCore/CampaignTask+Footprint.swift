@@ -6,7 +6,8 @@ extension CampaignTask {
         return [
             ("customer records (arena capacity)", s.arena), ("  of which live records", s.live),
             ("  of which moved away", s.garbage), ("customer slots", s.slots), ("customer index", s.index),
-            ("views family records", families.views.states.footprint.capacity),
+            ("views family records (arena capacity)", families.views.states.footprint.capacity),
+            ("  of which live records", families.views.states.footprint.live),
             ("views family slots", families.views.states.footprint.slots),
             ("timers", timers.footprint),
         ]
