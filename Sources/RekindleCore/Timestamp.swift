@@ -76,10 +76,7 @@ public enum Timestamp {
 
     /// Formats as `yyyy-mm-ddThh:mm:ss.SSSZ`, the one form every output uses.
     public static func format(_ ms: Millis) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        append(ms, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 24) { room in write(ms, to: room.baseAddress!) - room.baseAddress! }
     }
 
     /// The first and last instants with a four-digit year: `format` writes a time outside them
@@ -88,28 +85,29 @@ public enum Timestamp {
     public static let latest: Millis = 253_402_300_799_999
 
     public static func append(_ time: Millis, to out: inout [UInt8]) {
+        out.appendJSON(upTo: 24) { $0.timestamp(time) }
+    }
+
+    /// Writes the 24 bytes of `format(time)` at `p` and returns the end: digits in place, no
+    /// allocation (this runs for every time in every output message).
+    static func write(_ time: Millis, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         let ms = min(max(time, earliest), latest)
         let totalSeconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let milli = Int(ms - totalSeconds * 1000)
+        let milli = ms - totalSeconds * 1000
         let days = totalSeconds >= 0 ? totalSeconds / 86_400 : (totalSeconds - 86_399) / 86_400
-        let secOfDay = Int(totalSeconds - days * 86_400)
+        let secOfDay = totalSeconds - days * 86_400
         let (y, m, d) = civilFromDays(Int(days))
-        // Digits written in place, back to front: no allocation per field (this runs for every
-        // time in every output message).
-        func put(_ v: Int, _ width: Int) {
-            let start = out.count
-            out.append(contentsOf: repeatElement(48, count: width))
-            var x = v
-            var k = start + width - 1
-            while k >= start {
-                out[k] = UInt8(48 + x % 10)
-                x /= 10
-                k -= 1
-            }
+        func put(_ v: some BinaryInteger, _ width: Int, endingAt end: Int) {
+            JSONCursor.digits(UInt64(v), width: width, endingAt: p + end)
         }
-        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
-        put(secOfDay / 3600, 2); out.append(58); put(secOfDay / 60 % 60, 2); out.append(58)
-        put(secOfDay % 60, 2); out.append(46); put(milli, 3); out.append(90)
+        put(y, 4, endingAt: 4); p[4] = 45
+        put(m, 2, endingAt: 7); p[7] = 45
+        put(d, 2, endingAt: 10); p[10] = 84
+        put(secOfDay / 3600, 2, endingAt: 13); p[13] = 58
+        put(secOfDay / 60 % 60, 2, endingAt: 16); p[16] = 58
+        put(secOfDay % 60, 2, endingAt: 19); p[19] = 46
+        put(milli, 3, endingAt: 23); p[23] = 90
+        return p + 24
     }
 
     static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
