@@ -18,34 +18,28 @@ public enum Timestamp {
 
     public static func parse(utf8 s: UnsafeBufferPointer<UInt8>) -> Millis? {
         // yyyy-mm-ddThh:mm:ss[.f+](Z|±hh:mm)
-        guard s.count >= 20 else { return nil }
-        func digit(_ i: Int) -> Int? {
-            let c = s[i]
-            return c >= 48 && c <= 57 ? Int(c - 48) : nil
+        guard s.count >= 20, let p = s.baseAddress else { return nil }
+        /// Two digits at `i` as a number, or -1.
+        @inline(__always) func two(_ i: Int) -> Int {
+            let a = p[i] &- 48, b = p[i + 1] &- 48
+            return a < 10 && b < 10 ? Int(a) &* 10 &+ Int(b) : -1
         }
-        func number(_ at: Int, _ len: Int) -> Int? {
-            var v = 0
-            for i in at..<(at + len) {
-                guard let d = digit(i) else { return nil }
-                v = v * 10 + d
-            }
-            return v
-        }
-        guard let year = number(0, 4), s[4] == 45, let month = number(5, 2), s[7] == 45,
-            let day = number(8, 2), s[10] == 84 || s[10] == 116 || s[10] == 32,
-            let hour = number(11, 2), s[13] == 58, let minute = number(14, 2), s[16] == 58,
-            let second = number(17, 2)
+        let century = two(0), yy = two(2), month = two(5), day = two(8)
+        let hour = two(11), minute = two(14), second = two(17)
+        guard century >= 0, yy >= 0, p[4] == 45, month >= 0, p[7] == 45, day >= 0,
+            p[10] == 84 || p[10] == 116 || p[10] == 32, hour >= 0, p[13] == 58, minute >= 0, p[16] == 58, second >= 0
         else { return nil }
+        let year = century * 100 + yy
         guard month >= 1, month <= 12, day >= 1, day <= daysInMonth(year, month), hour <= 23,
             minute <= 59, second <= 60
         else { return nil }
         var i = 19
         var millis = 0
-        if s[i] == 46 {  // '.'
+        if p[i] == 46 {  // '.'
             i += 1
             var digits = 0
-            while i < s.count, let d = digit(i) {
-                if digits < 3 { millis = millis * 10 + d }
+            while i < s.count, p[i] &- 48 < 10 {
+                if digits < 3 { millis = millis * 10 + Int(p[i] &- 48) }
                 digits += 1
                 i += 1
             }
@@ -54,13 +48,13 @@ public enum Timestamp {
         }
         guard i < s.count else { return nil }
         var offsetMinutes = 0
-        if s[i] == 90 || s[i] == 122 {  // Z z
+        if p[i] == 90 || p[i] == 122 {  // Z z
             i += 1
-        } else if s[i] == 43 || s[i] == 45 {  // + -
-            let sign = s[i] == 45 ? -1 : 1
-            guard i + 6 == s.count, let oh = number(i + 1, 2), s[i + 3] == 58,
-                let om = number(i + 4, 2), oh <= 23, om <= 59
-            else { return nil }
+        } else if p[i] == 43 || p[i] == 45 {  // + -
+            let sign = p[i] == 45 ? -1 : 1
+            guard i + 6 == s.count else { return nil }
+            let oh = two(i + 1), om = two(i + 4)
+            guard oh >= 0, p[i + 3] == 58, om >= 0, oh <= 23, om <= 59 else { return nil }
             offsetMinutes = sign * (oh * 60 + om)
             i += 6
         } else {
