@@ -51,13 +51,10 @@ import Testing
         }
     }
 
-    @Test func stringsEscapeQuotesBackslashesAndControlsOnly() {
-        var all = ""
-        for scalar in 0..<0x80 { all.unicodeScalars.append(Unicode.Scalar(UInt8(scalar))) }
-        all += "é漢字😀\u{7f}\u{2028}"
-        // Non-ASCII scalars are passed through as their UTF-8 bytes.
+    /// `JSONWriter.quoted` one byte at a time.
+    static func reference(_ s: String) -> String {
         var bytes = Array("\"".utf8)
-        for c in all.utf8 {
+        for c in s.utf8 {
             switch c {
             case 0x22: bytes += Array("\\\"".utf8)
             case 0x5c: bytes += Array("\\\\".utf8)
@@ -69,7 +66,27 @@ import Testing
             }
         }
         bytes.append(0x22)
-        #expect(JSONWriter.quoted(all) == String(decoding: bytes, as: UTF8.self))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    @Test func stringsOfAnyLengthEscapeWhereverTheSpecialBytesFall() {
+        var rng = SplitMix64(seed: 10)
+        let pieces = ["a", "b", "Z", "0", " ", "~", "\"", "\\", "\n", "\u{1}", "\u{1f}", "\u{7f}", "é", "漢", "😀"]
+        for _ in 0..<20_000 {
+            var s = ""
+            for _ in 0..<Int(rng.next() % 40) {
+                s += rng.next() % 4 == 0 ? pieces[Int(rng.next() % UInt64(pieces.count))] : "x"
+            }
+            #expect(JSONWriter.quoted(s) == Self.reference(s))
+        }
+    }
+
+    @Test func stringsEscapeQuotesBackslashesAndControlsOnly() {
+        var all = ""
+        for scalar in 0..<0x80 { all.unicodeScalars.append(Unicode.Scalar(UInt8(scalar))) }
+        all += "é漢字😀\u{7f}\u{2028}"
+        // Non-ASCII scalars are passed through as their UTF-8 bytes.
+        #expect(JSONWriter.quoted(all) == Self.reference(all))
         #expect(JSONWriter.quoted("") == "\"\"")
         #expect(JSONWriter.quoted(String(repeating: "\u{1}", count: 100)) == "\"" + String(repeating: "\\u0001", count: 100) + "\"")
     }
