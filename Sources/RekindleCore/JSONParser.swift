@@ -58,7 +58,14 @@ public enum JSONParser {
             return "byte 0x" + String(c, radix: 16)
         }
 
+        /// Inlined for the common case, a value or a name right there (compact JSON lines).
+        @inline(__always)
         mutating func skipSpace() {
+            guard i < bytes.count, bytes[i] <= 0x20 else { return }
+            skipSpaceRun()
+        }
+
+        mutating func skipSpaceRun() {
             while i < bytes.count {
                 switch bytes[i] {
                 case 0x20, 0x09, 0x0a, 0x0d: i += 1

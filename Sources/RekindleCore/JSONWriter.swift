@@ -78,16 +78,17 @@ public struct JSONWriter {
     }
 
     public mutating func string(_ s: String) { separate(); appendString(s) }
-    public mutating func int(_ v: Int64) { separate(); bytes.append(contentsOf: String(v).utf8) }
+    public mutating func int(_ v: Int64) { separate(); bytes.appendJSON(upTo: JSONCursor.intBound) { $0.int(v) } }
     public mutating func int(_ v: Int) { int(Int64(v)) }
-    public mutating func double(_ d: Double) { separate(); bytes.append(contentsOf: JSONWriter.number(d).utf8) }
+    public mutating func double(_ d: Double) { separate(); bytes.appendJSON(upTo: JSONCursor.doubleBound) { $0.double(d) } }
     public mutating func bool(_ b: Bool) { separate(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
     public mutating func null() { separate(); bytes.append(contentsOf: "null".utf8) }
-    public mutating func time(_ ms: Millis) {
+    public mutating func time(_ ms: Millis) { separate(); bytes.appendJSON(upTo: JSONCursor.timeBound) { $0.time(ms) } }
+
+    /// A value written through a cursor with room for `bound` bytes (a whole trigger at once).
+    mutating func raw(upTo bound: Int, _ body: (inout JSONCursor) -> Void) {
         separate()
-        bytes.append(0x22)
-        Timestamp.append(ms, to: &bytes)
-        bytes.append(0x22)
+        bytes.appendJSON(upTo: bound, body)
     }
 
     public mutating func value(_ v: JSONValue) {
@@ -110,24 +111,7 @@ public struct JSONWriter {
         }
     }
 
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     mutating func appendString(_ s: String) {
-        bytes.append(0x22)
-        for c in s.utf8 {
-            switch c {
-            case 0x22: bytes.append(0x5c); bytes.append(0x22)
-            case 0x5c: bytes.append(0x5c); bytes.append(0x5c)
-            case 0x0a: bytes.append(0x5c); bytes.append(UInt8(ascii: "n"))
-            case 0x0d: bytes.append(0x5c); bytes.append(UInt8(ascii: "r"))
-            case 0x09: bytes.append(0x5c); bytes.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                bytes.append(contentsOf: [0x5c, UInt8(ascii: "u"), 0x30, 0x30])
-                bytes.append(JSONWriter.hexDigits[Int(c >> 4)])
-                bytes.append(JSONWriter.hexDigits[Int(c & 0xf)])
-            default: bytes.append(c)
-            }
-        }
-        bytes.append(0x22)
+        bytes.appendJSON(upTo: JSONCursor.bound(s)) { $0.string(s) }
     }
 }

@@ -18,34 +18,28 @@ public enum Timestamp {
 
     public static func parse(utf8 s: UnsafeBufferPointer<UInt8>) -> Millis? {
         // yyyy-mm-ddThh:mm:ss[.f+](Z|±hh:mm)
-        guard s.count >= 20 else { return nil }
-        func digit(_ i: Int) -> Int? {
-            let c = s[i]
-            return c >= 48 && c <= 57 ? Int(c - 48) : nil
+        guard s.count >= 20, let p = s.baseAddress else { return nil }
+        /// Two digits at `i` as a number, or -1.
+        @inline(__always) func two(_ i: Int) -> Int {
+            let a = p[i] &- 48, b = p[i + 1] &- 48
+            return a < 10 && b < 10 ? Int(a) &* 10 &+ Int(b) : -1
         }
-        func number(_ at: Int, _ len: Int) -> Int? {
-            var v = 0
-            for i in at..<(at + len) {
-                guard let d = digit(i) else { return nil }
-                v = v * 10 + d
-            }
-            return v
-        }
-        guard let year = number(0, 4), s[4] == 45, let month = number(5, 2), s[7] == 45,
-            let day = number(8, 2), s[10] == 84 || s[10] == 116 || s[10] == 32,
-            let hour = number(11, 2), s[13] == 58, let minute = number(14, 2), s[16] == 58,
-            let second = number(17, 2)
+        let century = two(0), yy = two(2), month = two(5), day = two(8)
+        let hour = two(11), minute = two(14), second = two(17)
+        guard century >= 0, yy >= 0, p[4] == 45, month >= 0, p[7] == 45, day >= 0,
+            p[10] == 84 || p[10] == 116 || p[10] == 32, hour >= 0, p[13] == 58, minute >= 0, p[16] == 58, second >= 0
         else { return nil }
+        let year = century * 100 + yy
         guard month >= 1, month <= 12, day >= 1, day <= daysInMonth(year, month), hour <= 23,
             minute <= 59, second <= 60
         else { return nil }
         var i = 19
         var millis = 0
-        if s[i] == 46 {  // '.'
+        if p[i] == 46 {  // '.'
             i += 1
             var digits = 0
-            while i < s.count, let d = digit(i) {
-                if digits < 3 { millis = millis * 10 + d }
+            while i < s.count, p[i] &- 48 < 10 {
+                if digits < 3 { millis = millis * 10 + Int(p[i] &- 48) }
                 digits += 1
                 i += 1
             }
@@ -54,13 +48,13 @@ public enum Timestamp {
         }
         guard i < s.count else { return nil }
         var offsetMinutes = 0
-        if s[i] == 90 || s[i] == 122 {  // Z z
+        if p[i] == 90 || p[i] == 122 {  // Z z
             i += 1
-        } else if s[i] == 43 || s[i] == 45 {  // + -
-            let sign = s[i] == 45 ? -1 : 1
-            guard i + 6 == s.count, let oh = number(i + 1, 2), s[i + 3] == 58,
-                let om = number(i + 4, 2), oh <= 23, om <= 59
-            else { return nil }
+        } else if p[i] == 43 || p[i] == 45 {  // + -
+            let sign = p[i] == 45 ? -1 : 1
+            guard i + 6 == s.count else { return nil }
+            let oh = two(i + 1), om = two(i + 4)
+            guard oh >= 0, p[i + 3] == 58, om >= 0, oh <= 23, om <= 59 else { return nil }
             offsetMinutes = sign * (oh * 60 + om)
             i += 6
         } else {
@@ -76,10 +70,7 @@ public enum Timestamp {
 
     /// Formats as `yyyy-mm-ddThh:mm:ss.SSSZ`, the one form every output uses.
     public static func format(_ ms: Millis) -> String {
-        var out = [UInt8]()
-        out.reserveCapacity(24)
-        append(ms, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        String(unsafeUninitializedCapacity: 24) { room in write(ms, to: room.baseAddress!) - room.baseAddress! }
     }
 
     /// The first and last instants with a four-digit year: `format` writes a time outside them
@@ -88,28 +79,29 @@ public enum Timestamp {
     public static let latest: Millis = 253_402_300_799_999
 
     public static func append(_ time: Millis, to out: inout [UInt8]) {
+        out.appendJSON(upTo: 24) { $0.timestamp(time) }
+    }
+
+    /// Writes the 24 bytes of `format(time)` at `p` and returns the end: digits in place, no
+    /// allocation (this runs for every time in every output message).
+    static func write(_ time: Millis, to p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
         let ms = min(max(time, earliest), latest)
         let totalSeconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
-        let milli = Int(ms - totalSeconds * 1000)
+        let milli = ms - totalSeconds * 1000
         let days = totalSeconds >= 0 ? totalSeconds / 86_400 : (totalSeconds - 86_399) / 86_400
-        let secOfDay = Int(totalSeconds - days * 86_400)
+        let secOfDay = totalSeconds - days * 86_400
         let (y, m, d) = civilFromDays(Int(days))
-        // Digits written in place, back to front: no allocation per field (this runs for every
-        // time in every output message).
-        func put(_ v: Int, _ width: Int) {
-            let start = out.count
-            out.append(contentsOf: repeatElement(48, count: width))
-            var x = v
-            var k = start + width - 1
-            while k >= start {
-                out[k] = UInt8(48 + x % 10)
-                x /= 10
-                k -= 1
-            }
+        func put(_ v: some BinaryInteger, _ width: Int, endingAt end: Int) {
+            JSONCursor.digits(UInt64(v), width: width, endingAt: p + end)
         }
-        put(y, 4); out.append(45); put(m, 2); out.append(45); put(d, 2); out.append(84)
-        put(secOfDay / 3600, 2); out.append(58); put(secOfDay / 60 % 60, 2); out.append(58)
-        put(secOfDay % 60, 2); out.append(46); put(milli, 3); out.append(90)
+        put(y, 4, endingAt: 4); p[4] = 45
+        put(m, 2, endingAt: 7); p[7] = 45
+        put(d, 2, endingAt: 10); p[10] = 84
+        put(secOfDay / 3600, 2, endingAt: 13); p[13] = 58
+        put(secOfDay / 60 % 60, 2, endingAt: 16); p[16] = 58
+        put(secOfDay % 60, 2, endingAt: 19); p[19] = 46
+        put(milli, 3, endingAt: 23); p[23] = 90
+        return p + 24
     }
 
     static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }

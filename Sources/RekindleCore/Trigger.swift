@@ -41,6 +41,31 @@ public struct CustomerField: Sendable, Equatable {
         case .time(nil): w.null()
         }
     }
+
+    /// `,"key":value`, as a member after others.
+    func write(to c: inout JSONCursor) {
+        c.byte(0x2c)
+        c.string(key)
+        c.byte(0x3a)
+        switch value {
+        case .string(let s): c.string(s)
+        case .bool(let b): if b { c.raw("true") } else { c.raw("false") }
+        case .double(let d): c.double(d)
+        case .int(let i): c.int(Int64(i))
+        case .time(let t?): c.time(t)
+        case .time(nil): c.raw("null")
+        }
+    }
+
+    /// The most bytes `write(to:)` takes.
+    var jsonBound: Int {
+        let value: Int
+        switch self.value {
+        case .string(let s): value = JSONCursor.bound(s)
+        case .bool, .double, .int, .time: value = JSONCursor.doubleBound
+        }
+        return 2 + JSONCursor.bound(key) + value
+    }
 }
 
 public struct Offer: Sendable, Equatable {
@@ -64,6 +89,8 @@ public struct CarriedProduct: Sendable, Equatable {
 /// A message with one exact wire form, written by `write`.
 public protocol WireMessage {
     func write(_ w: inout JSONWriter)
+    /// Appends the wire form to `out` without an intermediate array.
+    func appendJSON(to out: inout [UInt8])
 }
 
 extension WireMessage {
@@ -129,49 +156,62 @@ public struct Trigger: Sendable, Equatable, WireMessage {
     static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 + v : 87 + v }
 
     /// The wire form of spec section 2, keys in its order.
-    public func write(_ w: inout JSONWriter) {
-        w.beginObject()
-        w.key("trigger_id"); w.string(triggerId)
-        w.key("rule_id"); w.string(ruleId)
-        w.key("touch"); w.int(touch)
-        w.key("customer_id"); w.string(customerId)
-        w.key("fired_at"); w.time(firedAt)
-        w.key("channel"); w.string(channel)
-        w.key("customer")
-        w.beginObject()
-        w.key("completed_orders"); w.int(customer.completedOrders)
-        w.key("last_purchase_at")
-        if let l = customer.lastPurchaseAt { w.time(l) } else { w.null() }
-        w.key("total_spent"); w.double(customer.totalSpent)
-        for f in customer.fields { f.write(&w) }
-        w.endObject()
+    public func write(_ w: inout JSONWriter) { w.raw(upTo: jsonBound) { write(to: &$0) } }
+
+    public func appendJSON(to out: inout [UInt8]) { out.appendJSON(upTo: jsonBound) { write(to: &$0) } }
+
+    /// The most bytes `write(to:)` takes: the member names and punctuation (under 450 bytes with
+    /// every optional member), the fixed-width values, and each string escaped at worst.
+    var jsonBound: Int {
+        var n = 640 + JSONCursor.bound(triggerId) + JSONCursor.bound(ruleId) + JSONCursor.bound(customerId)
+            + JSONCursor.bound(channel) + JSONCursor.bound(rulesVersion)
+        for f in customer.fields { n += f.jsonBound }
+        for p in products ?? [] { n += 64 + JSONCursor.bound(p.productId) }
+        for r in recommendations ?? [] { n += 1 + JSONCursor.bound(r) }
+        return n
+    }
+
+    /// Member names are written with their punctuation as literals: the same bytes as
+    /// `JSONWriter`'s `key` and separators, one copy each.
+    func write(to c: inout JSONCursor) {
+        c.raw(#"{"trigger_id":"#); c.string(triggerId)
+        c.raw(#","rule_id":"#); c.string(ruleId)
+        c.raw(#","touch":"#); c.int(Int64(touch))
+        c.raw(#","customer_id":"#); c.string(customerId)
+        c.raw(#","fired_at":"#); c.time(firedAt)
+        c.raw(#","channel":"#); c.string(channel)
+        c.raw(#","customer":{"completed_orders":"#); c.int(Int64(customer.completedOrders))
+        c.raw(#","last_purchase_at":"#)
+        if let l = customer.lastPurchaseAt { c.time(l) } else { c.raw("null") }
+        c.raw(#","total_spent":"#); c.double(customer.totalSpent)
+        for f in customer.fields { f.write(to: &c) }
+        c.byte(0x7d)
         if let offer {
-            w.key("offer")
-            w.beginObject()
-            w.key("bonus_points"); w.int(offer.bonusPoints)
-            w.key("valid_until"); w.time(offer.validUntil)
-            w.endObject()
+            c.raw(#","offer":{"bonus_points":"#); c.int(Int64(offer.bonusPoints))
+            c.raw(#","valid_until":"#); c.time(offer.validUntil)
+            c.byte(0x7d)
         }
         if let products {
-            w.key("products")
-            w.beginArray()
-            for p in products {
-                w.beginObject()
-                w.key("product_id"); w.string(p.productId)
-                w.key("viewed_at"); w.time(p.viewedAt)
-                w.endObject()
+            c.raw(#","products":["#)
+            for (k, p) in products.enumerated() {
+                if k > 0 { c.byte(0x2c) }
+                c.raw(#"{"product_id":"#); c.string(p.productId)
+                c.raw(#","viewed_at":"#); c.time(p.viewedAt)
+                c.byte(0x7d)
             }
-            w.endArray()
+            c.byte(0x5d)
         }
         if let recommendations {
-            w.key("recommendations")
-            w.beginArray()
-            for r in recommendations { w.string(r) }
-            w.endArray()
+            c.raw(#","recommendations":["#)
+            for (k, r) in recommendations.enumerated() {
+                if k > 0 { c.byte(0x2c) }
+                c.string(r)
+            }
+            c.byte(0x5d)
         }
-        w.key("conversion_window_days"); w.int(conversionWindowDays)
-        w.key("rules_version"); w.string(rulesVersion)
-        w.endObject()
+        c.raw(#","conversion_window_days":"#); c.int(Int64(conversionWindowDays))
+        c.raw(#","rules_version":"#); c.string(rulesVersion)
+        c.byte(0x7d)
     }
 }
 
@@ -201,17 +241,26 @@ public struct Conversion: Sendable, Equatable, WireMessage {
         self.hoursAfterTrigger = hoursAfterTrigger
     }
 
-    public func write(_ w: inout JSONWriter) {
-        w.beginObject()
-        w.key("trigger_id"); w.string(triggerId)
-        w.key("rule_id"); w.string(ruleId)
-        w.key("touch"); w.int(touch)
-        w.key("customer_id"); w.string(customerId)
-        w.key("order_id"); w.string(orderId)
-        w.key("converted_at"); w.time(convertedAt)
-        w.key("revenue"); w.double(revenue)
-        w.key("hours_after_trigger"); w.double(hoursAfterTrigger)
-        w.endObject()
+    public func write(_ w: inout JSONWriter) { w.raw(upTo: jsonBound) { write(to: &$0) } }
+
+    public func appendJSON(to out: inout [UInt8]) { out.appendJSON(upTo: jsonBound) { write(to: &$0) } }
+
+    /// The most bytes `write(to:)` takes (names and punctuation are about 130).
+    var jsonBound: Int {
+        256 + JSONCursor.bound(triggerId) + JSONCursor.bound(ruleId) + JSONCursor.bound(customerId)
+            + JSONCursor.bound(orderId)
+    }
+
+    func write(to c: inout JSONCursor) {
+        c.raw(#"{"trigger_id":"#); c.string(triggerId)
+        c.raw(#","rule_id":"#); c.string(ruleId)
+        c.raw(#","touch":"#); c.int(Int64(touch))
+        c.raw(#","customer_id":"#); c.string(customerId)
+        c.raw(#","order_id":"#); c.string(orderId)
+        c.raw(#","converted_at":"#); c.time(convertedAt)
+        c.raw(#","revenue":"#); c.double(revenue)
+        c.raw(#","hours_after_trigger":"#); c.double(hoursAfterTrigger)
+        c.byte(0x7d)
     }
 }
 

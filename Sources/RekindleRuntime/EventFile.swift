@@ -71,6 +71,29 @@ public struct EventFileReader {
         }
     }
 
+    /// Each line of `path` as a streaming replay's reader stage reads and decodes it (the same
+    /// `LineReader` and `decodeLine`), handed to `body` with its number; the benchmark times it.
+    public static func forEachDecodedLine(
+        path: String, checks: InputChecks = InputChecks(), _ body: (DecodedLine, Int) -> Void
+    ) throws {
+        let name = InputFile.name(path)
+        try LineReader.forEachLine(path: path) { read, line in
+            body(decodeLine(read, name: name, line: line, checks: checks), line)
+            return true
+        }
+    }
+
+    /// The lines of `path` as the replay reads them, undecoded (an over-limit line as its kept
+    /// prefix): how many there are.
+    public static func countLines(path: String) throws -> Int {
+        var count = 0
+        try LineReader.forEachLine(path: path) { _, _ in
+            count += 1
+            return true
+        }
+        return count
+    }
+
     public mutating func read(_ bytes: UnsafeBufferPointer<UInt8>, name: String) {
         var line = 0
         _ = LineReader.split(bytes, final: true, line: &line) { slice, number in

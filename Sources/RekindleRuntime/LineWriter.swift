@@ -28,6 +28,9 @@ public final class LineWriter: @unchecked Sendable {
     let path: String
     var buffer: [UInt8] = []
     var failure: FileError?
+    /// Bytes handed to the file so far, and those still buffered.
+    var flushed = 0
+    public var bytesWritten: Int { flushed + buffer.count }
 
     public init(path: String) throws {
         self.path = path
@@ -68,6 +71,7 @@ public final class LineWriter: @unchecked Sendable {
             do throws(FileError) { try FileError.writeAll(fd, raw, path: path) } catch { return error }
             return nil
         }
+        flushed += buffer.count
         buffer.removeAll(keepingCapacity: true)
     }
 
