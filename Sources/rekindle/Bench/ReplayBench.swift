@@ -30,7 +30,11 @@ struct ReplayBench: ParsableCommand {
         var product_id: String?
     }
 
+    @Option(name: .long, help: "A rule file laid over the defaults for every fold and replay row (e.g. families.views.max_neighbours: 200).")
+    var rules: String?
+
     func run() throws {
+        let ruleSet = try RuleFile.load(path: rules)
         try InputFile.check(input, flag: "--input")
         let clock = ContinuousClock()
         var rows: [(String, Int, Double)] = []
@@ -106,7 +110,7 @@ struct ReplayBench: ParsableCommand {
         // Give freed memory back first, so the growth below is the task's state.
         _ = releaseFreedMemory(0)
         let before = residentBytes()
-        var task = CampaignTask(rules: .defaults)
+        var task = CampaignTask(rules: ruleSet)
         var out: [Output] = []
         var outputs = 0
         if !ioOnly {
@@ -119,7 +123,8 @@ struct ReplayBench: ParsableCommand {
                 outputs += out.count
             })
         }
-        let stateBytes = residentBytes() - before
+        // Measured while the sorted events are still held, so that their release is not counted.
+        let stateBytes = withExtendedLifetime(sorted) { residentBytes() - before }
 
         // The replay's own reading after the state is measured: the heap it churns would
         // otherwise change what the fold's resident growth counts.
@@ -142,7 +147,7 @@ struct ReplayBench: ParsableCommand {
         // so that `sorted` ends with the timed fold, as the state figure has always had it.
         var produced: [Output] = []
         do {
-            var again = CampaignTask(rules: .defaults)
+            var again = CampaignTask(rules: ruleSet)
             var events: [Event] = []
             for line in lines {
                 if case .success(let e) = line.withUnsafeBufferPointer({ EventDecoder.decode(bytes: $0) }) { events.append(e) }
@@ -172,12 +177,12 @@ struct ReplayBench: ParsableCommand {
         let sink = try LineWriter(path: "/dev/null")
         if !ioOnly {
             row("whole replay (read, parse, fold, write)", lines.count, try clock.measure {
-                _ = try Self.streamingReplay(input)
+                _ = try Self.streamingReplay(input, rules: ruleSet)
             })
             row("whole replay, one thread, all in memory", lines.count, try clock.measure {
                 var reader = EventFileReader()
                 try reader.read(path: input)
-                let result = Replay(rules: .defaults).run(events: reader.events, deadLetters: reader.deadLetters)
+                let result = Replay(rules: ruleSet).run(events: reader.events, deadLetters: reader.deadLetters)
                 for t in result.triggers { sink.write { t.appendJSON(to: &$0) } }
                 for c in result.conversions { sink.write { c.appendJSON(to: &$0) } }
                 try sink.close()
@@ -233,7 +238,7 @@ struct ReplayBench: ParsableCommand {
 
 extension ReplayBench {
     /// What `rekindle replay --input FILE` does, writing to /dev/null.
-    static func streamingReplay(_ input: String, afterFold: ((CampaignTask) -> Void)? = nil) throws -> BacktestReport {
+    static func streamingReplay(_ input: String, rules: RuleSet = .defaults, afterFold: ((CampaignTask) -> Void)? = nil) throws -> BacktestReport {
         let sinks = StreamingReplay.Sinks(
             triggers: try LineWriter(path: "/dev/null"), conversions: try LineWriter(path: "/dev/null"),
             deadLetters: try LineWriter(path: "/dev/null"))
@@ -242,7 +247,7 @@ extension ReplayBench {
             try? sinks.conversions.close()
             try? sinks.deadLetters.close()
         }
-        switch try StreamingReplay(rules: .defaults).run(paths: [input], into: sinks, afterFold: afterFold) {
+        switch try StreamingReplay(rules: rules).run(paths: [input], into: sinks, afterFold: afterFold) {
         case .done(let report): return report
         case .unsorted: throw UsageError(message: "\(input): too far from occurred_at order to stream")
         }
