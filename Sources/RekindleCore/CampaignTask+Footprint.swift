@@ -8,6 +8,7 @@ extension CampaignTask {
             ("  of which moved away", s.garbage), ("customer slots", s.slots), ("customer index", s.index),
             ("views family records", families.views.states.footprint.capacity),
             ("views family slots", families.views.states.footprint.slots),
+            ("churn family due days", families.churn.due.capacity * MemoryLayout<Int32>.stride),
             ("timers", timers.footprint),
         ]
     }
