@@ -9,6 +9,7 @@ extension CampaignTask {
             ("views family records (arena capacity)", families.views.states.footprint.capacity),
             ("  of which live records", families.views.states.footprint.live),
             ("views family slots", families.views.states.footprint.slots),
+            ("churn family due days", families.churn.due.capacity * MemoryLayout<Int32>.stride),
             ("timers", timers.footprint),
         ]
     }

@@ -81,6 +81,13 @@ public enum DefaultRules {
             "frequency.rise": {"kind": "rise", "more_than": 5, "window_days": 30, "cooldown_days": 30, "max_recommendations": 5},
             "frequency.fall": {"kind": "fall", "min_purchases": 3, "min_days": 14, "factor": 1.5}
           }
+        },
+        "churn": {
+          "enabled": true,
+          "horizon_days": 90,
+          "rules": {
+            "churn.risk": {"threshold": 0.66, "conversion_window_days": 14}
+          }
         }
       }
     }

@@ -200,7 +200,7 @@ struct FamilyCompiler {
             }
             let (r, touches) = try compiled.compile(kind: kind, &p, common: common)
             try p.finish()
-            if enabled && ruleEnabled {
+            if enabled && ruleEnabled && compiled.active {
                 compiled.rules.append(Indexed(index: -1, rule: r))
                 entries.append((rule.key, family, touches))
             }

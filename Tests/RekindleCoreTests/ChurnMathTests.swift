@@ -71,6 +71,25 @@ import Testing
         }
     }
 
+    /// A fit on a month where nobody has died yet puts a and b near 1e7 (`rekindle churn fit` on
+    /// generate --days 30): E[Y] comes from the paper's own series there (Euler's would need
+    /// millions of terms and ends in 0 x infinity). References: mpmath, the series summed
+    /// directly at 50 digits.
+    @Test func expectedPurchasesWithAHugeAMatchesThePapersSeries() {
+        let month = ChurnModel(r: 0.30467286904215857, alpha: 1.0763457039961384, a: 10428108.465839379, b: 34038354.49824549)
+        let h = 90.0 / 7
+        let cases: [(ChurnModel, ChurnSummary, Double, Double)] = [
+            (month, ChurnSummary(x: 0, tx: 0, T: 1.0 / 7), h, 1.3460972837436678),
+            (month, ChurnSummary(x: 3, tx: 2, T: 4), h, 1.2869932295853128),
+            (ChurnModel(r: 0.243, alpha: 4.414, a: 150, b: 40), ChurnSummary(x: 2, tx: 30.43, T: 38.86), 39, 0.12855404650243818),
+            (ChurnModel(r: 2.5, alpha: 0.5, a: 1000, b: 3000), ChurnSummary(x: 40, tx: 50, T: 52), 52, 1.4892461031189),
+        ]
+        for (m, s, h, want) in cases {
+            let e = m.score(s, horizonWeeks: h).expectedPurchases
+            #expect(Self.close(e, want), "\(m) \(s): \(e) want \(want)")
+        }
+    }
+
     /// The paper's worked customer (x = 2, t_x = 30.43, T = 38.86 under the CDNOW fit): 1.226
     /// expected purchases in the next 39 weeks, as lifetimes' documentation prints.
     @Test func thePapersExampleCustomerExpectsAbout1Point226PurchasesIn39Weeks() {

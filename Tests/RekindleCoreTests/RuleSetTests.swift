@@ -71,7 +71,7 @@ import Testing
         #expect(error(#"{"version": "1", "families": {"rf": {"rules": {"rf.new": {"days": "ten"}}}}}"#)
             == #"families.rf.rules.rf.new.days: expected a number from 0 to 36500, got string "ten""#)
         #expect(error(#"{"version": "1", "families": {"loyalty": {}}}"#)
-            == "families.loyalty: unknown family (expected one of rf, reanimation, stage, engagement, vip, views, frequency)")
+            == "families.loyalty: unknown family (expected one of rf, reanimation, stage, engagement, vip, views, frequency, churn)")
         #expect(error(#"{"version": "1", "families": {"rf": {"rules": {"rf.x": {"days": 3}}}}}"#)
             == "families.rf.rules.rf.x: missing stage")
         #expect(error(#"{"version": "1", "families": {"rf": {"rules": {"rf|x": {"like": "rf.new"}}}}}"#)

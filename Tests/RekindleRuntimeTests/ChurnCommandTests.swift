@@ -90,7 +90,7 @@ import Testing
 
             """)
         // A rule file's shape: the YAML reader takes it, the version is a string, the model's
-        // values are numbers (the compiler checks the rest once the churn family exists).
+        // values are numbers (theFitsOverlayReplaysWithChurnRiskTriggers compiles and replays it).
         let tree = try RuleFile.parse(overlay)
         #expect(tree["version"] == .string("churn-2026-01-05T00:00:00.000Z"))
         #expect(tree["families"]?["churn"]?["model"]?["r"] == .number(fit.model.r))
@@ -162,5 +162,64 @@ import Testing
         #expect(bad.stderr.contains("--until: expected RFC 3339"))
         #expect(try CLI.rekindle(["churn", "fit", "--input", once, "--until", "2026-01-05T00:00:00Z", "--output", once]).status == 2)
         #expect(try CLI.rekindle(["churn", "fit", "--input", once, "--until", "2026-01-05T00:00:00Z", "--output", model, "--horizon-days", "0"]).status == 2)
+    }
+
+    /// The fit's overlay is a rule file as it is: `rules check` takes it, and a replay with it
+    /// fires `churn.risk` at the day spec 3.9 gives and carries the odds in every customer block.
+    @Test func theFitsOverlayReplaysWithChurnRiskTriggers() throws {
+        let dir = try CLI.temporaryDirectory()
+        let events = dir.appendingPathComponent("events.jsonl").path
+        let (lines, purchases) = Self.history()
+        try (lines.joined(separator: "\n") + "\n").write(toFile: events, atomically: true, encoding: .utf8)
+        let model = dir.appendingPathComponent("churn.yaml").path
+        let fit = try CLI.rekindle(["churn", "fit", "--input", events, "--until", "2026-01-05T00:00:00Z", "--output", model])
+        #expect(fit.status == 0, "\(fit.stderr)")
+        let check = try CLI.rekindle(["rules", "check", model])
+        #expect(check.status == 0, "\(check.stderr)")
+        #expect(check.stdout.contains("churn.risk"), "\(check.stdout)")
+
+        let out = dir.appendingPathComponent("triggers.jsonl").path
+        let r = try CLI.rekindle(["replay", "--input", events, "--output", out, "--rules", model, "--now", "2027-01-01T00:00:00Z", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let triggers = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { try JSONParser.parse(String($0)) }
+        let churn = triggers.filter { $0["rule_id"] == .string("churn.risk") }
+        #expect(churn.count > 50, "\(churn.count) churn.risk triggers")
+        for t in triggers where t["customer"]?["completed_orders"] != .number(0) {
+            #expect(t["customer"]?["p_alive"] != nil && t["customer"]?["expected_purchases"] != nil, "\(t)")
+        }
+        for t in churn {
+            guard case .string(let at)? = t["fired_at"], let firedAt = Timestamp.parse(at) else { Issue.record("\(t)"); continue }
+            #expect(firedAt % Self.day == 0, "at a day's start: \(at)")
+            guard case .number(let risk)? = t["customer"]?["churn_risk"] else { Issue.record("\(t)"); continue }
+            #expect(risk >= 0.66)
+            #expect(t["channel"] == .string("email") && t["conversion_window_days"] == .number(14))
+        }
+
+        // `returns` (purchase days 0 and 5; the day-9 one returned on day 12), walked day by day
+        // with the fitted model read back from the overlay.
+        let tree = try RuleFile.parse(try String(contentsOfFile: model, encoding: .utf8))
+        func p(_ k: String) -> Double {
+            if case .number(let d)? = tree["families"]?["churn"]?["model"]?[k] { return d }
+            return .nan
+        }
+        let m = ChurnModel(r: p("r"), alpha: p("alpha"), a: p("a"), b: p("b"))
+        let first = ChurnSummary.day(try #require(purchases.first { $0.0 == "returns" }?.1.first))
+        var d: Int64 = 6
+        while m.churnRisk(ChurnSummary(x: 1, lastDay: 5, nowDay: d), horizonWeeks: 90.0 / 7) < 0.66 { d += 1 }
+        let due = Timestamp.format((first + d) * Self.day)
+        let mine = try #require(churn.first { $0["customer_id"] == .string("returns") && $0["fired_at"] == .string(due) }, "due \(due)")
+        let s = m.score(ChurnSummary(x: 1, lastDay: 5, nowDay: d), horizonWeeks: 90.0 / 7)
+        #expect(mine["customer"]?["p_alive"] == .number(s.pAlive))
+        #expect(mine["customer"]?["churn_risk"] == .number(s.churnRisk))
+        #expect(mine["customer"]?["expected_purchases"] == .number(s.expectedPurchases))
+
+        let v = try CLI.python(["Tests/schema/validate.py", "--schemas", "schemas", "--kind", "trigger", "--check-trigger-ids", out])
+        #expect(v.status == 0, "\(v.stdout.suffix(2000)) \(v.stderr)")
+
+        // Without the overlay nothing carries the odds.
+        let plain = dir.appendingPathComponent("plain.jsonl").path
+        #expect(try CLI.rekindle(["replay", "--input", events, "--output", plain, "--now", "2027-01-01T00:00:00Z", "--quiet"]).status == 0)
+        let text = try String(contentsOfFile: plain, encoding: .utf8)
+        #expect(!text.contains("p_alive") && !text.contains("churn.risk"))
     }
 }

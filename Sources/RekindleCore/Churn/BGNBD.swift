@@ -99,6 +99,13 @@ public struct ChurnModel: Sendable, Hashable {
         let x = Double(s.x)
         let lnQ = -log1p(h / (alpha + s.T))  // ln(1 - z)
         let z = h / (alpha + s.T + h)
+        // H's terms grow while (a + n) z > n + 1: about a z / (1 - z) of them, millions for the
+        // a and b of 1e7 that a fit on a month, where nobody has died yet, gives (and e^(e lnQ)
+        // underflows to 0 against an infinite sum). There a - 1 is far from 0 and the paper's own
+        // series, 2F1(r+x, b+x; a+b+x-1; z), shrinks from its (r+x) z-th term on.
+        if a * z > Self.directSeriesAbove {
+            return expectedPurchasesByTheDirectSeries(x: x, lnQ: lnQ, z: z, odds: odds)
+        }
         let e = a - 1
         // (1 - (1-z)^e) / e, and its limit -ln(1-z) at e = 0.
         let phi = e == 0 ? -lnQ : -expm1(e * lnQ) / e
@@ -122,6 +129,27 @@ public struct ChurnModel: Sendable, Hashable {
             }
         }
         return (c * phi - exp(e * lnQ) * sum) / (1 + odds)
+    }
+
+    /// Where `a z` passes this, `expectedPurchases` sums equation (10)'s own series.
+    static let directSeriesAbove = 100.0
+
+    /// Equation (10) as the paper writes it, for a - 1 > 99:
+    ///   (a+b+x-1)/(a-1) [1 - (1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)] / (1 + odds).
+    func expectedPurchasesByTheDirectSeries(x: Double, lnQ: Double, z: Double, odds: Double) -> Double {
+        let c = a + b + x - 1
+        let p = r + x, q = b + x
+        var term = 1.0, sum = 1.0, n = 0.0
+        for _ in 0..<Hypergeometric.maxTerms {
+            let ratio = (p + n) * (q + n) / ((c + n) * (n + 1)) * z
+            term *= ratio
+            sum += term
+            n += 1
+            if term == 0 { break }
+            let m = max(ratio, z)
+            if m < 1 && term * m <= Hypergeometric.tolerance * sum * (1 - m) { break }
+        }
+        return c / (a - 1) * -expm1(p * lnQ + log(sum)) / (1 + odds)
     }
 
     /// p_alive, churn_risk and expected purchases of one summary over h weeks.

@@ -9,10 +9,11 @@ struct Families: Sendable {
     var vip: VIPFamily
     var views: ViewsFamily
     var frequency: FrequencyFamily
+    var churn: ChurnFamily
 
     static let types: [any RuleFamily.Type] = [
         RFFamily.self, ReanimationFamily.self, StageFamily.self, EngagementFamily.self, VIPFamily.self,
-        ViewsFamily.self, FrequencyFamily.self,
+        ViewsFamily.self, FrequencyFamily.self, ChurnFamily.self,
     ]
 
     init(compiling c: inout FamilyCompiler) throws(RuleError) {
@@ -23,6 +24,7 @@ struct Families: Sendable {
         vip = try c.compile()
         views = try c.compile()
         frequency = try c.compile()
+        churn = try c.compile()
     }
 
     /// Calls `v.visit` on every family, in registry order.
@@ -47,7 +49,8 @@ struct Families: Sendable {
         case 3: v.visit(&engagement, &context)
         case 4: v.visit(&vip, &context)
         case 5: v.visit(&views, &context)
-        default: v.visit(&frequency, &context)
+        case 6: v.visit(&frequency, &context)
+        default: v.visit(&churn, &context)
         }
     }
 
@@ -61,7 +64,8 @@ struct Families: Sendable {
         case 3: v.read(engagement, context)
         case 4: v.read(vip, context)
         case 5: v.read(views, context)
-        default: v.read(frequency, context)
+        case 6: v.read(frequency, context)
+        default: v.read(churn, context)
         }
     }
 }

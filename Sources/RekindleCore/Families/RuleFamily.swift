@@ -32,6 +32,9 @@ protocol RuleFamily: Sendable {
     func compile(kind: String, _ p: inout RuleParams, common: TouchSpec) throws(RuleError) -> (Rule, [TouchSpec])
     /// Its enabled rules and their index in the rule set (rule_id order).
     var rules: [Indexed<Rule>] { get set }
+    /// False when its parameters leave its rules nothing to act on (the churn family without a
+    /// model): they are checked, and compiled into no rule of the rule set.
+    var active: Bool { get }
 
     // MARK: The fold
 
@@ -82,6 +85,7 @@ extension RuleFamily {
     static var familyRanges: [String: ParamRange] { [:] }
     static var rulesHaveChannel: Bool { true }
     static var sectionVersion: UInt64 { 1 }
+    var active: Bool { true }
 
     func configure(_ settings: inout CoreSettings) {}
     mutating func addCustomer() {}
