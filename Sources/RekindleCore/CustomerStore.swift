@@ -43,19 +43,27 @@ struct CustomerStore: Sendable {
 
     /// Adds a customer whose id is not in the store; returns its number.
     mutating func add(_ state: CustomerState) -> Int {
-        if (count + 1) * 10 > table.count * 7 { rebuildIndex(size: table.count * 2) }
+        makeRoomInIndex()
         let c = records.append(state)
-        var id = state.id
-        id.withUTF8 { insert(c, hash: Self.hash(UnsafeRawBufferPointer($0))) }
+        index(c, id: state.id)
         return c
     }
 
     /// Adds a customer from its record's bytes (a snapshot's); `id` is the id they start with.
     mutating func add(encoded record: UnsafeRawBufferPointer, id: String) {
-        if (count + 1) * 10 > table.count * 7 { rebuildIndex(size: table.count * 2) }
+        makeRoomInIndex()
         records.append(encoded: record)
+        index(count - 1, id: id)
+    }
+
+    /// Grows the index before a customer is added (a rebuild indexes the records there are).
+    private mutating func makeRoomInIndex() {
+        if (count + 1) * 10 > table.count * 7 { rebuildIndex(size: table.count * 2) }
+    }
+
+    private mutating func index(_ c: Int, id: String) {
         var id = id
-        id.withUTF8 { insert(count - 1, hash: Self.hash(UnsafeRawBufferPointer($0))) }
+        id.withUTF8 { insert(c, hash: Self.hash(UnsafeRawBufferPointer($0))) }
     }
 
     mutating func reserveCapacity(_ n: Int) {

@@ -20,27 +20,24 @@ extension ArenaRecord {
         var record = Self()
         for k in 0..<count {
             let n = try r.count()
-            var changed = false
-            var error: SnapshotError?
+            let at = r.i
+            var failure: SnapshotError?
             r.bytes.withUnsafeBytes { all in
-                var ar = ArenaReader(UnsafeRawBufferPointer(rebasing: all[r.i..<(r.i + n)]))
-                record.decodeRecord(&ar)
-                guard !ar.overrun, ar.i == n else {
-                    error = SnapshotError("record \(k) at byte \(r.i): not a record of this format")
-                    return
+                let encoded = UnsafeRawBufferPointer(rebasing: all[at..<(at + n)])
+                do throws(SnapshotError) {
+                    var reader = ArenaReader(encoded)
+                    record.decodeRecord(&reader)
+                    guard !reader.overrun, reader.i == n else {
+                        throw SnapshotError("record \(k) at byte \(at): not a record of this format")
+                    }
+                    // A record renumbered on restore is encoded anew; any other is copied as it is.
+                    let changed = try record.restored(products: products, remap: remap)
+                    try add(&record, changed ? nil : encoded)
+                } catch {
+                    failure = error
                 }
-                do throws(SnapshotError) { changed = try record.restored(products: products, remap: remap) } catch let e { error = e }
             }
-            if let error { throw error }
-            if changed {
-                try add(&record, nil)
-            } else {
-                var failure: SnapshotError?
-                r.bytes.withUnsafeBytes { all in
-                    do throws(SnapshotError) { try add(&record, UnsafeRawBufferPointer(rebasing: all[r.i..<(r.i + n)])) } catch let e { failure = e }
-                }
-                if let failure { throw failure }
-            }
+            if let failure { throw failure }
             r.i += n
         }
     }
@@ -74,8 +71,9 @@ extension RecordArena {
 /// arrays per customer (a struct of arrays per customer cost 1,254 resident bytes at 95k
 /// customers with `rekindle bench state`; the records take about a tenth of that).
 ///
-/// `checkout(c)` decodes customer `c` into the working value that `self[c]` reads and changes in
-/// place; the next checkout writes it back. A record that outgrows its place moves to the end,
+/// `checkout(c)` decodes customer `c` (unless it is still in the cache of recently decoded
+/// records) into the working value that `self[c]` reads and changes in place; a changed record is
+/// written back when it leaves the cache. A record that outgrows its place moves to the end,
 /// and the arena is compacted when an eighth of it is records that moved. Reading a customer that
 /// is not checked out decodes a copy (the inspector and snapshots do; the fold never does).
 struct RecordArena<Record: ArenaRecord>: Sendable {

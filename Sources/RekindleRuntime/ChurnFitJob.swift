@@ -27,12 +27,7 @@ public struct ChurnFitJob {
     public var deadLettersPath: String { deadLetters ?? sibling("dead-letters.jsonl") }
 
     /// `<stem>.<suffix>` beside `output`, as `rekindle replay` names its defaults.
-    func sibling(_ suffix: String) -> String {
-        let url = URL(fileURLWithPath: output)
-        var stem = url.lastPathComponent
-        if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
-        return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(suffix)").path
-    }
+    func sibling(_ suffix: String) -> String { JobPaths.sibling(of: output, suffix) }
 
     public struct Result: Sendable {
         public var fit: ChurnFit
@@ -46,29 +41,10 @@ public struct ChurnFitJob {
     /// is not a file or a pipe, standard input named twice, an output that is a directory or an
     /// input, two outputs naming one file.
     public func check() throws(PathError) {
-        for path in inputs { try InputFile.check(path, flag: "--input") }
-        let read = inputs.map { (FileIdentity(path: $0), "--input \($0)") }
-        for (k, path) in inputs.enumerated() where InputFile.isPipe(path) && read[..<k].contains(where: { $0.0 == read[k].0 }) {
-            throw PathError(flag: "--input", path: path, problem: "is given more than once: a pipe can be read only once")
-        }
         var outputs = [("--output", output, output)]
         if let scores { outputs.append(("--scores", scores, scores)) }
         outputs.append(("--dead-letters", deadLettersPath, deadLetters ?? "\(deadLettersPath) (the default, beside --output)"))
-        var written: [(FileIdentity, String)] = []
-        for (flag, path, shown) in outputs where path != "-" {
-            var st = stat()
-            if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-                throw PathError(flag: flag, path: shown, problem: "is a directory")
-            }
-            let id = FileIdentity(path: path)
-            if let input = read.first(where: { $0.0 == id }) {
-                throw PathError(flag: flag, path: shown, problem: "is also an input (\(input.1)): writing it would destroy it")
-            }
-            if let other = written.first(where: { $0.0 == id }) {
-                throw PathError(flag: flag, path: shown, problem: "is also where \(other.1) goes")
-            }
-            written.append((id, flag))
-        }
+        try JobPaths.check(inputs: inputs, outputs: outputs)
     }
 
     /// Fits and writes; throws `ChurnFitError` when the data cannot be fitted (nothing written).

@@ -32,13 +32,7 @@ public struct ReplayJob {
     public var deadLettersPath: String { deadLetters ?? sibling("dead-letters.jsonl") }
 
     /// `<stem>.<suffix>` beside `output` (`replay.<suffix>` when it is stdout).
-    func sibling(_ suffix: String) -> String {
-        if output == "-" { return "replay.\(suffix)" }
-        let url = URL(fileURLWithPath: output)
-        var stem = url.lastPathComponent
-        if let dot = stem.lastIndex(of: "."), dot != stem.startIndex { stem = String(stem[..<dot]) }
-        return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(suffix)").path
-    }
+    func sibling(_ suffix: String) -> String { JobPaths.sibling(of: output, suffix, stdoutStem: "replay") }
 
     /// Each output with its flag, and how a message shows it (a default says it is one).
     var namedOutputs: [(flag: String, path: String, shown: String)] {
@@ -53,28 +47,7 @@ public struct ReplayJob {
     /// file or a pipe, standard input named twice, an output that is a directory or is an input
     /// (the same file after symlinks, or the same path), and two outputs naming one file.
     public func check() throws(PathError) {
-        for path in inputs { try InputFile.check(path, flag: "--input") }
-        var read = inputs.map { (FileIdentity(path: $0), "--input \($0)") }
-        for (k, path) in inputs.enumerated() where InputFile.isPipe(path) && read[..<k].contains(where: { $0.0 == read[k].0 }) {
-            throw PathError(flag: "--input", path: path, problem: "is given more than once: a pipe can be read only once")
-        }
-        if let rulesPath { try InputFile.check(rulesPath, flag: "--rules") }
-        if let rulesPath { read.append((FileIdentity(path: rulesPath), "--rules \(rulesPath)")) }
-        var written: [(FileIdentity, String)] = []
-        for o in namedOutputs where o.path != "-" {
-            var st = stat()
-            if stat(o.path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-                throw PathError(flag: o.flag, path: o.shown, problem: "is a directory")
-            }
-            let id = FileIdentity(path: o.path)
-            if let input = read.first(where: { $0.0 == id }) {
-                throw PathError(flag: o.flag, path: o.shown, problem: "is also an input (\(input.1)): writing it would destroy it")
-            }
-            if let other = written.first(where: { $0.0 == id }) {
-                throw PathError(flag: o.flag, path: o.shown, problem: "is also where \(other.1) goes")
-            }
-            written.append((id, o.flag))
-        }
+        try JobPaths.check(inputs: inputs, rules: rulesPath, outputs: namedOutputs)
     }
 
     /// Runs the replay and returns its report. On any failure every output file is left as it
