@@ -263,8 +263,27 @@ public struct CampaignTask: Sendable {
         return list.sink
     }
 
+    /// Runs `reader` over the families with the core borrowed from this mutating call: passing the
+    /// stored `core` by value from a mutating method copied it (a retain of every array it holds).
+    @inline(__always)
+    mutating func readFamilies<R: FamilyReader>(_ reader: inout R) where R.Context == TaskCore {
+        var visitor = Reading(reader: reader)
+        families.visitAll(&visitor, &core)
+        reader = visitor.reader
+    }
+
+    /// The same for family `i` alone.
+    @inline(__always)
+    mutating func readFamily<R: FamilyReader>(_ i: Int, _ reader: inout R) where R.Context == TaskCore {
+        var visitor = Reading(reader: reader)
+        families.visit(i, &visitor, &core)
+        reader = visitor.reader
+    }
+
     mutating func reschedule(_ c: Int) {
-        let next = Self.wakeUps(families, core, c, into: NextWakeUp(after: core.timerClock, ledger: core.customers[c].fired)).next
+        var list = Candidates(customer: c, sink: NextWakeUp(after: core.timerClock, ledger: core.customers[c].fired))
+        readFamilies(&list)
+        let next = list.sink.next
         guard next != timers.due(c) else { return }
         timers.schedule(customer: Int32(c), due: next, ids: core.customers)
     }
@@ -272,14 +291,16 @@ public struct CampaignTask: Sendable {
     /// Fires customer `c`'s touches due at `w`, in (rule_id, touch) order; a touch anchored on
     /// `L` fires at most once (spec 3.8 item 4), and only if its condition holds now.
     mutating func fireDue(_ c: Int, at w: Millis, into out: inout [Output]) {
-        var due = Self.wakeUps(families, core, c, into: DueAt(instant: w)).due
+        var list = Candidates(customer: c, sink: DueAt(instant: w))
+        readFamilies(&list)
+        var due = list.sink.due
         var wake = Wake(customer: c, at: w)
         families.visitAll(&wake, &core)
         due.sort { $0.rule != $1.rule ? $0.rule < $1.rule : $0.touch < $1.touch }
         for (rule, touch, anchor) in due {
             let owner = rules.owners[Int(rule)]
             var check = Holds(local: owner.local, touch: touch, customer: c)
-            families.read(owner.family, &check, core)
+            readFamily(owner.family, &check)
             guard check.holds else { continue }
             if anchor != .min {
                 let id = CustomerState.FiredTouch(rule: rule, anchor: anchor, touch: touch)
@@ -296,12 +317,22 @@ public struct CampaignTask: Sendable {
 
     /// The trigger's `customer` block at `t` (with `view`, the customer view's fields too).
     static func customerBlock(_ families: Families, _ core: TaskCore, _ c: Int, at t: Millis, view: Bool = false) -> CustomerSnapshot {
-        let f = core.customers[c].facts
         var fields = CustomerFields(customer: c, at: t, view: view)
         families.readAll(&fields, core)
-        return CustomerSnapshot(
+        return customerBlock(core.customers[c].facts, fields.fields)
+    }
+
+    static func customerBlock(_ f: CustomerFacts, _ fields: [CustomerField]) -> CustomerSnapshot {
+        CustomerSnapshot(
             completedOrders: f.completedOrders, lastPurchaseAt: f.completedOrders > 0 ? f.lastPurchaseAt : nil,
-            totalSpent: f.totalSpent, fields: fields.fields)
+            totalSpent: f.totalSpent, fields: fields)
+    }
+
+    /// `customerBlock` from the fold (the core borrowed, not copied).
+    mutating func customerBlock(_ c: Int, at t: Millis) -> CustomerSnapshot {
+        var fields = CustomerFields(customer: c, at: t, view: false)
+        readFamilies(&fields)
+        return Self.customerBlock(core.customers[c].facts, fields.fields)
     }
 
     mutating func emit(_ c: Int, rule ri: Int32, touch: Int32, at t: Millis, _ firing: Firing, into out: inout [Output]) {
@@ -316,7 +347,7 @@ public struct CampaignTask: Sendable {
             .trigger(
                 Trigger(
                     triggerId: id, ruleId: rule.id, touch: Int(touch), customerId: customerId, firedAt: t,
-                    channel: rule.channel(touch: Int(touch)), customer: Self.customerBlock(families, core, c, at: t), offer: firing.offer,
+                    channel: rule.channel(touch: Int(touch)), customer: customerBlock(c, at: t), offer: firing.offer,
                     products: firing.products, recommendations: firing.recommendations, conversionWindowDays: window,
                     rulesVersion: rules.hash)))
     }
@@ -356,6 +387,13 @@ private struct Wake: FamilyVisitor {
     let customer: Int
     let at: Millis
     mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) { family.wake(customer, at: at, core) }
+}
+
+/// A reader run as a visitor, so that it borrows the core from the visit's `inout`.
+private struct Reading<R: FamilyReader>: FamilyVisitor where R.Context == TaskCore {
+    var reader: R
+    @inline(__always)
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) { reader.read(family, core) }
 }
 
 private struct Candidates<Sink: WakeSink>: FamilyReader {

@@ -19,6 +19,9 @@ struct ReplayBench: ParsableCommand {
     @Flag(name: .long, help: "Only the reading, parsing and writing rows (and the fold whose outputs are written).")
     var ioOnly = false
 
+    @Flag(name: .long, help: "Only reading, parsing and the fold of the pre-parsed events (for a profiler).")
+    var foldOnly = false
+
     struct Baseline: Decodable {
         var type: String
         var event_id: String
@@ -78,7 +81,7 @@ struct ReplayBench: ParsableCommand {
                 events.append(SourcedEvent(event: e, sequence: i))
             }
         }
-        if !ioOnly {
+        if !ioOnly && !foldOnly {
             var reference = 0
             row("parse only, reference path (JSON tree)", lines.count, clock.measure {
                 for line in lines {
@@ -96,6 +99,20 @@ struct ReplayBench: ParsableCommand {
             ($0.element.occurredAt, $0.offset) < ($1.element.occurredAt, $1.offset)
         }.map(\.element)
         var plain: [String: (Int, Int64, Int64)] = [:]
+        if foldOnly {
+            var task = CampaignTask(rules: ruleSet)
+            var outputs = 0
+            fastest("fold only (pre-parsed, sorted)", sorted.count) {
+                task = CampaignTask(rules: ruleSet)
+                outputs = Self.fold(sorted, into: &task)
+            }
+            print("\(sorted.count) events, \(task.customerCount) customers, \(outputs) outputs")
+            for (name, n, s) in rows {
+                let thread = cpu[name].map { String(format: "  (thread CPU %.3f s)", $0) } ?? ""
+                print("\(name.padding(toLength: 54, withPad: " ", startingAt: 0)) \(String(format: "%8.3f", s)) s  \(String(format: "%10.0f", Double(n) / s)) events/s\(thread)")
+            }
+            return
+        }
         row("baseline: dictionary fold", sorted.count, clock.measure {
             for e in sorted {
                 if var s = plain[e.customerId] {
@@ -111,17 +128,9 @@ struct ReplayBench: ParsableCommand {
         _ = releaseFreedMemory(0)
         let before = residentBytes()
         var task = CampaignTask(rules: ruleSet)
-        var out: [Output] = []
         var outputs = 0
         if !ioOnly {
-            row("fold only (pre-parsed, sorted)", sorted.count, clock.measure {
-                for e in sorted {
-                    task.apply(e, into: &out)
-                    if out.count > 10_000 { outputs += out.count; out.removeAll(keepingCapacity: true) }
-                }
-                if let last = sorted.last { task.advance(to: last.occurredAt, into: &out) }
-                outputs += out.count
-            })
+            row("fold only (pre-parsed, sorted)", sorted.count, clock.measure { outputs = Self.fold(sorted, into: &task) })
         }
         // Measured while the sorted events are still held, so that their release is not counted.
         let stateBytes = withExtendedLifetime(sorted) { residentBytes() - before }
@@ -237,6 +246,19 @@ struct ReplayBench: ParsableCommand {
 }
 
 extension ReplayBench {
+    /// Folds the events in order and advances to the last one's time; the outputs' count (they are
+    /// dropped in batches, as a sink would take them).
+    static func fold(_ sorted: [Event], into task: inout CampaignTask) -> Int {
+        var out: [Output] = []
+        var outputs = 0
+        for e in sorted {
+            task.apply(e, into: &out)
+            if out.count > 10_000 { outputs += out.count; out.removeAll(keepingCapacity: true) }
+        }
+        if let last = sorted.last { task.advance(to: last.occurredAt, into: &out) }
+        return outputs + out.count
+    }
+
     /// What `rekindle replay --input FILE` does, writing to /dev/null.
     static func streamingReplay(_ input: String, rules: RuleSet = .defaults, afterFold: ((CampaignTask) -> Void)? = nil) throws -> BacktestReport {
         let sinks = StreamingReplay.Sinks(
