@@ -41,7 +41,34 @@ extension CampaignTask {
             w.endObject()
         }
         w.endArray()
+        if let experiment = rules.experiments { describeGroups(experiment, c, id, &w) }
         w.endObject()
         return w.bytes
+    }
+
+    /// `"experiments": {"name", "global_control", "holdouts": [rule ids], "first_touches": [...]}`:
+    /// the customer's groups, drawn from the id as spec 7.2 says, and the first touches lift counts.
+    private func describeGroups(_ experiment: Experiments, _ c: Int, _ id: String, _ w: inout JSONWriter) {
+        w.key("experiments")
+        w.beginObject()
+        w.key("name"); w.string(experiment.name)
+        w.key("global_control"); w.bool(experiment.inGlobalControl(id))
+        w.key("holdouts")
+        w.beginArray()
+        for (k, rule) in rules.rules.enumerated() where experiment.heldOut(rule: k, ruleId: rule.id, id) { w.string(rule.id) }
+        w.endArray()
+        w.key("first_touches")
+        w.beginArray()
+        for (k, rule) in rules.rules.enumerated() {
+            guard let e = experiments?.exposure(c, rule: Int32(k)) else { continue }
+            w.beginObject()
+            w.key("rule_id"); w.string(rule.id)
+            w.key("group"); w.string(e.group.name)
+            w.key("fired_at"); w.time(e.firedAt)
+            w.key("converted"); w.bool(e.converted)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
     }
 }

@@ -7,6 +7,8 @@ public struct TaskStats: Sendable, Equatable {
     public var ignoredOrderEvents = 0
     public var triggers = 0
     public var conversions = 0
+    /// Touches decided but withheld (spec 7.1); not in `triggers`.
+    public var withheld = 0
 }
 
 /// One task of spec section 4: the pure fold of the events of its customers.
@@ -29,6 +31,8 @@ public struct CampaignTask: Sendable {
     var core: TaskCore
     var families: Families
     var timers = TimerQueue()
+    /// Each customer's first touch of each rule and its outcome, while the rule set has experiments.
+    var experiments: ExperimentLedger?
 
     public init(rules: RuleSet, allowedLatenessMs: Millis = 0) {
         self.rules = rules
@@ -37,7 +41,11 @@ public struct CampaignTask: Sendable {
         var configure = Configure()
         families.readAll(&configure, ())
         core = TaskCore(rules: rules, settings: configure.settings)
+        if rules.experiments != nil { experiments = ExperimentLedger(rules: rules.rules.count) }
     }
+
+    /// Lift counts by rule index (spec 7.2): empty without an `experiments` section.
+    public var lift: [LiftCounts] { experiments?.counts ?? [] }
 
     /// The largest `occurred_at` applied minus the allowed lateness (or what `advance` set).
     public var watermark: Millis { core.watermark }
@@ -161,6 +169,7 @@ public struct CampaignTask: Sendable {
             }
             if o.loyaltyTier == "vip" { core.customers[c].facts.vipCard = true }
             if o.status == .completed {
+                if !order.everCompleted { experiments?.purchased(c, at: t, revenue: o.total) }
                 order.everCompleted = true
                 core.customers[c].purchases.append(.init(orderId: o.orderId, at: t, total: o.total))
                 core.customers[c].recomputeFacts()
@@ -340,16 +349,24 @@ public struct CampaignTask: Sendable {
         let customerId = core.customers.id(c)
         let id = Trigger.id(ruleId: rule.id, customerId: customerId, firedAt: t, touch: Int(touch))
         let window = rule.windowDays(touch: Int(touch))
-        core.customers[c].openTouches.append(
-            .init(rule: ri, touch: touch, firedAt: t, windowEnd: t.adding(Millis(window) * millisPerDay)))
-        stats.triggers += 1
-        out.append(
-            .trigger(
-                Trigger(
-                    triggerId: id, ruleId: rule.id, touch: Int(touch), customerId: customerId, firedAt: t,
-                    channel: rule.channel(touch: Int(touch)), customer: customerBlock(c, at: t), offer: firing.offer,
-                    products: firing.products, recommendations: firing.recommendations, conversionWindowDays: window,
-                    rulesVersion: rules.hash)))
+        let windowEnd = t.adding(Millis(window) * millisPerDay)
+        let withheld = rules.experiments?.withholding(rule: Int(ri), ruleId: rule.id, customerId)
+        if let withheld {
+            stats.withheld += 1
+            let group: ExperimentLedger.Group = withheld == .holdout ? .control : .other
+            experiments?.touched(c, rule: ri, group: group, at: t, windowEnd: windowEnd)
+        } else {
+            // Only a sent touch can be credited with a purchase (spec 7.1).
+            core.customers[c].openTouches.append(.init(rule: ri, touch: touch, firedAt: t, windowEnd: windowEnd))
+            stats.triggers += 1
+            experiments?.touched(c, rule: ri, group: .treated, at: t, windowEnd: windowEnd)
+        }
+        let trigger = Trigger(
+            triggerId: id, ruleId: rule.id, touch: Int(touch), customerId: customerId, firedAt: t,
+            channel: rule.channel(touch: Int(touch)), customer: customerBlock(c, at: t), offer: firing.offer,
+            products: firing.products, recommendations: firing.recommendations, conversionWindowDays: window,
+            rulesVersion: rules.hash, withheld: withheld)
+        out.append(withheld == nil ? .trigger(trigger) : .withheld(trigger))
     }
 }
 

@@ -33,6 +33,8 @@ public struct RuleSet: Sendable {
     let families: Families
     /// Rule k's family (its place in `Families.types`) and its place among the family's rules.
     let owners: [RuleOwner]
+    /// Holdout and control groups (spec 7.2), when the rule file has an `experiments` section.
+    public let experiments: Experiments?
 
     struct RuleOwner: Sendable {
         var family: Int
@@ -81,8 +83,8 @@ public struct RuleSet: Sendable {
         var tree = RuleSet.defaultTree
         if let overlay {
             guard case .object(let top) = overlay else { throw RuleError("rule file: expected a mapping at the top") }
-            for m in top where !["version", "shop", "families"].contains(m.key) {
-                throw RuleError("\(m.key): unknown top-level key (expected version, shop, families)")
+            for m in top where !["version", "shop", "families", "experiments"].contains(m.key) {
+                throw RuleError("\(m.key): unknown top-level key (expected version, shop, families, experiments)")
             }
             guard let v = overlay["version"] else { throw RuleError("version: missing (a rule file must name its version)") }
             switch v {
@@ -134,6 +136,15 @@ public struct RuleSet: Sendable {
         }
         self.owners = owners
         self.families = families
+        if let section = tree["experiments"] {
+            var known = Set<String>()
+            if case .object(let fams) = familyTree {
+                for f in fams { if case .object(let list)? = f.value["rules"] { known.formUnion(list.map(\.key)) } }
+            }
+            experiments = try Experiments(section, rules: rules, known: known)
+        } else {
+            experiments = nil
+        }
         let digest = SHA256.hash(data: Array(RuleSet.canonicalJSON(tree).utf8))
         hash = digest.prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }

@@ -124,6 +124,8 @@ public struct Trigger: Sendable, Equatable, WireMessage {
     public var recommendations: [String]?
     public var conversionWindowDays: Int
     public var rulesVersion: String
+    /// Set on a withheld touch (spec 7.1): it goes to `campaign-withheld`, not `campaign-triggers`.
+    public var withheld: WithheldReason? = nil
 
     /// Lowercase hex of the first 16 bytes of SHA-256 over `rule_id|customer_id|fired_at_ms|touch`.
     public static func id(ruleId: String, customerId: String, firedAt: Millis, touch: Int) -> String {
@@ -211,6 +213,10 @@ public struct Trigger: Sendable, Equatable, WireMessage {
         }
         c.raw(#","conversion_window_days":"#); c.int(Int64(conversionWindowDays))
         c.raw(#","rules_version":"#); c.string(rulesVersion)
+        if let withheld {
+            c.raw(#","withheld":{"reason":"#); c.string(withheld.rawValue)
+            c.byte(0x7d)
+        }
         c.byte(0x7d)
     }
 }
@@ -267,4 +273,6 @@ public struct Conversion: Sendable, Equatable, WireMessage {
 public enum Output: Sendable, Equatable {
     case trigger(Trigger)
     case conversion(Conversion)
+    /// A touch decided but withheld (spec 7.1): the trigger, with its `withheld` reason set.
+    case withheld(Trigger)
 }

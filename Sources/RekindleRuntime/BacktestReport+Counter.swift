@@ -39,6 +39,9 @@ extension BacktestReport {
                 guard let i = index[c.ruleId] else { return }
                 report.lines[i].conversions += 1
                 report.lines[i].revenue += c.revenue
+            case .withheld(let t):
+                guard let i = index[t.ruleId], let reason = t.withheld else { return }
+                report.lines[i].withheld[reason, default: 0] += 1
             }
         }
 
@@ -56,8 +59,13 @@ extension BacktestReport {
 
         /// The report of everything counted, with the late and ignored events of `tasks` (one
         /// per partition) and the time they reached (`.min`: none).
-        public func report(tasks: [TaskStats], watermark: Millis) -> BacktestReport {
+        public func report(tasks: [TaskStats], watermark: Millis, lift: [[LiftCounts]] = []) -> BacktestReport {
             var r = report
+            if r.experiment != nil {
+                for counts in lift {
+                    for (k, c) in counts.enumerated() where k < r.lines.count { r.lines[k].lift = (r.lines[k].lift ?? LiftCounts()) + c }
+                }
+            }
             r.partitions = tasks.count
             r.lateEvents = tasks.reduce(0) { $0 + $1.lateEvents }
             r.ignoredOrderEvents = tasks.reduce(0) { $0 + $1.ignoredOrderEvents }

@@ -16,6 +16,8 @@ public struct Replay {
     public struct Result: Sendable {
         public var triggers: [Trigger] = []
         public var conversions: [Conversion] = []
+        /// Touches withheld (spec 7.1), in time order.
+        public var withheld: [Trigger] = []
         public var deadLetters: [DeadLetter] = []
         public var report: BacktestReport
     }
@@ -43,7 +45,8 @@ public struct Replay {
         // Tasks share nothing: they fold on every core at once, each into its own slot, and the
         // merge below orders their outputs exactly as a one-thread loop over them would.
         let rules = rules, lateness = allowedLatenessMs, routed = perTask, total = events.count
-        let slots = Mutex([(out: [Output], stats: TaskStats, folded: Int, refused: [DeadLetter])?](repeating: nil, count: partitions))
+        let slots = Mutex(
+            [(out: [Output], stats: TaskStats, folded: Int, refused: [DeadLetter], lift: [LiftCounts])?](repeating: nil, count: partitions))
         let done = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: partitions) { k in
             var task = CampaignTask(rules: rules, allowedLatenessMs: lateness)
@@ -59,7 +62,7 @@ public struct Replay {
                 return n
             }
             progress?.update("folded \(foldedSoFar)/\(total) events")
-            slots.withLock { $0[k] = (out, task.stats, folded, refused) }
+            slots.withLock { $0[k] = (out, task.stats, folded, refused, task.lift) }
         }
         let finished = slots.withLock { $0.map { $0! } }
         let taskOutputs = finished.map(\.out)
@@ -71,16 +74,20 @@ public struct Replay {
         let conversions = Replay.mergeByTime(taskOutputs) {
             if case .conversion(let c) = $0 { return (c.convertedAt, c) } else { return nil }
         }
+        let withheld = Replay.mergeByTime(taskOutputs) {
+            if case .withheld(let t) = $0 { return (t.firedAt, t) } else { return nil }
+        }
         // Events the fold refused come after those of the reading, task by task.
         let refused = finished.flatMap(\.refused)
         var counter = BacktestReport.Counter(rules: rules)
         for t in triggers { counter.count(.trigger(t)) }
         for c in conversions { counter.count(.conversion(c)) }
+        for t in withheld { counter.count(.withheld(t)) }
         counter.countEvents(folded: finished.reduce(0) { $0 + $1.folded }, afterUntil: afterUntil)
         counter.countBadInputs(deadLetters.count + refused.count)
         return Result(
-            triggers: triggers, conversions: conversions, deadLetters: deadLetters + refused,
-            report: counter.report(tasks: finished.map(\.stats), watermark: end))
+            triggers: triggers, conversions: conversions, withheld: withheld, deadLetters: deadLetters + refused,
+            report: counter.report(tasks: finished.map(\.stats), watermark: end, lift: finished.map(\.lift)))
     }
 
     /// A stable merge of per-task streams by time (each already in time order), ties by task.

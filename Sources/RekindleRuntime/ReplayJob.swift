@@ -13,6 +13,8 @@ public struct ReplayJob {
     public var output: String
     public var conversions: String?
     public var deadLetters: String?
+    /// Withheld touches (spec 7.1): written when named, or when the rules have experiments.
+    public var withheld: String?
     public var report: String?
     public var partitions = 1
     public var partitioner = Partitioner.murmur2
@@ -30,15 +32,23 @@ public struct ReplayJob {
 
     public var conversionsPath: String { conversions ?? sibling("conversions.jsonl") }
     public var deadLettersPath: String { deadLetters ?? sibling("dead-letters.jsonl") }
+    public var withheldPath: String { withheld ?? sibling("withheld.jsonl") }
+
+    /// Whether the run writes withheld touches: a rule set without experiments withholds none, and
+    /// its replay writes the files it always did.
+    func writesWithheld(_ rules: RuleSet?) -> Bool { withheld != nil || rules?.experiments != nil }
 
     /// `<stem>.<suffix>` beside `output` (`replay.<suffix>` when it is stdout).
     func sibling(_ suffix: String) -> String { JobPaths.sibling(of: output, suffix, stdoutStem: "replay") }
 
     /// Each output with its flag, and how a message shows it (a default says it is one).
-    var namedOutputs: [(flag: String, path: String, shown: String)] {
+    func namedOutputs(_ rules: RuleSet?) -> [(flag: String, path: String, shown: String)] {
         var list = [("--output", output, output)]
         list.append(("--conversions", conversionsPath, conversions ?? "\(conversionsPath) (the default, beside --output)"))
         list.append(("--dead-letters", deadLettersPath, deadLetters ?? "\(deadLettersPath) (the default, beside --output)"))
+        if writesWithheld(rules) {
+            list.append(("--withheld", withheldPath, withheld ?? "\(withheldPath) (the default, beside --output)"))
+        }
         if let report { list.append(("--report", report, report)) }
         return list
     }
@@ -46,27 +56,32 @@ public struct ReplayJob {
     /// Refuses, before anything is read or written: an input (the rule file too) that is not a
     /// file or a pipe, standard input named twice, an output that is a directory or is an input
     /// (the same file after symlinks, or the same path), and two outputs naming one file.
-    public func check() throws(PathError) {
-        try JobPaths.check(inputs: inputs, rules: rulesPath, outputs: namedOutputs)
+    public func check(rules: RuleSet? = nil) throws(PathError) {
+        try JobPaths.check(inputs: inputs, rules: rulesPath, outputs: namedOutputs(rules))
     }
 
     /// Runs the replay and returns its report. On any failure every output file is left as it
     /// was (the temporaries are removed).
     public func run() throws -> BacktestReport {
-        try check()
-        let rules = try RuleFile.load(path: rulesPath)
-        var checks = self.checks
-        if checks.reference == nil { checks.reference = Millis((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
         var files: [OutputFile] = []
         // Whatever was not published (a failure, an abandoned stream) is removed.
         defer { for f in files { f.discard() } }
+        try check()
+        let rules = try RuleFile.load(path: rulesPath)
+        // With experiments the withheld file joins the outputs: checked again with it.
+        if withheld == nil && rules.experiments != nil { try check(rules: rules) }
+        var withheldFile = writesWithheld(rules) ? try OutputFile(path: withheldPath) : nil
+        if let withheldFile { files.append(withheldFile) }
+        var checks = self.checks
+        if checks.reference == nil { checks.reference = Millis((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+
         var summary: BacktestReport?
         var pipes: [String: PipeCopy] = [:]
         // One task and files to write: the streaming pipeline, unless the input turns out to
         // need sorting (then its outputs are dropped and the sorting path writes new ones).
-        if partitions == 1 && ![output, conversionsPath, deadLettersPath].contains("-") {
+        if partitions == 1 && ![output, conversionsPath, deadLettersPath].contains("-") && withheldFile?.path != "-" {
             let streamed = [try OutputFile(path: output), try OutputFile(path: conversionsPath), try OutputFile(path: deadLettersPath)]
-            files = streamed
+            files += streamed
             var streaming = StreamingReplay(rules: rules)
             streaming.until = until
             streaming.checks = checks
@@ -75,12 +90,17 @@ public struct ReplayJob {
                 pipes[path] = pipe
                 streaming.pipes[path] = pipe
             }
-            let sinks = StreamingReplay.Sinks(triggers: streamed[0].writer, conversions: streamed[1].writer, deadLetters: streamed[2].writer)
+            let sinks = StreamingReplay.Sinks(
+                triggers: streamed[0].writer, conversions: streamed[1].writer, deadLetters: streamed[2].writer,
+                withheld: withheldFile?.writer)
             switch try streaming.run(paths: inputs, into: sinks, progress: progress) {
             case .done(let report): summary = report
             case .unsorted:
                 for f in streamed { f.discard() }
+                withheldFile?.discard()
                 files = []
+                withheldFile = writesWithheld(rules) ? try OutputFile(path: withheldPath) : nil
+                if let withheldFile { files.append(withheldFile) }
             }
         }
         if summary == nil {
@@ -106,6 +126,10 @@ public struct ReplayJob {
             files.append(dead)
             for d in result.deadLetters { dead.writer.write(line: d.json) }
             try dead.seal()
+            if let withheldFile {
+                for t in result.withheld { withheldFile.writer.write { t.appendJSON(to: &$0) } }
+                try withheldFile.seal()
+            }
             summary = result.report
         }
         if let report {

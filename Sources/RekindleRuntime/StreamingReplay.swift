@@ -43,10 +43,14 @@ public struct StreamingReplay {
         public var triggers: LineWriter
         public var conversions: LineWriter
         public var deadLetters: LineWriter
-        public init(triggers: LineWriter, conversions: LineWriter, deadLetters: LineWriter) {
+        /// Withheld touches (spec 7.1); none are written without one (a rule set without
+        /// experiments withholds nothing).
+        public var withheld: LineWriter?
+        public init(triggers: LineWriter, conversions: LineWriter, deadLetters: LineWriter, withheld: LineWriter? = nil) {
             self.triggers = triggers
             self.conversions = conversions
             self.deadLetters = deadLetters
+            self.withheld = withheld
         }
     }
 
@@ -167,6 +171,7 @@ public struct StreamingReplay {
                     switch o {
                     case .trigger(let t): sinks.triggers.write { t.appendJSON(to: &$0) }
                     case .conversion(let c): sinks.conversions.write { c.appendJSON(to: &$0) }
+                    case .withheld(let t): sinks.withheld?.write { t.appendJSON(to: &$0) }
                     }
                     counter.value.count(o)
                 }
@@ -213,7 +218,7 @@ public struct StreamingReplay {
         progress?.finish()
         counter.value.countEvents(folded: folded, afterUntil: afterUntil)
         counter.value.countBadInputs(bad + refused.count)
-        return .done(counter.value.report(tasks: [task.stats], watermark: end))
+        return .done(counter.value.report(tasks: [task.stats], watermark: end, lift: [task.lift]))
     }
 }
 

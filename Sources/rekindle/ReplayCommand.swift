@@ -20,6 +20,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Where bad input lines go (default: beside --output, *.dead-letters.jsonl).")
     var deadLetters: String?
 
+    @Option(name: .long, help: "Where withheld touches go (spec 7.1; default: beside --output, *.withheld.jsonl, written when the rules have experiments).")
+    var withheld: String?
+
     @Option(name: .long, help: "A rule file (YAML or JSON) laid over the defaults.")
     var rules: String?
 
@@ -57,6 +60,7 @@ struct ReplayCommand: ParsableCommand {
         job.rulesPath = rules
         job.conversions = conversions
         job.deadLetters = deadLetters
+        job.withheld = withheld
         job.report = report
         job.partitions = partitions
         job.partitioner = Partitioner(rawValue: partitioner)!

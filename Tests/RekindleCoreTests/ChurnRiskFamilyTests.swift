@@ -287,7 +287,7 @@ import Testing
 extension Output {
     var bytes: [UInt8] {
         switch self {
-        case .trigger(let t): return t.json
+        case .trigger(let t), .withheld(let t): return t.json
         case .conversion(let c): return c.json
         }
     }

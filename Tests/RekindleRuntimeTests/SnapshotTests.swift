@@ -14,7 +14,7 @@ import Testing
     static func lines(_ out: [Output]) -> [String] {
         out.map {
             switch $0 {
-            case .trigger(let t): return String(decoding: t.json, as: UTF8.self)
+            case .trigger(let t), .withheld(let t): return String(decoding: t.json, as: UTF8.self)
             case .conversion(let c): return String(decoding: c.json, as: UTF8.self)
             }
         }

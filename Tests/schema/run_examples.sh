@@ -53,6 +53,10 @@ expect "dead_letter valid_dead_letters.jsonl"           0 "${validate[@]}" --kin
 # Negative fixtures: every line is rejected.
 expect "event       invalid_events.jsonl (expect-invalid)"       0 "${validate[@]}" --kind event --expect-invalid "$ex/invalid_events.jsonl"
 expect "trigger     invalid_triggers.jsonl (expect-invalid)"     0 "${validate[@]}" --kind trigger --expect-invalid "$ex/invalid_triggers.jsonl"
+expect "withheld    valid_withheld.jsonl (+trigger ids)"       0 "${validate[@]}" --kind withheld --check-trigger-ids "$ex/valid_withheld.jsonl"
+expect "withheld    invalid_withheld.jsonl (expect-invalid)"   0 "${validate[@]}" --kind withheld --expect-invalid "$ex/invalid_withheld.jsonl"
+expect "trigger     valid_withheld.jsonl (a trigger may carry withheld only by the schema)" 0 "${validate[@]}" --kind trigger "$ex/valid_withheld.jsonl"
+expect "withheld    valid_triggers.jsonl (no reason: not withheld)" 0 "${validate[@]}" --kind withheld --expect-invalid "$ex/valid_triggers.jsonl"
 expect "conversion  invalid_conversions.jsonl (expect-invalid)"  0 "${validate[@]}" --kind conversion --expect-invalid "$ex/invalid_conversions.jsonl"
 expect "dead_letter invalid_dead_letters.jsonl (expect-invalid)" 0 "${validate[@]}" --kind dead_letter --expect-invalid "$ex/invalid_dead_letters.jsonl"
 

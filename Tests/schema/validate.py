@@ -5,7 +5,7 @@ Usage:
   python3 Tests/schema/validate.py --schemas schemas --kind trigger FILE [FILE...]
   python3 Tests/schema/validate.py --schemas schemas --kind event --expect-invalid FILE...
 
-Kinds: event, trigger, conversion, dead_letter, churn_score.
+Kinds: event, trigger, conversion, dead_letter, churn_score, withheld.
 
 Every non-empty (non-whitespace) line of every FILE is one message. Each message is parsed
 as strict JSON (no NaN/Infinity, no duplicate keys, valid UTF-8) and checked with a
@@ -49,8 +49,9 @@ KINDS = {
     "conversion": "conversion.schema.json",
     "dead_letter": "dead_letter.schema.json",
     "churn_score": "churn-scores.schema.json",
+    "withheld": "withheld.schema.json",
 }
-OUTPUT_KINDS = {"trigger", "conversion", "dead_letter", "churn_score"}
+OUTPUT_KINDS = {"trigger", "conversion", "dead_letter", "churn_score", "withheld"}
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_MESSAGE = 300  # characters of an error message printed per failure
 
@@ -183,15 +184,15 @@ def main(argv):
     ap.add_argument("--expect-invalid", action="store_true",
                     help="assert every message FAILS validation (negative fixtures)")
     ap.add_argument("--check-trigger-ids", action="store_true",
-                    help="kind trigger only: also check trigger_id = first 16 bytes of "
+                    help="kinds trigger and withheld: also check trigger_id = first 16 bytes of "
                          "sha256('rule_id|customer_id|fired_at_ms|touch')")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="in --expect-invalid mode, print why each message was rejected")
     ap.add_argument("files", nargs="+", metavar="FILE")
     args = ap.parse_args(argv)  # exits 2 on usage errors
 
-    if args.check_trigger_ids and args.kind != "trigger":
-        ap.error("--check-trigger-ids applies to --kind trigger only")
+    if args.check_trigger_ids and args.kind not in ("trigger", "withheld"):
+        ap.error("--check-trigger-ids applies to --kind trigger and withheld only")
 
     try:
         registry, by_file = load_registry(args.schemas)

@@ -30,6 +30,9 @@ public struct LiveEngine: Sendable {
     /// must not claim the outputs past it, which its tasks have not re-derived yet.
     var recoveryFloor: [TopicPartition: Int64] = [:]
     var eventsSinceSnapshot = 0
+    /// Each task's lift counts when the metrics last took them (a restored task's count from
+    /// before this process is not new here).
+    var liftSeen: [Int32: [LiftCounts]] = [:]
     /// Partition counts of the output topics, for the recovery read and snapshot offsets.
     public var outputPartitions: [(topic: String, kind: OutputLedger.OutputKind, count: Int)] = []
 
@@ -132,6 +135,7 @@ public struct LiveEngine: Sendable {
         }
         dead.append(contentsOf: deadLetters.map { (letter: $0.0, key: $0.1, kind: $0.2) })
         metrics?.eventsProcessed(folded)
+        countLift()
         // Spec section 4: an idle task follows the instance's watermark, the smallest among
         // tasks still busy, or the largest of all when every task is idle.
         let idle = tasks.filter { $0.value.isIdle }.map(\.key)
@@ -153,6 +157,7 @@ public struct LiveEngine: Sendable {
                 switch o.output {
                 case .trigger(let t): return ledger.alreadyProduced(OutputLedger.key(t))
                 case .conversion(let c): return ledger.alreadyProduced(OutputLedger.key(c))
+                case .withheld(let t): return ledger.alreadyProduced(OutputLedger.key(withheld: t))
                 }
             }
             dead.removeAll { ledger.alreadyProduced(OutputLedger.key($0.letter)) }
@@ -188,6 +193,7 @@ public struct LiveEngine: Sendable {
                     recovering[tp.partition] = .some(nil)
                 }
                 caughtUp.remove(tp.partition)
+                liftSeen[tp.partition] = tasks[tp.partition]!.task.lift
             }
             var input = TaskRunner.Input(assigned: true)
             if case .some(.some(let snap)) = recovering[tp.partition] {
@@ -228,9 +234,28 @@ public struct LiveEngine: Sendable {
             tasks[tp.partition]?.inputs[topic.rawValue] = TaskRunner.Input()
             if let t = tasks[tp.partition], !t.hasAssignedInput {
                 tasks[tp.partition] = nil
+                liftSeen[tp.partition] = nil
                 caughtUp.remove(tp.partition)
                 metrics?.removeTask(Int(tp.partition))
             }
+        }
+    }
+
+    /// Adds what the folds since the last call added to each rule's experiment arms to the metrics
+    /// (spec 7.2: a dashboard shows lift without a replay).
+    mutating func countLift() {
+        guard let metrics, rules.experiments != nil else { return }
+        for (k, t) in tasks {
+            let now = t.task.lift
+            let seen = liftSeen[k] ?? []
+            for (r, counts) in now.enumerated() {
+                let before = r < seen.count ? seen[r] : LiftCounts()
+                guard counts != before else { continue }
+                let rule = rules.rules[r].id
+                metrics.lift(rule: rule, group: "treated", now: counts.treated, before: before.treated)
+                metrics.lift(rule: rule, group: "control", now: counts.control, before: before.control)
+            }
+            liftSeen[k] = now
         }
     }
 
@@ -242,7 +267,10 @@ public struct LiveEngine: Sendable {
         for (k, t) in tasks {
             carried[k] = try CampaignTask(restoring: t.task.encodeState(), rules: newRules, allowedLatenessMs: allowedLatenessMs)
         }
-        for (k, task) in carried { tasks[k]!.task = task }
+        for (k, task) in carried {
+            tasks[k]!.task = task
+            liftSeen[k] = task.lift
+        }
         for (k, r) in restoring {
             restoring[k] = (try CampaignTask(restoring: r.task.encodeState(), rules: newRules, allowedLatenessMs: allowedLatenessMs), r.snapshot)
         }

@@ -135,10 +135,12 @@ public final class LiveRunner: @unchecked Sendable {
         }
         logger.info("outputs in transactions: \(useTransactions ? "yes" : "no")")
         let outputs = options.topics
-        let counts = try consumer.partitionCounts([outputs.triggers, outputs.conversions, outputs.deadLetters])
+        let counts = try consumer.partitionCounts([outputs.triggers, outputs.conversions, outputs.deadLetters, outputs.withheld])
         state.withLock { s in
+            // The withheld topic is read back only where it exists (a run without experiments needs none).
             let kinds: [(String, OutputLedger.OutputKind)] = [
                 (outputs.triggers, .trigger), (outputs.conversions, .conversion), (outputs.deadLetters, .deadLetter),
+                (outputs.withheld, .withheld),
             ]
             s.outputPartitions = kinds.map { (topic: $0.0, kind: $0.1, count: (counts[$0.0] ?? nil) ?? 0) }
         }
@@ -181,6 +183,9 @@ public final class LiveRunner: @unchecked Sendable {
                 case .conversion(let c):
                     byTask[owner, default: []].append((options.topics.conversions, Array(c.customerId.utf8), c.json))
                     metrics?.conversion(rule: c.ruleId)
+                case .withheld(let t):
+                    byTask[owner, default: []].append((options.topics.withheld, Array(t.customerId.utf8), t.json))
+                    metrics?.withheld(rule: t.ruleId, reason: t.withheld?.rawValue ?? "")
                 }
                 if keepForReport { counter.count(o) }
             }
@@ -264,7 +269,9 @@ public final class LiveRunner: @unchecked Sendable {
     /// count, silently, and `rekindle broker` would give it 4 whatever the inputs have.
     private func checkTopics(_ consumer: Consumer) throws {
         // (The snapshot topic is checked by its store's `prepare`.)
+        // The withheld topic only when the rules can withhold: a run without experiments needs none.
         let outputs = [options.topics.triggers, options.topics.conversions, options.topics.deadLetters]
+            + (options.rules.experiments != nil ? [options.topics.withheld] : [])
         let counts = try consumer.partitionCounts(options.topics.inputs + outputs)
         let cluster = options.kafka["bootstrap.servers"] ?? "the cluster"
         let missing = options.topics.inputs.filter { counts[$0] == .some(nil) }

@@ -19,6 +19,7 @@ public struct OutputLedger: Sendable {
     var count: Int { known.count }
 
     static func key(_ t: Trigger) -> String { "t|" + t.triggerId }
+    static func key(withheld t: Trigger) -> String { "w|" + t.triggerId }
     static func key(_ c: Conversion) -> String { "c|\(c.triggerId)|\(c.orderId)" }
     static func key(_ d: DeadLetter) -> String? {
         guard case .topic(let name, let partition, let offset) = d.source else { return nil }
@@ -35,6 +36,8 @@ public struct OutputLedger: Sendable {
         switch kind {
         case .trigger:
             if case .string(let id)? = v["trigger_id"] { known["t|" + id] = time("fired_at") }
+        case .withheld:
+            if case .string(let id)? = v["trigger_id"] { known["w|" + id] = time("fired_at") }
         case .conversion:
             if case .string(let id)? = v["trigger_id"], case .string(let order)? = v["order_id"] {
                 known["c|\(id)|\(order)"] = time("converted_at")
@@ -64,7 +67,7 @@ public struct OutputLedger: Sendable {
 
     mutating func absorb(_ other: OutputLedger) { known.merge(other.known) { a, _ in a } }
 
-    public enum OutputKind: Sendable { case trigger, conversion, deadLetter }
+    public enum OutputKind: Sendable { case trigger, conversion, deadLetter, withheld }
 }
 
 extension OutputLedger {

@@ -72,7 +72,7 @@ public struct RunConfiguration: Sendable, Equatable {
 
     nonisolated(unsafe) static let topicKeys: [(key: String, path: WritableKeyPath<TopicNames, String>)] = [
         ("orders", \.orders), ("product_views", \.productViews), ("email_opens", \.emailOpens),
-        ("triggers", \.triggers), ("conversions", \.conversions), ("dead_letters", \.deadLetters),
+        ("triggers", \.triggers), ("conversions", \.conversions), ("dead_letters", \.deadLetters), ("withheld", \.withheld),
         ("snapshots", \.snapshots),
     ]
 

@@ -8,6 +8,8 @@ public struct TopicNames: Sendable, Equatable {
     public var triggers = "campaign-triggers"
     public var conversions = "campaign-conversions"
     public var deadLetters = "rekindle-dead-letters"
+    /// Touches decided but withheld (spec 7.1: holdouts, the global control group).
+    public var withheld = "campaign-withheld"
     /// The compacted topic of the Kafka snapshot store.
     public var snapshots = "rekindle-snapshots"
 
@@ -18,7 +20,7 @@ public struct TopicNames: Sendable, Equatable {
     public static let embeddedBrokerMarker = "rekindle-embedded-broker"
 
     public var inputs: [String] { [orders, productViews, emailOpens] }
-    public var all: [String] { inputs + [triggers, conversions, deadLetters, snapshots] }
+    public var all: [String] { inputs + [triggers, conversions, deadLetters, withheld, snapshots] }
 
     public func name(of topic: Topic) -> String {
         switch topic {

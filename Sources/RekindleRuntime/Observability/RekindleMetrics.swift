@@ -1,4 +1,5 @@
 import Prometheus
+import RekindleCore
 import Synchronization
 
 /// The Prometheus metrics of one `rekindle run` process (spec section 5, Observability).
@@ -38,6 +39,10 @@ public final class RekindleMetrics: Sendable {
         var badInputs: [TopicReason: Counter] = [:]
         var triggers: [String: Counter] = [:]
         var conversions: [String: Counter] = [:]
+        var withheld: [TopicReason: Counter] = [:]
+        var liftCustomers: [TopicReason: Counter] = [:]
+        var liftConverted: [TopicReason: Counter] = [:]
+        var liftRevenue: [TopicReason: Counter] = [:]
         var lateEvents: [Int: Counter] = [:]
         var lag: [TopicPartition: Gauge] = [:]
         var watermarkDelay: [Int: Gauge] = [:]
@@ -52,6 +57,10 @@ public final class RekindleMetrics: Sendable {
         static let badInputs = "rekindle_bad_inputs_total"
         static let triggers = "rekindle_triggers_total"
         static let conversions = "rekindle_conversions_total"
+        static let withheld = "rekindle_withheld_total"
+        static let liftCustomers = "rekindle_experiment_customers_total"
+        static let liftConverted = "rekindle_experiment_converted_customers_total"
+        static let liftRevenue = "rekindle_experiment_revenue_cents_total"
         static let lateEvents = "rekindle_late_events_total"
         static let lag = "rekindle_consumer_lag"
         static let watermarkDelay = "rekindle_watermark_delay_seconds"
@@ -71,6 +80,10 @@ public final class RekindleMetrics: Sendable {
         static let badInputs = "Input records that could not be used and went to the dead-letter topic, by topic and reason."
         static let triggers = "Triggers emitted, by rule."
         static let conversions = "Conversions attributed to an earlier trigger, by rule."
+        static let withheld = "Touches decided but withheld (to the withheld topic), by rule and reason (holdout, global_control, cap, no_consent)."
+        static let liftCustomers = "Customers whose first touch of the rule was sent (group treated) or held out (group control), by rule."
+        static let liftConverted = "Of those customers, the ones who completed a purchase within that touch's conversion window, by rule and group."
+        static let liftRevenue = "Revenue of those purchases, in cents, by rule and group."
         static let lateEvents = "Events that arrived behind the watermark, by task (partition)."
         static let lag = "Messages between the consumer position and the end of the partition."
         static let watermarkDelay = "How far the task's event-time watermark is behind wall-clock time, in seconds."
@@ -137,6 +150,27 @@ public final class RekindleMetrics: Sendable {
     /// One trigger emitted by `rule`.
     public func trigger(rule: String) {
         counter(\.triggers, rule, Name.triggers, [("rule", rule)], Help.triggers).increment()
+    }
+
+    /// One touch of `rule` withheld for `reason`.
+    public func withheld(rule: String, reason: String) {
+        counter(\.withheld, TopicReason(topic: rule, reason: reason), Name.withheld, [("rule", rule), ("reason", reason)], Help.withheld)
+            .increment()
+    }
+
+    /// What a rule's experiment arm (`group`: treated or control) gained since `before`.
+    public func lift(rule: String, group: String, now: LiftCounts.Arm, before: LiftCounts.Arm) {
+        let key = TopicReason(topic: rule, reason: group)
+        let labels = [("rule", rule), ("group", group)]
+        if now.customers > before.customers {
+            counter(\.liftCustomers, key, Name.liftCustomers, labels, Help.liftCustomers).increment(by: Int64(now.customers - before.customers))
+        }
+        if now.converted > before.converted {
+            counter(\.liftConverted, key, Name.liftConverted, labels, Help.liftConverted).increment(by: Int64(now.converted - before.converted))
+        }
+        if now.revenueCents > before.revenueCents {
+            counter(\.liftRevenue, key, Name.liftRevenue, labels, Help.liftRevenue).increment(by: now.revenueCents - before.revenueCents)
+        }
     }
 
     /// One conversion attributed to a trigger of `rule`.

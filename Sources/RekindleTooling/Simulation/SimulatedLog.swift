@@ -18,7 +18,7 @@ struct SimulatedLog {
         for name in topics.inputs {
             for p in 0..<partitions { inputs[TopicPartition(name, Int32(p))] = [] }
         }
-        for name in [topics.triggers, topics.conversions, topics.deadLetters] {
+        for name in [topics.triggers, topics.conversions, topics.deadLetters, topics.withheld] {
             for p in 0..<partitions { outputs[TopicPartition(name, Int32(p))] = [] }
         }
         for line in lines {

@@ -184,6 +184,8 @@ public enum Simulation {
                     instances[i].pending.append((log.outputPartition(topics.triggers, key: Array(t.customerId.utf8)), t.json))
                 case .conversion(let c):
                     instances[i].pending.append((log.outputPartition(topics.conversions, key: Array(c.customerId.utf8)), c.json))
+                case .withheld(let t):
+                    instances[i].pending.append((log.outputPartition(topics.withheld, key: Array(t.customerId.utf8)), t.json))
                 }
             }
             for d in dead { instances[i].pending.append((log.outputPartition(topics.deadLetters, key: d.key), d.letter.json)) }

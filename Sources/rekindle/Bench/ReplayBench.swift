@@ -173,7 +173,7 @@ struct ReplayBench: ParsableCommand {
             let triggers = try LineWriter(path: "/dev/null"), conversions = try LineWriter(path: "/dev/null")
             for o in produced {
                 switch o {
-                case .trigger(let t): triggers.write { t.appendJSON(to: &$0) }
+                case .trigger(let t), .withheld(let t): triggers.write { t.appendJSON(to: &$0) }
                 case .conversion(let c): conversions.write { c.appendJSON(to: &$0) }
                 }
             }
