@@ -243,8 +243,9 @@ public final class LiveRunner: @unchecked Sendable {
         // Read the tasks before leaving the group: revocation drops them.
         state.withLock { s in
             summary.watermarks = s.watermarks
+            let tasks = s.tasks.keys.sorted().map { s.tasks[$0]!.task }
             summary.report = counter.report(
-                tasks: s.tasks.values.map(\.task.stats), watermark: summary.watermarks.map(\.watermark).max() ?? .min)
+                tasks: tasks.map(\.stats), watermark: summary.watermarks.map(\.watermark).max() ?? .min, lift: tasks.map(\.lift))
         }
         consumer.close()
         try checkSnapshotFailures()
