@@ -97,6 +97,8 @@ public struct BacktestReport: Sendable {
     var showsExperiments: Bool { experiment != nil || totalWithheld > 0 }
 
     static func percent(_ d: Double) -> String { String(format: "%.2f%%", d * 100) }
+    /// A difference of two rates, in percentage points.
+    static func points(_ d: Double) -> String { String(format: "%+.2f pp", d * 100) }
 
     /// Withheld touches and each rule's lift (spec 7.2), as lines of text.
     var experimentTable: [String] {
@@ -107,10 +109,10 @@ public struct BacktestReport: Sendable {
             if let lift = l.lift {
                 line += "; treated \(lift.treated.converted)/\(lift.treated.customers), control \(lift.control.converted)/\(lift.control.customers)"
                 if let e = LiftEstimate(lift) {
-                    line += "; rates \(Self.percent(e.treatedRate)) vs \(Self.percent(e.controlRate)), lift \(Self.percent(e.absolute))"
+                    line += "; rates \(Self.percent(e.treatedRate)) vs \(Self.percent(e.controlRate)), lift \(Self.points(e.absolute))"
                     if let r = e.relative { line += " (\(String(format: "%+.1f%%", r * 100)) relative)" }
                     if let i = e.interval, let p = e.pValue {
-                        line += ", 95% CI \(Self.percent(i.lower)) to \(Self.percent(i.upper)), p = \(String(format: "%.4g", p))"
+                        line += ", 95% CI \(Self.points(i.lower)) to \(Self.points(i.upper)), p = \(String(format: "%.4g", p))"
                     } else if let note = e.note {
                         line += ", \(note)"
                     }

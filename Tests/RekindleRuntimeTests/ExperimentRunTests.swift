@@ -2,6 +2,7 @@ import Foundation
 import RekindleCore
 import RekindleKafka
 @testable import RekindleRuntime
+import RekindleTooling
 import Testing
 
 /// Spec 7.1 and 7.2 through the runtime: the withheld file and topic, live equal to replay, lift
@@ -143,5 +144,42 @@ import Testing
             toFile: rules.replacingOccurrences(of: "rules.yaml", with: "bad.yaml"), atomically: true, encoding: .utf8)
         let refused = try CLI.rekindle(["rules", "check", rules.replacingOccurrences(of: "rules.yaml", with: "bad.yaml")])
         #expect(refused.status == 2 && refused.stderr.contains("experiments.holdout: expected a number from 0 to 1, got number 1.5"))
+    }
+}
+
+/// Spec 7.2's evidence: on a stream where sent touches of one rule truly cause purchases (planted
+/// by `PlantedUplift`), the report recovers the planted lift within its interval, and finds none
+/// where none was planted.
+@Suite struct PlantedUpliftTests {
+    @Test func theReportRecoversAPlantedLiftAndFindsNoneWhereNoneWasPlanted() throws {
+        let rules = try RuleSet(overlay: JSONParser.parse("""
+            {"version": "evidence", "experiments": {"name": "evidence",
+              "rules": {"view.abandoned": {"holdout": 0.5}, "stage.prospect": {"holdout": 0.5}}}}
+            """))
+        let base = ReplayFixture.generated(customers: 4000, days: 60, seed: 3)
+        let planted = PlantedUplift(rules: rules, uplift: ["view.abandoned": 0.10], seed: 3).plant(base)
+        let what = try #require(planted.planted["view.abandoned"])
+        #expect(what.treated > 1000 && what.added > 50)
+        #expect(planted.lines.count == base.count + what.added)
+
+        let report = ReplayFixture.replay(planted.lines, rules: rules).report
+        func estimate(_ rule: String) throws -> LiftEstimate {
+            let counts = try #require(report.lines.first { $0.ruleId == rule }?.lift)
+            return try #require(LiftEstimate(counts))
+        }
+        let abandoned = try estimate("view.abandoned")
+        let interval = try #require(abandoned.interval)
+        #expect(interval.lower <= 0.10 && 0.10 <= interval.upper, "the planted 10 points are inside \(interval)")
+        #expect(try #require(abandoned.pValue) < 0.05)
+        let prospect = try estimate("stage.prospect")
+        let none = try #require(prospect.interval)
+        #expect(none.lower <= 0 && 0 <= none.upper, "no lift planted: 0 is inside \(none)")
+        #expect(try #require(prospect.pValue) > 0.05)
+
+        // Without the planted purchases the same rule shows no lift either: the effect is the planting.
+        let counts = try #require(ReplayFixture.replay(base, rules: rules).report.lines.first { $0.ruleId == "view.abandoned" }?.lift)
+        let unplanted = try #require(LiftEstimate(counts))
+        let unplantedInterval = try #require(unplanted.interval)
+        #expect(unplantedInterval.lower <= 0 && 0 <= unplantedInterval.upper)
     }
 }
