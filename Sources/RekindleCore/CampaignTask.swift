@@ -33,6 +33,8 @@ public struct CampaignTask: Sendable {
     var timers = TimerQueue()
     /// Each customer's first touch of each rule and its outcome, while the rule set has experiments.
     var experiments: ExperimentLedger?
+    /// Each customer's recently sent touches, while the rule set has a policy.
+    var pressure: PressureLedger?
 
     public init(rules: RuleSet, allowedLatenessMs: Millis = 0) {
         self.rules = rules
@@ -42,6 +44,7 @@ public struct CampaignTask: Sendable {
         families.readAll(&configure, ())
         core = TaskCore(rules: rules, settings: configure.settings)
         if rules.experiments != nil { experiments = ExperimentLedger(rules: rules.rules.count) }
+        if rules.policy != nil { pressure = PressureLedger() }
     }
 
     /// Lift counts by rule index (spec 7.2): empty without an `experiments` section.
@@ -82,7 +85,11 @@ public struct CampaignTask: Sendable {
         if late {
             stats.lateEvents += 1
         } else {
-            fired.sort { $0.rule != $1.rule ? $0.rule < $1.rule : $0.touch < $1.touch }
+            if let policy = rules.policy {
+                fired.sort { policy.before($0.rule, $0.touch, $1.rule, $1.touch) }
+            } else {
+                fired.sort { $0.rule != $1.rule ? $0.rule < $1.rule : $0.touch < $1.touch }
+            }
             for f in fired { emit(c, rule: f.rule, touch: f.touch, at: t, f.firing, into: &out) }
             core.watermark = max(core.watermark, t.subtracting(allowedLatenessMs))
         }
@@ -305,7 +312,12 @@ public struct CampaignTask: Sendable {
         var due = list.sink.due
         var wake = Wake(customer: c, at: w)
         families.visitAll(&wake, &core)
-        due.sort { $0.rule != $1.rule ? $0.rule < $1.rule : $0.touch < $1.touch }
+        // Spec 3.8's (rule_id, touch) order; under a policy, priority first (spec 7.3).
+        if let policy = rules.policy {
+            due.sort { policy.before($0.rule, $0.touch, $1.rule, $1.touch) }
+        } else {
+            due.sort { $0.rule != $1.rule ? $0.rule < $1.rule : $0.touch < $1.touch }
+        }
         for (rule, touch, anchor) in due {
             let owner = rules.owners[Int(rule)]
             var check = Holds(local: owner.local, touch: touch, customer: c)
@@ -337,6 +349,16 @@ public struct CampaignTask: Sendable {
             totalSpent: f.totalSpent, fields: fields)
     }
 
+    /// Why this touch is withheld (spec 7.1), if it is: the global control group, then the rule's
+    /// holdout, then the caps; a touch sent counts for the caps.
+    mutating func withholding(_ c: Int, rule ri: Int32, _ ruleId: String, _ customerId: String, channel: String, at t: Millis) -> WithheldReason? {
+        if let reason = rules.experiments?.withholding(rule: Int(ri), ruleId: ruleId, customerId) { return reason }
+        guard let policy = rules.policy, !policy.exempt[Int(ri)] else { return nil }
+        if pressure!.exceedsCap(c, channel: channel, at: t, policy) { return .cap }
+        pressure!.recordSent(c, channel: channel, at: t)
+        return nil
+    }
+
     /// `customerBlock` from the fold (the core borrowed, not copied).
     mutating func customerBlock(_ c: Int, at t: Millis) -> CustomerSnapshot {
         var fields = CustomerFields(customer: c, at: t, view: false)
@@ -350,7 +372,7 @@ public struct CampaignTask: Sendable {
         let id = Trigger.id(ruleId: rule.id, customerId: customerId, firedAt: t, touch: Int(touch))
         let window = rule.windowDays(touch: Int(touch))
         let windowEnd = t.adding(Millis(window) * millisPerDay)
-        let withheld = rules.experiments?.withholding(rule: Int(ri), ruleId: rule.id, customerId)
+        let withheld = withholding(c, rule: ri, rule.id, customerId, channel: rule.channel(touch: Int(touch)), at: t)
         if let withheld {
             stats.withheld += 1
             let group: ExperimentLedger.Group = withheld == .holdout ? .control : .other

@@ -35,6 +35,8 @@ public struct RuleSet: Sendable {
     let owners: [RuleOwner]
     /// Holdout and control groups (spec 7.2), when the rule file has an `experiments` section.
     public let experiments: Experiments?
+    /// Frequency caps, priorities and consent (spec 7.3), when the rule file has a `policy` section.
+    public let policy: Policy?
 
     struct RuleOwner: Sendable {
         var family: Int
@@ -83,8 +85,8 @@ public struct RuleSet: Sendable {
         var tree = RuleSet.defaultTree
         if let overlay {
             guard case .object(let top) = overlay else { throw RuleError("rule file: expected a mapping at the top") }
-            for m in top where !["version", "shop", "families", "experiments"].contains(m.key) {
-                throw RuleError("\(m.key): unknown top-level key (expected version, shop, families, experiments)")
+            for m in top where !["version", "shop", "families", "experiments", "policy"].contains(m.key) {
+                throw RuleError("\(m.key): unknown top-level key (expected version, shop, families, experiments, policy)")
             }
             guard let v = overlay["version"] else { throw RuleError("version: missing (a rule file must name its version)") }
             switch v {
@@ -136,15 +138,13 @@ public struct RuleSet: Sendable {
         }
         self.owners = owners
         self.families = families
-        if let section = tree["experiments"] {
-            var known = Set<String>()
-            if case .object(let fams) = familyTree {
-                for f in fams { if case .object(let list)? = f.value["rules"] { known.formUnion(list.map(\.key)) } }
-            }
-            experiments = try Experiments(section, rules: rules, known: known)
-        } else {
-            experiments = nil
+        var known = Set<String>()
+        if case .object(let fams) = familyTree {
+            for f in fams { if case .object(let list)? = f.value["rules"] { known.formUnion(list.map(\.key)) } }
         }
+        let compiled = rules
+        if let v = tree["experiments"] { experiments = try Experiments(v, rules: compiled, known: known) } else { experiments = nil }
+        if let v = tree["policy"] { policy = try Policy(v, rules: compiled, known: known) } else { policy = nil }
         let digest = SHA256.hash(data: Array(RuleSet.canonicalJSON(tree).utf8))
         hash = digest.prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }

@@ -80,7 +80,7 @@ import Testing
             == #"families.stage.rules.stage.x.kind: expected one of rhythm, prospect, got "weekly""#)
         #expect(error(#"{"version": "1", "shop": {"mean_interval_days": -1}}"#)
             == "shop.mean_interval_days: expected a number from 0 to 36500, got number -1")
-        #expect(error(#"{"version": "1", "extra": 1}"#) == "extra: unknown top-level key (expected version, shop, families, experiments)")
+        #expect(error(#"{"version": "1", "extra": 1}"#) == "extra: unknown top-level key (expected version, shop, families, experiments, policy)")
     }
 
     @Test func theCanonicalFormSortsKeysAndWritesWholeNumbersAsIntegers() throws {

@@ -22,12 +22,7 @@ extension CampaignTask {
         var sections = EncodeSections()
         sections.add(Self.coreSection, Self.coreSectionVersion) { encodeCore(&$0) }
         families.readAll(&sections, core)
-        if let experiments, let name = rules.experiments?.name {
-            sections.add(ExperimentLedger.section, ExperimentLedger.sectionVersion) {
-                $0.int(stats.withheld)
-                experiments.encode(&$0, experiment: name)
-            }
-        }
+        encodeOutcomeSections(&sections)
         w.varint(UInt64(sections.list.count))
         for s in sections.list {
             w.string(s.name)
@@ -100,35 +95,10 @@ extension CampaignTask {
         var decode = DecodeSections(sections: sections, remap: remap)
         families.visitAll(&decode, &core)
         if let error = decode.error { throw error }
-        let notes = try restoreExperiments(sections[ExperimentLedger.section], remap: remap)
-        let known = Set([Self.coreSection, ExperimentLedger.section] + RuleSet.families)
+        let notes = try restoreOutcomeSections(sections, remap: remap)
+        let known = Set([Self.coreSection] + Self.outcomeSections + RuleSet.families)
         restoreNotes = decode.notes + notes
             + order.filter { !known.contains($0) }.map { "section \($0): no such family in this release, dropped" }
-    }
-
-    /// The experiments section: each customer's first touches and their outcome, and the count of
-    /// withheld touches. Under another experiment's name, or none, its groups are not these.
-    mutating func restoreExperiments(
-        _ section: (version: UInt64, bytes: ArraySlice<UInt8>)?, remap: RuleRemap
-    ) throws(SnapshotError) -> [String] {
-        let name = ExperimentLedger.section
-        guard let section else {
-            return rules.experiments == nil ? [] : ["section \(name): not in the snapshot, lift is counted from now on"]
-        }
-        guard section.version <= ExperimentLedger.sectionVersion else {
-            throw SnapshotError("section \(name) version \(section.version), this build reads 1 to \(ExperimentLedger.sectionVersion)")
-        }
-        var r = ByteReader(Array(section.bytes))
-        stats.withheld = Int(try r.int())
-        guard let experiment = rules.experiments else {
-            return ["section \(name): the rules have no experiments now, dropped"]
-        }
-        let ledger = try ExperimentLedger.decode(
-            &r, experiment: experiment.name, rules: rules.rules.count, customers: core.customers.count, remap: remap)
-        guard r.atEnd else { throw SnapshotError("section \(name): \(r.bytes.count - r.i) unexpected bytes") }
-        guard let ledger else { return ["section \(name): another experiment's groups, lift is counted from now on"] }
-        experiments = ledger
-        return []
     }
 
     /// Reads the core section; returns the snapshot's rule indices renumbered into `rules`.
@@ -187,7 +157,7 @@ extension CampaignTask {
     }
 }
 
-private struct EncodeSections: FamilyReader {
+struct EncodeSections: FamilyReader {
     var list: [(name: String, version: UInt64, bytes: [UInt8])] = []
 
     mutating func add(_ name: String, _ version: UInt64, _ body: (inout ByteWriter) -> Void) {

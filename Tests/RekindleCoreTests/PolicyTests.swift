@@ -1,0 +1,130 @@
+import RekindleCore
+import Testing
+
+/// Spec 7.3: frequency caps over sent touches, priorities among one instant's touches, exempt rules.
+@Suite struct PolicyTests {
+    /// The views family only, with a second abandoned-view rule due at the same instant
+    /// (`view.b`, sms) and the given policy.
+    static func rules(_ policy: String) -> RuleSet {
+        let text = """
+            {"version": "test", "policy": \(policy), "families": {
+              "rf": {"enabled": false}, "reanimation": {"enabled": false}, "stage": {"enabled": false},
+              "engagement": {"enabled": false}, "vip": {"enabled": false}, "frequency": {"enabled": false},
+              "churn": {"enabled": false},
+              "views": {"rules": {"view.b": {"like": "view.abandoned", "channel": "sms"}}}}}
+            """
+        do { return try RuleSet(overlay: JSONParser.parse(text)) } catch { fatalError("test rules: \(error)") }
+    }
+
+    static func error(_ policy: String) -> String? {
+        do {
+            _ = try RuleSet(overlay: JSONParser.parse(#"{"version": "test", "policy": \#(policy)}"#))
+            return nil
+        } catch let e as RuleError {
+            return e.message
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    static func withheld(_ s: Scenario) -> [Trigger] {
+        s.outputs.compactMap { if case .withheld(let t) = $0 { return t } else { return nil } }
+    }
+
+    /// Sessions of views two days apart, different products (so each session fires both rules).
+    static func sessions(_ s: inout Scenario, days: [Double]) {
+        for (k, d) in days.enumerated() { s.view("p\(k)", at: at(days: d)) }
+        s.advance(to: at(days: (days.last ?? 0) + 10))
+    }
+
+    @Test func aTouchThatWouldExceedAChannelsCapIsWithheldAndCountsNothing() {
+        // One email per 7 days: the email rule's touches at days 0, 2 and 8 (+ 1 h).
+        var s = Scenario(Self.rules(#"{"caps": [{"channel": "email", "max": 1, "per_days": 7}]}"#))
+        Self.sessions(&s, days: [0, 2, 8])
+        #expect(s.fired("view.abandoned") == [Fired("view.abandoned", 1, at(hours: 1)), Fired("view.abandoned", 1, at(days: 8, hours: 1))],
+            "day 2 is within 7 days of day 0; day 8 is not (the window is (t - 7 d, t])")
+        #expect(Self.withheld(s).map { Fired($0.ruleId, $0.touch, $0.firedAt) } == [Fired("view.abandoned", 1, at(days: 2, hours: 1))])
+        #expect(Self.withheld(s).allSatisfy { $0.withheld == .cap })
+        #expect(s.fired("view.b").count == 3, "sms is not capped")
+    }
+
+    @Test func theWindowIsHalfOpenExactlySevenDaysLaterASlotIsFree() {
+        var s = Scenario(Self.rules(#"{"caps": [{"channel": "email", "max": 1, "per_days": 7}]}"#))
+        Self.sessions(&s, days: [0, 7])
+        #expect(s.fired("view.abandoned").count == 2, "a touch 7 days after the last one: it has left (t - 7 d, t]")
+        var t = Scenario(Self.rules(#"{"caps": [{"channel": "email", "max": 1, "per_days": 7}]}"#))
+        t.view("p0", at: T0)
+        t.view("p1", at: at(days: 7, ms: -1))
+        t.advance(to: at(days: 20))
+        #expect(t.fired("view.abandoned").count == 1, "1 ms short of 7 days: still capped")
+    }
+
+    @Test func anyCountsEveryChannelAndPriorityDecidesWhoTakesTheSlot() {
+        // Both rules are due at the same instant; one message a week in all.
+        var plain = Scenario(Self.rules(#"{"caps": [{"channel": "any", "max": 1, "per_days": 7}]}"#))
+        Self.sessions(&plain, days: [0])
+        #expect(plain.fired == [Fired("view.abandoned", 1, at(hours: 1))], "equal priority: rule_id order takes the slot")
+        #expect(Self.withheld(plain).map(\.ruleId) == ["view.b"])
+
+        var ranked = Scenario(Self.rules(#"{"caps": [{"channel": "any", "max": 1, "per_days": 7}], "rules": {"view.b": {"priority": 5}}}"#))
+        Self.sessions(&ranked, days: [0])
+        #expect(ranked.fired == [Fired("view.b", 1, at(hours: 1))], "the higher priority is decided first")
+        #expect(Self.withheld(ranked).map(\.ruleId) == ["view.abandoned"])
+    }
+
+    @Test func anExemptRuleIsNeitherCountedNorCapped() {
+        var s = Scenario(Self.rules(#"{"caps": [{"channel": "any", "max": 1, "per_days": 7}], "rules": {"view.abandoned": {"exempt": true}}}"#))
+        Self.sessions(&s, days: [0, 2])
+        #expect(s.fired("view.abandoned").count == 2, "exempt: never capped")
+        #expect(s.fired("view.b") == [Fired("view.b", 1, at(hours: 1))], "the exempt touches took no slot; b's second is capped")
+        #expect(Self.withheld(s).map(\.ruleId) == ["view.b"])
+    }
+
+    @Test func withheldTouchesCountAsFiredForTheRulesOwnState() {
+        // The capped touch still counts for view.abandoned's re-offer rule: the same touches are
+        // decided with the cap as without it, only where they go differs.
+        var capped = Scenario(Self.rules(#"{"caps": [{"channel": "email", "max": 0, "per_days": 30}]}"#))
+        var free = Scenario(Self.rules(#"{"caps": []}"#))
+        for s in [0.0, 0.5, 3] {
+            capped.view("p0", at: at(days: s))
+            free.view("p0", at: at(days: s))
+        }
+        capped.advance(to: at(days: 20))
+        free.advance(to: at(days: 20))
+        let decided = (capped.triggers + Self.withheld(capped)).map { Fired($0.ruleId, $0.touch, $0.firedAt) }
+        #expect(Set(decided.map(\.description)) == Set(free.fired.map(\.description)))
+        #expect(capped.fired("view.abandoned").isEmpty)
+    }
+
+    @Test func aRestoredTaskKeepsCountingItsCaps() throws {
+        let rules = Self.rules(#"{"caps": [{"channel": "email", "max": 1, "per_days": 7}]}"#)
+        var before = Scenario(rules)
+        before.view("p0", at: T0)
+        before.advance(to: at(days: 1))
+        var after = Scenario(rules)
+        after.task = try CampaignTask(restoring: before.task.encodeState(), rules: rules)
+        #expect(after.task.encodeState() == before.task.encodeState())
+        after.view("p1", at: at(days: 2))
+        after.advance(to: at(days: 3))
+        #expect(after.fired("view.abandoned").isEmpty, "the touch of day 0 was counted before the restart")
+        #expect(Self.withheld(after).map(\.withheld) == [.cap])
+        #expect(after.task.stats.withheld == 1)
+        let again = try CampaignTask(restoring: after.task.encodeState(), rules: rules)
+        #expect(again.stats.withheld == 1)
+    }
+
+    @Test func badPoliciesAreRuleFileErrorsWithTheirPath() {
+        #expect(Self.error(#"{"caps": [{"channel": "fax", "max": 1, "per_days": 7}]}"#)
+            == #"policy.caps[0].channel: expected one of email, sms, manager, any, got "fax""#)
+        #expect(Self.error(#"{"caps": [{"channel": "email", "max": -1, "per_days": 7}]}"#)
+            == "policy.caps[0].max: expected a whole number from 0 to 1000000, got number -1")
+        #expect(Self.error(#"{"caps": [{"channel": "email", "max": 1, "per_days": 0}]}"#)
+            == "policy.caps[0].per_days: expected a whole number from 1 to 3650, got number 0")
+        #expect(Self.error(#"{"caps": [{"channel": "email", "max": 1}]}"#) == "policy.caps[0]: missing per_days")
+        #expect(Self.error(#"{"rules": {"rf.nwe": {"priority": 1}}}"#) == "policy.rules.rf.nwe: no rule has this id")
+        #expect(Self.error(#"{"rules": {"rf.new": {"exempt": "yes"}}}"#) == #"policy.rules.rf.new.exempt: expected true or false, got string "yes""#)
+        #expect(Self.error(#"{"require_opt_in": 1}"#) == "policy.require_opt_in: expected true or false, got number 1")
+        #expect(Self.error(#"{"capz": []}"#) == "policy.capz: unknown parameter")
+        #expect(Self.error(#"{"caps": [{"channel": "any", "max": 3, "per_days": 7}], "rules": {"rf.new": {"priority": 2, "exempt": false}}}"#) == nil)
+    }
+}
