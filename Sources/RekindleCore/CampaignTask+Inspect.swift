@@ -42,6 +42,16 @@ extension CampaignTask {
         }
         w.endArray()
         if let experiment = rules.experiments { describeGroups(experiment, c, id, &w) }
+        let optIn = rules.policy?.requireOptIn ?? false
+        if optIn || consents.entries[c] != nil {
+            // Each channel's consent as a touch on it would find it (spec 7.3).
+            w.key("consent")
+            w.beginObject()
+            for channel in Policy.channels where channel != "any" {
+                w.key(channel); w.bool(consents.allows(c, channel: channel, optInRequired: optIn))
+            }
+            w.endObject()
+        }
         w.endObject()
         return w.bytes
     }

@@ -35,6 +35,8 @@ public struct CampaignTask: Sendable {
     var experiments: ExperimentLedger?
     /// Each customer's recently sent touches, while the rule set has a policy.
     var pressure: PressureLedger?
+    /// Each customer's consent per channel, from consent events.
+    var consents = ConsentLedger()
 
     public init(rules: RuleSet, allowedLatenessMs: Millis = 0) {
         self.rules = rules
@@ -203,6 +205,10 @@ public struct CampaignTask: Sendable {
         case .email:
             signal(c, at: t)
             return .email(at: t, late: late)
+        case .consent(let consent):
+            // Not an engagement signal (spec 7.3): no family sees it.
+            consents.record(c, consent, at: t)
+            return nil
         }
     }
 
@@ -353,6 +359,7 @@ public struct CampaignTask: Sendable {
     /// holdout, then the caps; a touch sent counts for the caps.
     mutating func withholding(_ c: Int, rule ri: Int32, _ ruleId: String, _ customerId: String, channel: String, at t: Millis) -> WithheldReason? {
         if let reason = rules.experiments?.withholding(rule: Int(ri), ruleId: ruleId, customerId) { return reason }
+        if !consents.allows(c, channel: channel, optInRequired: rules.policy?.requireOptIn ?? false) { return .noConsent }
         guard let policy = rules.policy, !policy.exempt[Int(ri)] else { return nil }
         if pressure!.exceedsCap(c, channel: channel, at: t, policy) { return .cap }
         pressure!.recordSent(c, channel: channel, at: t)

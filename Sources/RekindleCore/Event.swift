@@ -91,11 +91,24 @@ public struct EmailEvent: Sendable, Equatable {
     }
 }
 
+/// A customer's consent to be contacted on a channel (spec 7.3), on the `email-opens` topic:
+/// granted until revoked (unless the policy requires an opt-in). Not an engagement signal.
+public struct ConsentEvent: Sendable, Equatable {
+    /// `email`, `sms`, `manager` or `any` (every channel).
+    public var channel: String
+    public var granted: Bool
+    public init(channel: String, granted: Bool) {
+        self.channel = channel
+        self.granted = granted
+    }
+}
+
 public struct Event: Sendable, Equatable {
     public enum Body: Sendable, Equatable {
         case order(OrderEvent)
         case productView(ProductViewEvent)
         case email(EmailEvent)
+        case consent(ConsentEvent)
     }
 
     public var eventId: String
@@ -114,7 +127,7 @@ public struct Event: Sendable, Equatable {
         switch body {
         case .order: return .orders
         case .productView: return .productViews
-        case .email: return .emailOpens
+        case .email, .consent: return .emailOpens
         }
     }
 
@@ -123,6 +136,7 @@ public struct Event: Sendable, Equatable {
         case .order: return "order"
         case .productView: return "product_view"
         case .email(let e): return e.clicked ? "email_click" : "email_open"
+        case .consent: return "consent"
         }
     }
 }

@@ -13,6 +13,8 @@ public struct InputError: Error, Equatable, Sendable, CustomStringConvertible {
         case totalOverflow = "total_overflow"
         /// A Kafka message with a null value (a tombstone): there is nothing to decode.
         case nullValue = "null_value"
+        /// A consent event's channel that is not email, sms, manager or any.
+        case unknownChannel = "unknown_channel"
     }
 
     public var kind: Kind
@@ -181,6 +183,15 @@ public enum EventDecoder {
                 clicked: type == "email_click", messageId: mid, campaign: try f.optionalString("campaign"),
                 triggerId: try f.optionalString("trigger_id"), url: try f.optionalString("url"))
             return Event(eventId: eventId, customerId: customerId, occurredAt: occurredAt, body: .email(email))
+        case "consent":
+            // Rare (opt-ins and opt-outs): only this reference path reads them; the fast scanner
+            // hands any type it does not know here.
+            let channel = try f.string("channel")
+            guard Policy.channels.contains(channel) else {
+                throw InputError(.unknownChannel, "channel: expected one of \(Policy.channels.joined(separator: ", ")), got \(JSONWriter.quoted(channel))")
+            }
+            let consent = ConsentEvent(channel: channel, granted: try f.bool("granted"))
+            return Event(eventId: eventId, customerId: customerId, occurredAt: occurredAt, body: .consent(consent))
         default:
             throw InputError(.unknownType, "type: unknown event type \(JSONWriter.quoted(type))")
         }
@@ -217,6 +228,12 @@ public enum EventDecoder {
             let s = try string(name)
             guard !s.isEmpty else { throw InputError(.wrongType, "\(path)\(name): expected a non-empty string") }
             return s
+        }
+
+        func bool(_ name: String) throws(InputError) -> Bool {
+            let v = try required(name)
+            guard case .bool(let b) = v else { throw InputError(.wrongType, "\(path)\(name): expected true or false, got \(v.described)") }
+            return b
         }
 
         func optionalString(_ name: String) throws(InputError) -> String? {

@@ -127,4 +127,87 @@ import Testing
         #expect(Self.error(#"{"capz": []}"#) == "policy.capz: unknown parameter")
         #expect(Self.error(#"{"caps": [{"channel": "any", "max": 3, "per_days": 7}], "rules": {"rf.new": {"priority": 2, "exempt": false}}}"#) == nil)
     }
+
+    // MARK: - Consent
+
+    static func consent(_ s: inout Scenario, _ channel: String, _ granted: Bool, at t: Millis, customer: String = "c1") {
+        let id = s.eventId()
+        s.apply(Event(eventId: id, customerId: customer, occurredAt: t, body: .consent(ConsentEvent(channel: channel, granted: granted))))
+    }
+
+    @Test func aRevokedChannelsTouchesAreWithheldUntilConsentIsGrantedAgain() throws {
+        var s = Scenario(Self.rules(#"{}"#))
+        Self.consent(&s, "email", false, at: at(hours: -1))
+        s.view("p0", at: T0)
+        Self.consent(&s, "email", true, at: at(days: 1))
+        s.view("p1", at: at(days: 2))
+        s.advance(to: at(days: 5))
+        #expect(s.fired("view.abandoned") == [Fired("view.abandoned", 1, at(days: 2, hours: 1))])
+        #expect(Self.withheld(s).map { Fired($0.ruleId, $0.touch, $0.firedAt) } == [Fired("view.abandoned", 1, at(hours: 1))])
+        #expect(Self.withheld(s).map(\.withheld) == [.noConsent])
+        #expect(s.fired("view.b").count == 2, "sms was never revoked")
+        let view = String(decoding: try #require(s.task.describe(customer: "c1")), as: UTF8.self)
+        #expect(view.contains(#""consent":{"email":true,"sms":true,"manager":true}"#))
+        #expect(view.contains(#""first_seen":"2026-01-01T00:00:00.000Z""#), "a consent event is not a signal: first seen is the view")
+    }
+
+    @Test func withoutAPolicyARevocationIsStillHonoured() {
+        var s = Scenario(rulesOnly(["views"]))
+        Self.consent(&s, "any", false, at: T0)
+        s.view("p0", at: T0)
+        s.advance(to: at(days: 2))
+        #expect(s.triggers.isEmpty)
+        #expect(Self.withheld(s).map(\.withheld) == [.noConsent])
+    }
+
+    @Test func anOptInPolicyWithholdsUntilTheChannelOrAnyIsGranted() throws {
+        var s = Scenario(Self.rules(#"{"require_opt_in": true}"#))
+        s.view("p0", at: T0)
+        Self.consent(&s, "sms", true, at: at(days: 1))
+        s.view("p1", at: at(days: 2))
+        Self.consent(&s, "any", true, at: at(days: 3))
+        Self.consent(&s, "email", false, at: at(days: 3, ms: -1))
+        s.view("p2", at: at(days: 4))
+        s.advance(to: at(days: 6))
+        #expect(s.fired("view.b") == [Fired("view.b", 1, at(days: 2, hours: 1)), Fired("view.b", 1, at(days: 4, hours: 1))])
+        #expect(s.fired("view.abandoned") == [Fired("view.abandoned", 1, at(days: 4, hours: 1))],
+            "any, granted after email's revocation, decides")
+        #expect(Self.withheld(s).count == 3 && Self.withheld(s).allSatisfy { $0.withheld == .noConsent })
+        var fresh = Scenario(Self.rules(#"{"require_opt_in": true}"#))
+        fresh.view("p0", at: T0)
+        let view = String(decoding: try #require(fresh.task.describe(customer: "c1")), as: UTF8.self)
+        #expect(view.contains(#""consent":{"email":false,"sms":false,"manager":false}"#))
+    }
+
+    @Test func aLateConsentEventDoesNotUndoALaterOne() {
+        var s = Scenario(rulesOnly(["views"]), allowedLatenessMs: 2 * day)
+        Self.consent(&s, "email", false, at: at(days: 1))
+        Self.consent(&s, "email", true, at: at(hours: 12))
+        s.view("p0", at: at(days: 1, hours: 1))
+        s.advance(to: at(days: 10))
+        #expect(s.triggers.isEmpty && Self.withheld(s).map(\.withheld) == [.noConsent])
+    }
+
+    @Test func consentSurvivesARestore() throws {
+        let rules = rulesOnly(["views"])
+        var before = Scenario(rules)
+        Self.consent(&before, "email", false, at: T0)
+        var after = Scenario(rules)
+        after.task = try CampaignTask(restoring: before.task.encodeState(), rules: rules)
+        #expect(after.task.encodeState() == before.task.encodeState())
+        after.view("p0", at: at(days: 1))
+        after.advance(to: at(days: 2))
+        #expect(after.triggers.isEmpty && Self.withheld(after).map(\.withheld) == [.noConsent])
+    }
+
+    @Test func aConsentEventIsDecodedAndABadOneIsABadInputWithItsReason() {
+        let good = #"{"type":"consent","event_id":"k1","customer_id":"c1","occurred_at":"2026-01-02T00:00:00Z","channel":"sms","granted":false}"#
+        guard case .success(let e) = EventDecoder.decode(good) else { Issue.record("not decoded"); return }
+        #expect(e.body == .consent(ConsentEvent(channel: "sms", granted: false)) && e.topic == .emailOpens)
+        #expect(EventDecoder.decode(good, expecting: .orders) == .failure(InputError(.wrongTopic, "type: a consent event does not belong on the orders topic")))
+        let fax = good.replacingOccurrences(of: #""sms""#, with: #""fax""#)
+        #expect(EventDecoder.decode(fax) == .failure(InputError(.unknownChannel, #"channel: expected one of email, sms, manager, any, got "fax""#)))
+        let yes = good.replacingOccurrences(of: "false", with: #""yes""#)
+        #expect(EventDecoder.decode(yes) == .failure(InputError(.wrongType, #"granted: expected true or false, got string "yes""#)))
+    }
 }

@@ -1,11 +1,12 @@
 /// The snapshot sections of what happens to touches after they are decided (spec 7): the count of
 /// withheld touches, the experiment ledger (each customer's first touch of each rule and its
-/// outcome) and the pressure ledger (each customer's recently sent touches, for the caps). Each is
+/// outcome), the pressure ledger (each customer's recently sent touches, for the caps) and the
+/// consent ledger. Each is
 /// written only when there is something in it or the rules use it, so a task without experiments
 /// or a policy writes the snapshot it always did.
 extension CampaignTask {
     static let withheldSection = "withheld"
-    static let outcomeSections = [withheldSection, ExperimentLedger.section, PressureLedger.section]
+    static let outcomeSections = [withheldSection, ExperimentLedger.section, PressureLedger.section, ConsentLedger.section]
 
     func encodeOutcomeSections(_ sections: inout EncodeSections) {
         if stats.withheld > 0 || experiments != nil || pressure != nil {
@@ -16,6 +17,9 @@ extension CampaignTask {
         }
         if let pressure {
             sections.add(PressureLedger.section, PressureLedger.sectionVersion) { pressure.encode(&$0) }
+        }
+        if !consents.isEmpty {
+            sections.add(ConsentLedger.section, ConsentLedger.sectionVersion) { consents.encode(&$0) }
         }
     }
 
@@ -61,6 +65,10 @@ extension CampaignTask {
             if rules.policy != nil { pressure = ledger } else { notes.append("section \(policyName): the rules have no policy now, dropped") }
         } else if rules.policy != nil {
             notes.append("section \(policyName): not in the snapshot, caps count touches sent from now on")
+        }
+        if var r = try reader(ConsentLedger.section, ConsentLedger.sectionVersion) {
+            consents = try ConsentLedger.decode(&r, customers: core.customers.count)
+            try finish(r, ConsentLedger.section)
         }
         return notes
     }
