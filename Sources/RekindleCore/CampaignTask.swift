@@ -73,6 +73,13 @@ public struct CampaignTask: Sendable {
         let t = event.occurredAt
         let late = core.watermark != .min && t < core.watermark
         if !late { fireTimers(upTo: t.subtracting(allowedLatenessMs).subtracting(1), into: &out) }
+        if case .erasure = event.body {
+            // Spec 7.3: everything of theirs goes; an unknown customer has nothing to go.
+            if let known { erase(known) }
+            stats.eventsApplied += 1
+            if late { stats.lateEvents += 1 } else { core.watermark = max(core.watermark, t.subtracting(allowedLatenessMs)) }
+            return nil
+        }
         let c = known ?? intern(customer: event.customerId)
         select(c)
         var fired: [EventFiring] = []
@@ -144,6 +151,18 @@ public struct CampaignTask: Sendable {
         families.visitAll(&hook, &core)
     }
 
+    /// Forgets customer `c` (spec 7.3): its pending timer (first: timers order by the id), each
+    /// family's state, its experiment, cap and consent entries, then its facts and its id.
+    mutating func erase(_ c: Int) {
+        timers.schedule(customer: Int32(c), due: nil, ids: core.customers)
+        var hook = Erase(customer: c)
+        families.visitAll(&hook, &core)
+        experiments?.erase(c)
+        pressure?.erase(c)
+        consents.erase(c)
+        core.customers.erase(c)
+    }
+
     mutating func intern(customer id: String) -> Int {
         if let c = core.customers.find(id) { return c }
         let c = core.customers.add(CustomerState(id: id))
@@ -209,6 +228,8 @@ public struct CampaignTask: Sendable {
             // Not an engagement signal (spec 7.3): no family sees it.
             consents.record(c, consent, at: t)
             return nil
+        case .erasure:
+            return nil  // applied before the facts (`apply`)
         }
     }
 
@@ -417,6 +438,11 @@ private struct OnEvent: FamilyVisitor {
     mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) {
         family.onEvent(event, customer, &core, fired: &fired)
     }
+}
+
+private struct Erase: FamilyVisitor {
+    let customer: Int
+    mutating func visit<F: RuleFamily>(_ family: inout F, _ core: inout TaskCore) { family.erase(customer) }
 }
 
 private struct Select: FamilyVisitor {

@@ -62,6 +62,8 @@ struct CustomerStore: Sendable {
     }
 
     private mutating func index(_ c: Int, id: String) {
+        // An erased customer's record keeps its place under no id.
+        guard !id.isEmpty else { return }
         var id = id
         id.withUTF8 { insert(c, hash: Self.hash(UnsafeRawBufferPointer($0))) }
     }
@@ -82,7 +84,37 @@ struct CustomerStore: Sendable {
 
     private mutating func rebuildIndex(size: Int) {
         table = Array(repeating: 0, count: size)
-        for c in 0..<count { insert(c, hash: withId(c) { Self.hash($0) }) }
+        for c in 0..<count where withId(c, { !$0.isEmpty }) { insert(c, hash: withId(c) { Self.hash($0) }) }
+    }
+
+    /// Forgets customer `c` (spec 7.3's erasure): its id leaves the index (a backward-shift
+    /// delete, so no tombstone is left to probe past) and its record becomes a new customer's
+    /// under no id, written back at once (the id is read from the arena by the index and the
+    /// timer order). The number stays taken: families and ledgers index by it.
+    mutating func erase(_ c: Int) {
+        let h = withId(c) { Self.hash($0) }
+        let mask = table.count - 1
+        var k = Int(truncatingIfNeeded: h) & mask
+        while table[k] != 0 && Int(table[k] & 0xffff_ffff) - 1 != c { k = (k + 1) & mask }
+        if table[k] != 0 {
+            var hole = k, j = k
+            while true {
+                j = (j + 1) & mask
+                let e = table[j]
+                if e == 0 { break }
+                let home = Int(truncatingIfNeeded: withId(Int(e & 0xffff_ffff) - 1) { Self.hash($0) }) & mask
+                // The entry at j may move into the hole unless its home lies in (hole, j], cyclically.
+                let stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j)
+                if !stays {
+                    table[hole] = e
+                    hole = j
+                }
+            }
+            table[hole] = 0
+        }
+        checkout(c)
+        records[c] = CustomerState()
+        records.checkIn()
     }
 
     // MARK: - Ids

@@ -109,6 +109,8 @@ public struct Event: Sendable, Equatable {
         case productView(ProductViewEvent)
         case email(EmailEvent)
         case consent(ConsentEvent)
+        /// The customer asks to be forgotten (spec 7.3, GDPR article 17); on any input topic.
+        case erasure
     }
 
     public var eventId: String
@@ -128,6 +130,8 @@ public struct Event: Sendable, Equatable {
         case .order: return .orders
         case .productView: return .productViews
         case .email, .consent: return .emailOpens
+        // On any topic; produced to `orders` when a tool has to pick one.
+        case .erasure: return .orders
         }
     }
 
@@ -137,6 +141,7 @@ public struct Event: Sendable, Equatable {
         case .productView: return "product_view"
         case .email(let e): return e.clicked ? "email_click" : "email_open"
         case .consent: return "consent"
+        case .erasure: return "erasure"
         }
     }
 }

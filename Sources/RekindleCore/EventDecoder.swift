@@ -128,6 +128,7 @@ public enum EventDecoder {
     }
 
     static func check(_ event: Event, expecting topic: Topic?) -> Result<Event, InputError> {
+        if case .erasure = event.body { return .success(event) }
         if let topic, event.topic != topic {
             return .failure(InputError(.wrongTopic, "type: a \(event.typeName) event does not belong on the \(topic.defaultName) topic"))
         }
@@ -183,6 +184,8 @@ public enum EventDecoder {
                 clicked: type == "email_click", messageId: mid, campaign: try f.optionalString("campaign"),
                 triggerId: try f.optionalString("trigger_id"), url: try f.optionalString("url"))
             return Event(eventId: eventId, customerId: customerId, occurredAt: occurredAt, body: .email(email))
+        case "erasure":
+            return Event(eventId: eventId, customerId: customerId, occurredAt: occurredAt, body: .erasure)
         case "consent":
             // Rare (opt-ins and opt-outs): only this reference path reads them; the fast scanner
             // hands any type it does not know here.

@@ -103,6 +103,25 @@ struct ExperimentLedger: Sendable {
         }
     }
 
+    /// Forgets customer `c`'s first touches, and takes them out of the counts (which then equal a
+    /// recount of what is kept, as a restore makes them).
+    mutating func erase(_ c: Int) {
+        for rule in counts.indices {
+            guard let e = exposures.removeValue(forKey: Self.key(c, Int32(rule))) else { continue }
+            switch e.group {
+            case .treated:
+                counts[rule].treated.customers -= 1
+                if e.converted { counts[rule].treated.converted -= 1 }
+                counts[rule].treated.revenueCents &-= e.revenueCents
+            case .control:
+                counts[rule].control.customers -= 1
+                if e.converted { counts[rule].control.converted -= 1 }
+                counts[rule].control.revenueCents &-= e.revenueCents
+            case .other: break
+            }
+        }
+    }
+
     /// A purchase's total in cents (totals are finite and below 2^63 cents: the decoder's bounds).
     static func cents(_ total: Double) -> Int64 {
         let c = (total * 100).rounded()

@@ -84,6 +84,10 @@ struct ChurnFamily: RuleFamily {
         for _ in rules.indices { due.append(Self.none) }
     }
 
+    mutating func erase(_ c: Int) {
+        for k in rules.indices { due[c * rules.count + k] = Self.none }
+    }
+
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
         guard case .order = e, !rules.isEmpty else { return }
         recompute(c, core.customers[c])

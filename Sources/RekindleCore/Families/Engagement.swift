@@ -28,6 +28,7 @@ struct EngagementFamily: RuleFamily {
     }
 
     mutating func addCustomer() { cold.append(false) }
+    mutating func erase(_ c: Int) { cold[c] = false }
 
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
         guard !e.late && cold[c] else { return }

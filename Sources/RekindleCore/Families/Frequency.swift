@@ -80,6 +80,7 @@ struct FrequencyFamily: RuleFamily {
     }
 
     mutating func addCustomer() { lastRise.append([]) }
+    mutating func erase(_ c: Int) { lastRise[c] = [] }
 
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
         guard case .order(completed: true, _, let t, late: false) = e else { return }

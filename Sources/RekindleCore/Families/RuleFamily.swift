@@ -42,6 +42,8 @@ protocol RuleFamily: Sendable {
     func configure(_ settings: inout CoreSettings)
     /// A new customer: append its state.
     mutating func addCustomer()
+    /// Customer `c` asked to be forgotten (spec 7.3): its state goes back to a new customer's.
+    mutating func erase(_ c: Int)
     /// Customer `c` is the one the task works on next: a family whose per-customer state lives in
     /// a `RecordArena` checks it out here.
     mutating func select(_ c: Int)
@@ -89,6 +91,7 @@ extension RuleFamily {
 
     func configure(_ settings: inout CoreSettings) {}
     mutating func addCustomer() {}
+    mutating func erase(_ c: Int) {}
     mutating func select(_ c: Int) {}
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {}
     mutating func wake(_ c: Int, at w: Millis, _ core: TaskCore) {}

@@ -40,6 +40,7 @@ struct VIPFamily: RuleFamily {
     }
 
     mutating func addCustomer() { entered.append(false) }
+    mutating func erase(_ c: Int) { entered[c] = false }
 
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
         guard case .order = e else { return }

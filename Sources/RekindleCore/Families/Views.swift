@@ -117,6 +117,10 @@ struct ViewsFamily: RuleFamily {
     }
 
     mutating func addCustomer() { states.append(State()) }
+    mutating func erase(_ c: Int) {
+        states.checkout(c)
+        states[c] = State()
+    }
     mutating func select(_ c: Int) { states.checkout(c) }
 
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {

@@ -24,6 +24,8 @@ struct ConsentLedger: Sendable {
         entries[c] = list
     }
 
+    mutating func erase(_ c: Int) { entries[c] = nil }
+
     /// The entry that decides `channel` for customer `c`, if any.
     func deciding(_ c: Int, channel: String) -> Entry? {
         guard let list = entries[c] else { return nil }

@@ -34,6 +34,8 @@ struct PressureLedger: Sendable {
         return false
     }
 
+    mutating func erase(_ c: Int) { sent[c] = nil }
+
     /// A touch of customer `c` on `channel` was sent at `t`.
     mutating func recordSent(_ c: Int, channel: String, at t: Millis) {
         let k = index(channel)

@@ -155,7 +155,7 @@ public struct ParserFuzz: Sendable {
         switch e.body {
         case .order(let o): return [o.total.bitPattern] + o.items.map { $0.price?.bitPattern }
         case .productView(let v): return [v.price?.bitPattern]
-        case .email, .consent: return []
+        case .email, .consent, .erasure: return []
         }
     }
 
