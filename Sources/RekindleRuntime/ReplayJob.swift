@@ -13,7 +13,8 @@ public struct ReplayJob {
     public var output: String
     public var conversions: String?
     public var deadLetters: String?
-    /// Withheld touches (spec 7.1): written when named, or when the rules have experiments.
+    /// Withheld touches (spec 7.1): written when named, when the rules have experiments or a
+    /// policy, or when a touch was withheld (a consent event's revocation needs neither).
     public var withheld: String?
     public var report: String?
     public var partitions = 1
@@ -34,21 +35,20 @@ public struct ReplayJob {
     public var deadLettersPath: String { deadLetters ?? sibling("dead-letters.jsonl") }
     public var withheldPath: String { withheld ?? sibling("withheld.jsonl") }
 
-    /// Whether the run writes withheld touches: a rule set without experiments withholds none, and
+    /// Whether the run writes withheld touches even if none is withheld: a rule set without
+    /// experiments or a policy, over a history without consent revocations, withholds none, and
     /// its replay writes the files it always did.
-    func writesWithheld(_ rules: RuleSet?) -> Bool { withheld != nil || rules?.experiments != nil }
+    func writesWithheld(_ rules: RuleSet) -> Bool { withheld != nil || rules.experiments != nil || rules.policy != nil }
 
     /// `<stem>.<suffix>` beside `output` (`replay.<suffix>` when it is stdout).
     func sibling(_ suffix: String) -> String { JobPaths.sibling(of: output, suffix, stdoutStem: "replay") }
 
     /// Each output with its flag, and how a message shows it (a default says it is one).
-    func namedOutputs(_ rules: RuleSet?) -> [(flag: String, path: String, shown: String)] {
+    var namedOutputs: [(flag: String, path: String, shown: String)] {
         var list = [("--output", output, output)]
         list.append(("--conversions", conversionsPath, conversions ?? "\(conversionsPath) (the default, beside --output)"))
         list.append(("--dead-letters", deadLettersPath, deadLetters ?? "\(deadLettersPath) (the default, beside --output)"))
-        if writesWithheld(rules) {
-            list.append(("--withheld", withheldPath, withheld ?? "\(withheldPath) (the default, beside --output)"))
-        }
+        list.append(("--withheld", withheldPath, withheld ?? "\(withheldPath) (the default, beside --output)"))
         if let report { list.append(("--report", report, report)) }
         return list
     }
@@ -56,8 +56,8 @@ public struct ReplayJob {
     /// Refuses, before anything is read or written: an input (the rule file too) that is not a
     /// file or a pipe, standard input named twice, an output that is a directory or is an input
     /// (the same file after symlinks, or the same path), and two outputs naming one file.
-    public func check(rules: RuleSet? = nil) throws(PathError) {
-        try JobPaths.check(inputs: inputs, rules: rulesPath, outputs: namedOutputs(rules))
+    public func check() throws(PathError) {
+        try JobPaths.check(inputs: inputs, rules: rulesPath, outputs: namedOutputs)
     }
 
     /// Runs the replay and returns its report. On any failure every output file is left as it
@@ -68,10 +68,10 @@ public struct ReplayJob {
         defer { for f in files { f.discard() } }
         try check()
         let rules = try RuleFile.load(path: rulesPath)
-        // With experiments the withheld file joins the outputs: checked again with it.
-        if withheld == nil && rules.experiments != nil { try check(rules: rules) }
-        var withheldFile = writesWithheld(rules) ? try OutputFile(path: withheldPath) : nil
-        if let withheldFile { files.append(withheldFile) }
+        // Written whatever the rules (a consent revocation withholds without experiments or a
+        // policy), and published at the end only if needed.
+        var withheldFile = try OutputFile(path: withheldPath)
+        files.append(withheldFile)
         var checks = self.checks
         if checks.reference == nil { checks.reference = Millis((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
@@ -79,7 +79,7 @@ public struct ReplayJob {
         var pipes: [String: PipeCopy] = [:]
         // One task and files to write: the streaming pipeline, unless the input turns out to
         // need sorting (then its outputs are dropped and the sorting path writes new ones).
-        if partitions == 1 && ![output, conversionsPath, deadLettersPath].contains("-") && withheldFile?.path != "-" {
+        if partitions == 1 && ![output, conversionsPath, deadLettersPath, withheldPath].contains("-") {
             let streamed = [try OutputFile(path: output), try OutputFile(path: conversionsPath), try OutputFile(path: deadLettersPath)]
             files += streamed
             var streaming = StreamingReplay(rules: rules)
@@ -92,15 +92,14 @@ public struct ReplayJob {
             }
             let sinks = StreamingReplay.Sinks(
                 triggers: streamed[0].writer, conversions: streamed[1].writer, deadLetters: streamed[2].writer,
-                withheld: withheldFile?.writer)
+                withheld: withheldFile.writer)
             switch try streaming.run(paths: inputs, into: sinks, progress: progress) {
             case .done(let report): summary = report
             case .unsorted:
                 for f in streamed { f.discard() }
-                withheldFile?.discard()
-                files = []
-                withheldFile = writesWithheld(rules) ? try OutputFile(path: withheldPath) : nil
-                if let withheldFile { files.append(withheldFile) }
+                withheldFile.discard()
+                withheldFile = try OutputFile(path: withheldPath)
+                files = [withheldFile]
             }
         }
         if summary == nil {
@@ -126,16 +125,18 @@ public struct ReplayJob {
             files.append(dead)
             for d in result.deadLetters { dead.writer.write(line: d.json) }
             try dead.seal()
-            if let withheldFile {
-                for t in result.withheld { withheldFile.writer.write { t.appendJSON(to: &$0) } }
-                try withheldFile.seal()
-            }
+            for t in result.withheld { withheldFile.writer.write { t.appendJSON(to: &$0) } }
+            try withheldFile.seal()
             summary = result.report
         }
         if let report {
             let file = try OutputFile(path: report)
             files.append(file)
             file.writer.write(line: summary!.json)
+        }
+        if !writesWithheld(rules) && summary!.totalWithheld == 0 {
+            withheldFile.discard()
+            files.removeAll { $0 === withheldFile }
         }
         for f in files { try f.seal() }
         for f in files { try f.publish() }
