@@ -46,6 +46,29 @@ enum CLI {
             stderr: try String(contentsOf: err, encoding: .utf8))
     }
 
+    /// `run` without holding a thread while the child runs, for a child that talks to a server
+    /// in this process (waiting would take a thread of the small pool the server answers on).
+    static func runAsync(_ executable: URL, _ args: [String], environment: [String: String]? = nil) async throws -> Result {
+        let dir = try temporaryDirectory()
+        let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        let p = Process()
+        p.executableURL = executable
+        p.arguments = args
+        if let environment { p.environment = environment }
+        p.currentDirectoryURL = packageRoot
+        p.standardOutput = try FileHandle(forWritingTo: out)
+        p.standardError = try FileHandle(forWritingTo: err)
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            p.terminationHandler = { _ in done.resume() }
+            do { try p.run() } catch { done.resume(throwing: error) }
+        }
+        return Result(
+            status: p.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+            stderr: try String(contentsOf: err, encoding: .utf8))
+    }
+
     static func temporaryDirectory() throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("rekindle-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)

@@ -159,7 +159,13 @@ import FoundationNetworking
         metrics: RekindleMetrics, flag: Flag,
         _ body: (_ base: String) async throws -> Void
     ) async throws {
-        let server = StatusServer(
+        try await withServer(server(metrics: metrics, flag: flag), body)
+    }
+
+    /// A server on 127.0.0.1 and an OS-chosen port whose health follows `flag` and which knows
+    /// the customers "c1" and "a b/ü".
+    static func server(metrics: RekindleMetrics, flag: Flag) -> StatusServer {
+        StatusServer(
             host: "127.0.0.1", port: 0, metrics: metrics,
             health: {
                 flag.ready.withLock { ready in
@@ -173,10 +179,20 @@ import FoundationNetworking
                 default: nil
                 }
             })
+    }
+
+    /// Runs `body` against `server` (its port set to 0: the OS chooses), then cancels it and waits
+    /// for it to stop. `body` gets `scheme://host:port` (`https` when the server has TLS).
+    static func withServer(
+        _ server: StatusServer, host: String = "127.0.0.1", _ body: (_ base: String) async throws -> Void
+    ) async throws {
+        var anyPort = server
+        anyPort.port = 0
+        let listening = anyPort
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let serverTask = Task {
             defer { continuation.finish() }
-            try await server.run { port in continuation.yield(port) }
+            try await listening.run { port in continuation.yield(port) }
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else {
@@ -187,7 +203,7 @@ import FoundationNetworking
         }
         #expect(port > 0)
         do {
-            try await body("http://127.0.0.1:\(port)")
+            try await body("\(server.tls == nil ? "http" : "https")://\(host):\(port)")
         } catch {
             serverTask.cancel()
             _ = try? await serverTask.value
