@@ -38,6 +38,8 @@ import FoundationNetworking
         m.setAssignedTasks(2)
         m.setSnapshotAge(task: 3, seconds: 12.5)
         m.snapshotWritten(seconds: 0.02)
+        m.triggerDelivered(delaySeconds: 0.012)
+        m.setReady(true)
         return m
     }
 
@@ -72,13 +74,17 @@ import FoundationNetworking
             #"rekindle_assigned_tasks 2.0"#,
             #"rekindle_snapshot_age_seconds{task="3"} 12.5"#,
             #"rekindle_snapshot_duration_seconds_count 1"#,
+            #"rekindle_trigger_delay_seconds_bucket{le="0.025"} 1"#,
+            #"rekindle_trigger_delay_seconds_bucket{le="0.01"} 0"#,
+            #"rekindle_ready 1.0"#,
         ]
         for line in expected {
             #expect(lines.contains(line), "missing \(line) in:\n\(text)")
         }
         // Every family has a TYPE and a HELP line.
         let families = lines.compactMap { $0.hasPrefix("# TYPE ") ? $0.split(separator: " ")[2] : nil }
-        #expect(families.count == 16)  // 13 + snapshots rejected + snapshot write failures + outputs suppressed (created eagerly)
+        #expect(families.count == RekindleMetrics.names.count)
+        #expect(Set(families.map(String.init)) == Set(RekindleMetrics.names))
         for family in families {
             #expect(lines.contains { $0.hasPrefix("# HELP \(family) ") && $0.count > "# HELP \(family) ".count })
         }
