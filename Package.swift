@@ -84,7 +84,8 @@ let package = Package(
             name: "RekindleRuntimeTests",
             // The CLI tests run the built `rekindle` binary, so the test build builds it too.
             // RekindleTooling: generated streams, seeded shuffles and the simulation's comparison.
-            dependencies: ["RekindleRuntime", "RekindleCore", "RekindleTooling", "rekindle"]
+            // Yams: the deploy/ manifests are parsed as YAML by someone else's parser.
+            dependencies: ["RekindleRuntime", "RekindleCore", "RekindleTooling", "rekindle", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(name: "RekindleToolingTests", dependencies: ["RekindleTooling", "RekindleRuntime", "RekindleCore"]),
     ]
