@@ -114,15 +114,19 @@ import Yams
     }
 
     @Test func theMemoryRequestHoldsTheStatedCustomersAtTheMeasuredBytesEach() throws {
-        // deploy/README.md: 256 MiB + 555 bytes (bench state, 1M customers) x customers x 1.5.
+        // deploy/README.md, "Capacity": 100 MiB + 4.4 MiB per task + 555 bytes per customer (the
+        // customer part x 1.5); 64 partitions over the replicas, 1.6 million customers per pod.
         let o = try Self.objects()
-        let podSpec = try Self.map(Self.map(Self.map(o["StatefulSet"]!["spec"])["template"])["spec"])
+        let spec = try Self.map(o["StatefulSet"]!["spec"])
+        let podSpec = try Self.map(Self.map(spec["template"])["spec"])
         let rekindle = try Self.list(podSpec["containers"]).map { try Self.map($0) }.first { $0["name"] as? String == "rekindle" }!
         let resources = try Self.map(rekindle["resources"])
         let request = try #require(Self.bytes(try Self.map(resources["requests"])["memory"] as! String))
         let limit = try #require(Self.bytes(try Self.map(resources["limits"])["memory"] as! String))
-        let customersPerPod = 1_400_000.0
-        #expect(request >= 256 * 1_048_576 + 555 * customersPerPod * 1.5)
+        let replicas = try #require(spec["replicas"] as? Int)
+        let tasksPerPod = (64.0 / Double(replicas)).rounded(.up)
+        let mebibyte = 1_048_576.0
+        #expect(request >= 100 * mebibyte + 4.4 * mebibyte * tasksPerPod + 555 * 1_600_000 * 1.5)
         #expect(limit > request)
     }
 
