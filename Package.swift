@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Already in the graph through hummingbird; named for the status server's optional TLS.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // The pure fold: events in, triggers and conversions out. No I/O, no clock, no Kafka.
@@ -48,6 +50,10 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // SHA-256 of the status server's bearer token (a constant-time comparison).
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]
@@ -78,7 +84,8 @@ let package = Package(
             name: "RekindleRuntimeTests",
             // The CLI tests run the built `rekindle` binary, so the test build builds it too.
             // RekindleTooling: generated streams, seeded shuffles and the simulation's comparison.
-            dependencies: ["RekindleRuntime", "RekindleCore", "RekindleTooling", "rekindle"]
+            // Yams: the deploy/ manifests are parsed as YAML by someone else's parser.
+            dependencies: ["RekindleRuntime", "RekindleCore", "RekindleTooling", "rekindle", .product(name: "Yams", package: "Yams")]
         ),
         .testTarget(name: "RekindleToolingTests", dependencies: ["RekindleTooling", "RekindleRuntime", "RekindleCore"]),
     ]

@@ -18,10 +18,16 @@ struct InspectCommand: AsyncParsableCommand {
     @Option(name: .customLong("http"), help: ArgumentHelp("Status address of the running instance.", valueName: "addr"))
     var http: String = "\(StatusServer.defaultHost):\(StatusServer.defaultPort)"
 
+    @Option(name: .long, help: "A file holding the instance's bearer token (else REKINDLE_HTTP_TOKEN, if set).")
+    var httpTokenFile: String?
+
+    /// "https" when `--http` says so (a certificate the system trusts), else "http".
+    var scheme: String { http.lowercased().hasPrefix("https://") ? "https" : "http" }
+
     /// `--http` without a scheme or trailing slash: "127.0.0.1:9464".
     var address: String {
         var a = Substring(http)
-        if a.lowercased().hasPrefix("http://") { a = a.dropFirst("http://".count) }
+        if a.lowercased().hasPrefix(scheme + "://") { a = a.dropFirst(scheme.count + 3) }
         while a.hasSuffix("/") { a = a.dropLast() }
         return String(a)
     }
@@ -34,10 +40,17 @@ struct InspectCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let url = "http://\(address)/customers/\(Self.percentEncoded(customer))"
+        let url = "\(scheme)://\(address)/customers/\(Self.percentEncoded(customer))"
+        var token = ProcessInfo.processInfo.environment["REKINDLE_HTTP_TOKEN"]
+        if let file = httpTokenFile {
+            do { token = try String(contentsOfFile: file, encoding: .utf8) } catch {
+                throw UsageError(message: "--http-token-file: cannot read \(file) (\((error as NSError).localizedDescription))")
+            }
+        }
+        let headers = token.map { ["Authorization": "Bearer " + $0.trimmingCharacters(in: .whitespacesAndNewlines)] } ?? [:]
         let status: Int, body: [UInt8]
         do {
-            (status, body) = try await StatusClient.get(url)
+            (status, body) = try await StatusClient.get(url, headers: headers)
         } catch {
             Self.fail("\(error)")
         }
@@ -48,6 +61,8 @@ struct InspectCommand: AsyncParsableCommand {
             FileHandle.standardOutput.write(Data(out))
         case 404:
             Self.fail("no customer \(customer) on \(address)")
+        case 401:
+            Self.fail("\(address) wants a bearer token: \(token == nil ? "set REKINDLE_HTTP_TOKEN or --http-token-file" : "the one given was refused")")
         default:
             let text = String(decoding: body.prefix(500), as: UTF8.self)
             Self.fail("\(address) answered HTTP \(status)\(text.isEmpty ? "" : ": \(text)")")

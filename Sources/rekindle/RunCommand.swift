@@ -29,6 +29,18 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Status address for /metrics, /health and /customers/{id} ('off' to disable).")
     var http: String?
 
+    @Option(name: .long, help: "A file holding the status server's bearer token (else REKINDLE_HTTP_TOKEN); required off loopback.")
+    var httpTokenFile: String?
+
+    @Option(name: .long, help: "Serve the status address over HTTPS with this PEM certificate (chain).")
+    var httpTlsCertificate: String?
+
+    @Option(name: .long, help: "The PEM private key of --http-tls-certificate.")
+    var httpTlsKey: String?
+
+    @Flag(name: .long, help: "Show customer ids in log lines (they are <redacted> otherwise).")
+    var logCustomerIds = false
+
     @Option(name: .long, help: "An event whose occurred_at is further ahead of its message's timestamp is a bad input (default 86400000: one day).")
     var maxFutureSkewMs: String?
 
@@ -62,6 +74,19 @@ struct RunCommand: AsyncParsableCommand {
             settings.http = http
             settings.origins["http"] = "--http"
         }
+        if let file = httpTokenFile {
+            settings.httpTokenFile = file
+            settings.origins["http_token_file"] = "--http-token-file"
+        }
+        if let file = httpTlsCertificate {
+            settings.httpTLSCertificate = file
+            settings.origins["http_tls_certificate"] = "--http-tls-certificate"
+        }
+        if let file = httpTlsKey {
+            settings.httpTLSKey = file
+            settings.origins["http_tls_key"] = "--http-tls-key"
+        }
+        if logCustomerIds { settings.logCustomerIds = true }
         guard let server = settings.bootstrap, !server.isEmpty else {
             throw ValidationError("--bootstrap is required (or bootstrap: in --config, or REKINDLE_BOOTSTRAP)")
         }
@@ -72,6 +97,8 @@ struct RunCommand: AsyncParsableCommand {
             }
             address = a
         }
+        // Before anything connects: a status server others can reach must ask for a token.
+        let security = try address.map { try settings.statusSecurity(host: $0.host, port: $0.port) }
         if let s = stopWhenIdle {
             _ = try RunConfiguration.checked("stop_when_idle_seconds", s, text: "\(s)", from: "--stop-when-idle")
         }
@@ -141,11 +168,13 @@ struct RunCommand: AsyncParsableCommand {
         let statusTask: Task<Void, Error>? = address.map { address in
             let status = StatusServer(
                 host: address.host, port: address.port, metrics: metrics,
-                health: { runner.health() }, customer: { runner.customer($0) })
+                health: { runner.health() }, customer: { runner.customer($0) },
+                token: security?.token, tls: security?.tls, logCustomerIds: settings.logCustomerIds)
+            let scheme = status.tls == nil ? "http" : "https"
             return Task {
                 do {
                     try await status.run { port in
-                        FileHandle.standardError.write(Data("status: http://\(address.host):\(port)/metrics\n".utf8))
+                        FileHandle.standardError.write(Data("status: \(scheme)://\(address.host):\(port)/metrics\n".utf8))
                     }
                 } catch {
                     FileHandle.standardError.write(Data("rekindle: cannot serve \(httpText): \(error)\n".utf8))

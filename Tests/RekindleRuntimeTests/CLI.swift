@@ -29,21 +29,47 @@ enum CLI {
     }
 
     static func run(_ executable: URL, _ args: [String]) throws -> Result {
-        let dir = try temporaryDirectory()
-        let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let p = Process()
-        p.executableURL = executable
-        p.arguments = args
-        p.currentDirectoryURL = packageRoot
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        try p.run()
-        p.waitUntilExit()
-        return Result(
-            status: p.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
-            stderr: try String(contentsOf: err, encoding: .utf8))
+        let child = try Child(executable, args, environment: nil)
+        try child.process.run()
+        child.process.waitUntilExit()
+        return try child.result()
+    }
+
+    /// `run` without holding a thread while the child runs, for a child that talks to a server
+    /// in this process (waiting would take a thread of the small pool the server answers on).
+    static func runAsync(_ executable: URL, _ args: [String], environment: [String: String]? = nil) async throws -> Result {
+        let child = try Child(executable, args, environment: environment)
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            child.process.terminationHandler = { _ in done.resume() }
+            do { try child.process.run() } catch { done.resume(throwing: error) }
+        }
+        return try child.result()
+    }
+
+    /// A process set up to write its output to two fresh files, not yet started.
+    struct Child {
+        let process = Process()
+        let out: URL, err: URL
+
+        init(_ executable: URL, _ args: [String], environment: [String: String]?) throws {
+            let dir = try temporaryDirectory()
+            out = dir.appendingPathComponent("stdout")
+            err = dir.appendingPathComponent("stderr")
+            _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+            process.executableURL = executable
+            process.arguments = args
+            if let environment { process.environment = environment }
+            process.currentDirectoryURL = packageRoot
+            process.standardOutput = try FileHandle(forWritingTo: out)
+            process.standardError = try FileHandle(forWritingTo: err)
+        }
+
+        func result() throws -> Result {
+            Result(
+                status: process.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
+                stderr: try String(contentsOf: err, encoding: .utf8))
+        }
     }
 
     static func temporaryDirectory() throws -> URL {

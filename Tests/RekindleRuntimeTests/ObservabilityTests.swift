@@ -38,6 +38,8 @@ import FoundationNetworking
         m.setAssignedTasks(2)
         m.setSnapshotAge(task: 3, seconds: 12.5)
         m.snapshotWritten(seconds: 0.02)
+        m.triggerDelivered(delaySeconds: 0.012)
+        m.setReady(true)
         return m
     }
 
@@ -72,13 +74,17 @@ import FoundationNetworking
             #"rekindle_assigned_tasks 2.0"#,
             #"rekindle_snapshot_age_seconds{task="3"} 12.5"#,
             #"rekindle_snapshot_duration_seconds_count 1"#,
+            #"rekindle_trigger_delay_seconds_bucket{le="0.025"} 1"#,
+            #"rekindle_trigger_delay_seconds_bucket{le="0.01"} 0"#,
+            #"rekindle_ready 1.0"#,
         ]
         for line in expected {
             #expect(lines.contains(line), "missing \(line) in:\n\(text)")
         }
         // Every family has a TYPE and a HELP line.
         let families = lines.compactMap { $0.hasPrefix("# TYPE ") ? $0.split(separator: " ")[2] : nil }
-        #expect(families.count == 16)  // 13 + snapshots rejected + snapshot write failures + outputs suppressed (created eagerly)
+        #expect(families.count == RekindleMetrics.names.count)
+        #expect(Set(families.map(String.init)) == Set(RekindleMetrics.names))
         for family in families {
             #expect(lines.contains { $0.hasPrefix("# HELP \(family) ") && $0.count > "# HELP \(family) ".count })
         }
@@ -159,7 +165,13 @@ import FoundationNetworking
         metrics: RekindleMetrics, flag: Flag,
         _ body: (_ base: String) async throws -> Void
     ) async throws {
-        let server = StatusServer(
+        try await withServer(server(metrics: metrics, flag: flag), body)
+    }
+
+    /// A server on 127.0.0.1 and an OS-chosen port whose health follows `flag` and which knows
+    /// the customers "c1" and "a b/ü".
+    static func server(metrics: RekindleMetrics, flag: Flag) -> StatusServer {
+        StatusServer(
             host: "127.0.0.1", port: 0, metrics: metrics,
             health: {
                 flag.ready.withLock { ready in
@@ -173,10 +185,20 @@ import FoundationNetworking
                 default: nil
                 }
             })
+    }
+
+    /// Runs `body` against `server` (its port set to 0: the OS chooses), then cancels it and waits
+    /// for it to stop. `body` gets `scheme://host:port` (`https` when the server has TLS).
+    static func withServer(
+        _ server: StatusServer, host: String = "127.0.0.1", _ body: (_ base: String) async throws -> Void
+    ) async throws {
+        var anyPort = server
+        anyPort.port = 0
+        let listening = anyPort
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let serverTask = Task {
             defer { continuation.finish() }
-            try await server.run { port in continuation.yield(port) }
+            try await listening.run { port in continuation.yield(port) }
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else {
@@ -187,7 +209,7 @@ import FoundationNetworking
         }
         #expect(port > 0)
         do {
-            try await body("http://127.0.0.1:\(port)")
+            try await body("\(server.tls == nil ? "http" : "https")://\(host):\(port)")
         } catch {
             serverTask.cancel()
             _ = try? await serverTask.value

@@ -232,6 +232,7 @@ public struct LiveEngine: Sendable {
         for tp in tps {
             guard let topic = topics.input(named: tp.topic) else { continue }
             tasks[tp.partition]?.inputs[topic.rawValue] = TaskRunner.Input()
+            metrics?.removeLag(topic: tp.topic, partition: Int(tp.partition))
             if let t = tasks[tp.partition], !t.hasAssignedInput {
                 tasks[tp.partition] = nil
                 liftSeen[tp.partition] = nil

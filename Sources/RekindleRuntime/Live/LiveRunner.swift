@@ -77,6 +77,9 @@ public final class LiveRunner: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     /// Snapshot writes failed in a row, and the last failure.
     private let snapshotFailures = Mutex<(count: Int, last: String)>((0, ""))
+    /// When each task's last snapshot was written here, or when it was first seen here: its
+    /// snapshot age counts from then.
+    private let snapshotTimes = Mutex<[Int32: ContinuousClock.Instant]>([:])
 
     public init(options: LiveOptions, metrics: RekindleMetrics? = nil, logger: Logger = Logger(label: "rekindle.run")) {
         self.options = options
@@ -175,11 +178,13 @@ public final class LiveRunner: @unchecked Sendable {
 
             // Each output with the task that made it (a dead letter's task is its source partition).
             var byTask: [Int32: [(topic: String, key: [UInt8]?, value: [UInt8])]] = [:]
+            var firedAt: [Millis] = []
             for (owner, o) in out {
                 switch o {
                 case .trigger(let t):
                     byTask[owner, default: []].append((options.topics.triggers, Array(t.customerId.utf8), t.json))
                     metrics?.trigger(rule: t.ruleId)
+                    firedAt.append(t.firedAt)
                 case .conversion(let c):
                     byTask[owner, default: []].append((options.topics.conversions, Array(c.customerId.utf8), c.json))
                     metrics?.conversion(rule: c.ruleId)
@@ -212,6 +217,10 @@ public final class LiveRunner: @unchecked Sendable {
                 }
             }
             if !out.isEmpty || !dead.isEmpty { try producer.flush() }
+            if let metrics, !firedAt.isEmpty {
+                let deliveredMs = Millis(Date().timeIntervalSince1970 * 1000)
+                for f in firedAt { metrics.triggerDelivered(delaySeconds: Double(deliveredMs - f) / 1000) }
+            }
             commit(consumer)
             updateGauges(consumer)
             if !idle || !out.isEmpty || !dead.isEmpty { summary.lastBusy = .now }
@@ -373,6 +382,7 @@ public final class LiveRunner: @unchecked Sendable {
             let d = started.duration(to: .now)
             metrics?.snapshotWritten(seconds: d.seconds)
             metrics?.setSnapshotAge(task: Int(snap.partition), seconds: 0)
+            snapshotTimes.withLock { $0[snap.partition] = .now }
         }
     }
 
@@ -387,8 +397,20 @@ public final class LiveRunner: @unchecked Sendable {
     private func updateGauges(_ consumer: Consumer) {
         guard let metrics else { return }
         let nowMs = Millis(Date().timeIntervalSince1970 * 1000)
+        metrics.setReady(health().ready)
+        let now = ContinuousClock.now
+        let snapshotting = options.snapshotStore != nil
         state.withLock { s in
             metrics.setAssignedTasks(s.tasks.count)
+            if snapshotting {
+                snapshotTimes.withLock { times in
+                    times = times.filter { s.tasks[$0.key] != nil }
+                    for k in s.tasks.keys {
+                        metrics.setSnapshotAge(task: Int(k), seconds: times[k, default: now].duration(to: now).seconds)
+                        if times[k] == nil { times[k] = now }
+                    }
+                }
+            }
             for (k, t) in s.tasks {
                 metrics.setStateSize(task: Int(k), customers: t.task.customerCount, pendingTimers: t.task.pendingTimers)
                 if t.task.watermark != .min {

@@ -15,6 +15,15 @@ public struct RunConfiguration: Sendable, Equatable {
     public var groupId = "rekindle"
     public var rulesPath: String?
     public var http = "127.0.0.1:9464"
+    /// The status server's bearer token itself (`REKINDLE_HTTP_TOKEN`), or a file holding it
+    /// (`http_token_file`, `--http-token-file`); see `statusSecurity(host:)`.
+    public var httpToken: String?
+    public var httpTokenFile: String?
+    /// PEM files for HTTPS on the status server; both or neither.
+    public var httpTLSCertificate: String?
+    public var httpTLSKey: String?
+    /// Log lines name customers only when this is set (`--log-customer-ids`).
+    public var logCustomerIds = false
     public var allowedLatenessMs: Int64 = 0
     /// An event more than this far ahead of its message's timestamp is a bad input (1 ms to 100 years).
     public var maxFutureSkewMs: Int64 = EventDecoder.defaultMaxFutureSkewMs
@@ -114,6 +123,12 @@ public struct RunConfiguration: Sendable, Equatable {
             case "group_id": groupId = try string(m.value, m.key)
             case "rules": rulesPath = try string(m.value, m.key)
             case "http": http = try string(m.value, m.key)
+            case "http_token_file": httpTokenFile = try string(m.value, m.key)
+            case "http_tls_certificate": httpTLSCertificate = try string(m.value, m.key)
+            case "http_tls_key": httpTLSKey = try string(m.value, m.key)
+            case "log_customer_ids":
+                guard case .bool(let b) = m.value else { throw ConfigError("\(file): log_customer_ids: expected true or false, got \(m.value.described)") }
+                logCustomerIds = b
             case "allowed_lateness_ms": allowedLatenessMs = Int64(try number(m.value, m.key))
             case "max_future_skew_ms": maxFutureSkewMs = Int64(try number(m.value, m.key))
             case "topics":
@@ -138,18 +153,21 @@ public struct RunConfiguration: Sendable, Equatable {
                 guard case .object(let props) = m.value else { throw ConfigError("\(file): kafka: expected a mapping") }
                 for p in props { kafka[p.key] = try string(p.value, "kafka.\(p.key)") }
             default:
-                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, allowed_lateness_ms, max_future_skew_ms, snapshot_dir, snapshot_store, snapshot_interval_seconds, snapshot_every_events, snapshot_failure_limit, topics, kafka)")
+                throw ConfigError("\(file): \(m.key): unknown key (expected bootstrap, group_id, rules, http, http_token_file, http_tls_certificate, http_tls_key, log_customer_ids, allowed_lateness_ms, max_future_skew_ms, snapshot_dir, snapshot_store, snapshot_interval_seconds, snapshot_every_events, snapshot_failure_limit, topics, kafka)")
             }
         }
     }
 
     mutating func apply(environment env: [String: String]) throws {
-        let names = ["bootstrap", "group_id", "rules", "http", "snapshot_dir", "allowed_lateness_ms"]
+        let names = ["bootstrap", "group_id", "rules", "http", "http_token", "http_tls_certificate", "http_tls_key", "snapshot_dir", "allowed_lateness_ms"]
         for key in names where env["REKINDLE_" + key.uppercased()] != nil { origins[key] = "REKINDLE_" + key.uppercased() }
         if let v = env["REKINDLE_BOOTSTRAP"] { bootstrap = v }
         if let v = env["REKINDLE_GROUP_ID"] { groupId = v }
         if let v = env["REKINDLE_RULES"] { rulesPath = v }
         if let v = env["REKINDLE_HTTP"] { http = v }
+        if let v = env["REKINDLE_HTTP_TOKEN"] { httpToken = v }
+        if let v = env["REKINDLE_HTTP_TLS_CERTIFICATE"] { httpTLSCertificate = v }
+        if let v = env["REKINDLE_HTTP_TLS_KEY"] { httpTLSKey = v }
         if let v = env["REKINDLE_SNAPSHOT_DIR"] { snapshotDir = v }
         if let v = env["REKINDLE_SNAPSHOT_FAILURE_LIMIT"] {
             snapshotFailureLimit = Int(try Self.checked("snapshot_failure_limit", text: v, from: "REKINDLE_SNAPSHOT_FAILURE_LIMIT"))

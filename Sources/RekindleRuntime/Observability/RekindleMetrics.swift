@@ -21,6 +21,8 @@ public final class RekindleMetrics: Sendable {
     private let snapshotsRejectedTotal: Counter
     private let snapshotWriteFailuresTotal: Counter
     private let outputsSuppressedTotal: Counter
+    private let triggerDelays: ValueHistogram
+    private let ready: Gauge
     private let series = Mutex(Series())
 
     private struct TopicPartition: Hashable {
@@ -73,7 +75,18 @@ public final class RekindleMetrics: Sendable {
         static let snapshotsRejected = "rekindle_snapshots_rejected_total"
         static let snapshotWriteFailures = "rekindle_snapshot_write_failures_total"
         static let outputsSuppressed = "rekindle_recovery_outputs_suppressed_total"
+        static let triggerDelay = "rekindle_trigger_delay_seconds"
+        static let ready = "rekindle_ready"
     }
+
+    /// Every metric name this type exports (a histogram's series add `_bucket`, `_sum` and
+    /// `_count`), for checking that dashboards and alerts ask only for what exists.
+    public static let names: [String] = [
+        Name.eventsIn, Name.badInputs, Name.triggers, Name.conversions, Name.lateEvents, Name.lag, Name.watermarkDelay,
+        Name.customers, Name.pendingTimers, Name.eventsProcessed, Name.assignedTasks, Name.snapshotAge,
+        Name.snapshotDuration, Name.snapshotsRejected, Name.snapshotWriteFailures, Name.outputsSuppressed,
+        Name.triggerDelay, Name.ready,
+    ]
 
     enum Help {
         static let eventsIn = "Input records read, by input topic."
@@ -96,11 +109,18 @@ public final class RekindleMetrics: Sendable {
         static let snapshotsRejected = "Snapshots refused on restore: corrupt, truncated, of an unknown format, or of another consumer group or task (an older one was used)."
         static let snapshotWriteFailures = "Task snapshots that could not be written (the run ends after --snapshot-failure-limit in a row)."
         static let outputsSuppressed = "Outputs a recovering task re-derived and did not produce again, because they were already on their topic."
+        static let triggerDelay = "Wall-clock time from a trigger's firing instant (event time) to its delivery to the triggers topic: the event-to-trigger latency when live, the age of the history while catching up."
+        static let ready = "1 when the instance has its tasks and each has caught up with its partitions (/health answers 200), else 0."
     }
 
     /// Buckets for `rekindle_snapshot_duration_seconds`: 1 ms to 30 s.
     public static let snapshotDurationBuckets: [Double] = [
         0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
+    ]
+
+    /// Buckets for `rekindle_trigger_delay_seconds`: 5 ms to an hour (catch-up lands above).
+    public static let triggerDelayBuckets: [Double] = [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600,
     ]
 
     public init() {
@@ -118,6 +138,9 @@ public final class RekindleMetrics: Sendable {
             descriptor: Self.descriptor(Name.snapshotWriteFailures, Help.snapshotWriteFailures))
         outputsSuppressedTotal = registry.makeCounter(
             descriptor: Self.descriptor(Name.outputsSuppressed, Help.outputsSuppressed))
+        triggerDelays = registry.makeValueHistogram(
+            descriptor: Self.descriptor(Name.triggerDelay, Help.triggerDelay), buckets: Self.triggerDelayBuckets)
+        ready = registry.makeGauge(descriptor: Self.descriptor(Name.ready, Help.ready))
     }
 
     /// One snapshot that could not be used on restore.
@@ -231,6 +254,18 @@ public final class RekindleMetrics: Sendable {
     public func snapshotWritten(seconds: Double) {
         guard seconds.isFinite, seconds >= 0 else { return }
         snapshotDurations.record(seconds)
+    }
+
+    /// One trigger delivered `seconds` after its firing instant. An instant ahead of the wall
+    /// clock (a client's clock, within --max-future-skew-ms) counts as 0.
+    public func triggerDelivered(delaySeconds seconds: Double) {
+        guard seconds.isFinite else { return }
+        triggerDelays.record(max(0, seconds))
+    }
+
+    /// Whether the instance is ready (what `/health` says).
+    public func setReady(_ isReady: Bool) {
+        ready.set(isReady ? 1.0 : 0.0)
     }
 
     // MARK: Task lifecycle

@@ -20,14 +20,15 @@ public enum StatusClient {
         }
     }
 
-    /// GETs `url` and returns the status code and body, whatever the status. Throws
+    /// GETs `url` with `headers` and returns the status code and body, whatever the status. Throws
     /// `Failure.unreachable` when no HTTP answer came back within `timeout` seconds.
-    public static func get(_ url: String, timeout: Double = 10) async throws -> (status: Int, body: [UInt8]) {
+    public static func get(_ url: String, timeout: Double = 10, headers: [String: String] = [:]) async throws -> (status: Int, body: [UInt8]) {
         guard let u = URL(string: url), let scheme = u.scheme, ["http", "https"].contains(scheme.lowercased()) else {
             throw Failure.badURL(url)
         }
         var request = URLRequest(url: u, cachePolicy: .reloadIgnoringLocalAndRemoteCacheData, timeoutInterval: timeout)
         request.httpMethod = "GET"
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = timeout

@@ -23,6 +23,11 @@ public struct HealthReport: Sendable, Equatable {
 /// - `GET /customers/{id}`: 200 `application/json` with the bytes `customer(id)` returns
 ///   (`id` percent-decoded), or 404 `{"error":"no such customer","customer":...}`.
 ///
+/// With a `token`, `/metrics` and `/customers/{id}` answer 401 unless the request carries
+/// `Authorization: Bearer TOKEN`; `/health` stays open for probes. With `tls`, it speaks HTTPS only.
+/// A refused request is logged (warning) and a customer lookup too (info), each with the
+/// customer id replaced by `<redacted>` unless `logCustomerIds`.
+///
 /// Binds only the address given (default 127.0.0.1:9464, loopback). `run` serves until the task
 /// running it is cancelled.
 public struct StatusServer: Sendable {
@@ -34,7 +39,13 @@ public struct StatusServer: Sendable {
     public let metrics: RekindleMetrics
     private let health: @Sendable () -> HealthReport
     private let customer: @Sendable (String) -> [UInt8]?
-    /// Hummingbird's own log lines ("Server started ..."). Defaults to warnings and worse.
+    /// Asked of every request but `/health`; nil: open (for loopback only, see `isLoopback`).
+    public var token: BearerToken?
+    /// Serve HTTPS with this certificate and key; nil: plain HTTP.
+    public var tls: StatusTLS?
+    /// Show customer ids in log lines instead of `<redacted>` (`--log-customer-ids`).
+    public var logCustomerIds = false
+    /// Hummingbird's own log lines ("Server started ...") and ours. Defaults to warnings and worse.
     public var logger: Logger
 
     public init(
@@ -43,8 +54,14 @@ public struct StatusServer: Sendable {
         metrics: RekindleMetrics,
         health: @escaping @Sendable () -> HealthReport,
         customer: @escaping @Sendable (String) -> [UInt8]?,
+        token: BearerToken? = nil,
+        tls: StatusTLS? = nil,
+        logCustomerIds: Bool = false,
         logger: Logger? = nil
     ) {
+        self.token = token
+        self.tls = tls
+        self.logCustomerIds = logCustomerIds
         self.host = host
         self.port = port
         self.metrics = metrics
@@ -68,6 +85,7 @@ public struct StatusServer: Sendable {
         let requested = port
         let app = Application(
             router: makeRouter(),
+            server: try tls.map { try .tls(.http1(), tlsConfiguration: $0.configuration) } ?? .http1(),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in
                 await onServerRunning(channel.localAddress?.port ?? requested)
@@ -79,6 +97,15 @@ public struct StatusServer: Sendable {
         } catch is CancellationError {
             // Cancelled: the normal way to stop.
         }
+    }
+
+    /// True for addresses only this machine can reach: 127.0.0.0/8, ::1 and `localhost`. Any other
+    /// (0.0.0.0, ::, a host name, a routable address) needs a token.
+    public static func isLoopback(host: String) -> Bool {
+        let h = host.lowercased()
+        if h == "localhost" || h == "::1" || h == "0:0:0:0:0:0:0:1" { return true }
+        let octets = h.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
     /// Splits "host:port" (or "[v6]:port") as given to `--http`. Nil when malformed.
@@ -113,9 +140,11 @@ public struct StatusServer: Sendable {
     func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
         let metrics = self.metrics, health = self.health, customer = self.customer
+        let guarded = RequestGuard(token: token, logCustomerIds: logCustomerIds, logger: logger)
 
-        router.get("metrics") { _, _ -> Response in
-            Self.response(.ok, contentType: "text/plain; version=0.0.4; charset=utf-8", metrics.renderBytes())
+        router.get("metrics") { request, _ -> Response in
+            if let refused = guarded.refusal(request) { return refused }
+            return Self.response(.ok, contentType: "text/plain; version=0.0.4; charset=utf-8", metrics.renderBytes())
         }
 
         router.get("health") { _, _ -> Response in
@@ -125,16 +154,42 @@ public struct StatusServer: Sendable {
             return Self.json(report.ready ? .ok : .serviceUnavailable, Array(body.utf8))
         }
 
-        router.get("customers/:id") { _, context -> Response in
+        router.get("customers/:id") { request, context -> Response in
+            if let refused = guarded.refusal(request) { return refused }
             let raw = context.parameters.get("id") ?? ""
             let id = raw.removingPercentEncoding ?? raw
-            if let bytes = customer(id) {
+            let bytes = customer(id)
+            guarded.logger.info("status: customer \(guarded.shown(id)): \(bytes == nil ? "not here" : "found")")
+            if let bytes {
                 return Self.json(.ok, bytes)
             }
             let body = #"{"error":"no such customer","customer":"# + JSONWriter.quoted(id) + "}"
             return Self.json(.notFound, Array(body.utf8))
         }
         return router
+    }
+
+    /// The token check and the log lines that may name a customer.
+    struct RequestGuard: Sendable {
+        let token: BearerToken?
+        let logCustomerIds: Bool
+        let logger: Logger
+
+        /// A customer id as log lines show it.
+        func shown(_ id: String) -> String { logCustomerIds ? id : "<redacted>" }
+
+        /// Nil when the request may go on; else the 401 to answer (RFC 6750).
+        func refusal(_ request: Request) -> Response? {
+            guard let token, !token.accepts(authorization: request.headers[.authorization]) else { return nil }
+            var path = request.uri.path
+            if path.hasPrefix("/customers/") { path = "/customers/" + shown(String(path.dropFirst("/customers/".count))) }
+            logger.warning("status: refused GET \(path): no valid bearer token")
+            let body = #"{"error":"a bearer token is required: Authorization: Bearer TOKEN"}"#
+            return Response(
+                status: .unauthorized,
+                headers: [.contentType: "application/json", .wwwAuthenticate: #"Bearer realm="rekindle""#],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: Array(body.utf8))))
+        }
     }
 
     private static func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
