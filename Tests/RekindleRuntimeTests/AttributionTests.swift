@@ -71,7 +71,7 @@ import Testing
             // Past every window: no credit.
             Self.purchase("c1", "o2", at: t0 + 20 * day, cents: 500),
         ]
-        let a = Attribution(touches: touches, purchases: purchases, ruleCount: 4)
+        let a = Attribution(TouchLog(touches), purchases: purchases, ruleCount: 4)
         #expect(a.purchases == 1 && a.cents == 10_001)
         func credit(_ m: AttributionModel) -> [Double] { a.rules.map { $0.conversions[m.rawValue] } }
         func cents(_ m: AttributionModel) -> [Int64] { a.rules.map { $0.cents[m.rawValue] } }
@@ -94,7 +94,7 @@ import Testing
         for e in events.sorted(by: { $0.occurredAt < $1.occurredAt }) { history.add(e) }
         let rules = ["view.abandoned", "frequency.rise"]
         let touches = triggers.map { Touch($0, rule: rules.firstIndex(of: $0.ruleId)!) }
-        let a = Attribution(touches: touches, purchases: history.purchases, ruleCount: rules.count)
+        let a = Attribution(TouchLog(touches), purchases: history.purchases, ruleCount: rules.count)
         for (k, rule) in rules.enumerated() {
             let want = HitRate.measure(events: events, triggers: triggers, ruleId: rule)
             #expect(a.rules[k].recommending == want.recommending && a.rules[k].hits == want.hits, "\(rule)")

@@ -107,18 +107,17 @@ struct Attribution: Sendable {
     var purchases = 0
     var cents: Int64 = 0
 
-    /// Attributes `purchases` (every completion, in fold order) to `touches` (each customer's in
-    /// firing order) of a rule set with `ruleCount` rules.
-    init(touches: [Touch], purchases: [PurchaseHistory.Purchase], ruleCount: Int) {
+    /// Attributes `purchases` (every completion, in fold order) to the touches of a rule set with
+    /// `ruleCount` rules.
+    init(_ log: TouchLog, purchases: [PurchaseHistory.Purchase], ruleCount: Int) {
         rules = [RuleCredit](repeating: RuleCredit(), count: ruleCount)
-        var byCustomer: [String: [Int]] = [:]
-        for (k, t) in touches.enumerated() { byCustomer[t.customerId, default: []].append(k) }
+        let touches = log.touches
         var bought: [String: [Int]] = [:]
         var converted = Set<OrderKey>()
         for (k, p) in purchases.enumerated() {
-            guard let mine = byCustomer[p.customerId] else { continue }
+            guard let mine = log.byCustomer[p.customerId] else { continue }
             bought[p.customerId, default: []].append(k)
-            let inWindow = mine.filter { touches[$0].window(contains: p.at) }
+            let inWindow = mine.compactMap { k in touches[Int(k)].window(contains: p.at) ? Int(k) : nil }
             guard !inWindow.isEmpty, converted.insert(OrderKey(customerId: p.customerId, orderId: p.orderId)).inserted else { continue }
             self.purchases += 1
             cents += p.cents
