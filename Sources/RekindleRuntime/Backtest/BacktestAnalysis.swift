@@ -188,15 +188,8 @@ public struct BacktestAnalysis: Sendable {
         }
         for id in ruleIds { rows.append(row(id, current.rules[id], candidate?.rules[id])) }
         rows.append(row("total", current.total, candidate?.total))
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-        let lines = rows.map { r in
-            r.enumerated().map { i, c in
-                let pad = String(repeating: " ", count: widths[i] - c.count)
-                return i == 0 ? c + pad : pad + c
-            }.joined(separator: "  ")
-        }
-        var out = lines.joined(separator: "\n") + "\n"
+        let text = TextTable(rows)
+        var out = ([text.lines[0], text.rule] + text.lines.dropFirst()).joined(separator: "\n") + "\n"
         out += "\(events) events, \(badInputs) bad inputs, \(customers) customers, \(Timestamp.format(from)) to \(Timestamp.format(to)); "
         out += "conversions and revenue: last touch\n"
         return out

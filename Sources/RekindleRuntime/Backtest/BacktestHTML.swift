@@ -154,6 +154,17 @@ enum BacktestHTML {
             headers.forEach(function (h) { el('th', {}, tr, h); });
             return el('tbody', {}, t);
           }
+          // A table of the JSON list at `path`: one row per item, its label first, then one cell
+          // per [key, format] column.
+          function listTable(headers, path, label, columns) {
+            var body = table(headers);
+            get(path).forEach(function (item, i) {
+              var tr = el('tr', {}, body);
+              el('td', {}, tr, label(item));
+              columns.forEach(function (c) { cell(tr, path + '.' + i + '.' + c[0], c[1]); });
+            });
+            return body;
+          }
           function kpi(parent, path, f, label) {
             var box = el('div', { class: 'kpi' }, parent);
             el('b', { 'data-path': path, 'data-format': f }, box, format(get(path), f));
@@ -366,14 +377,8 @@ enum BacktestHTML {
             if (compare) s.push({ name: 'candidate', colour: '#e07b24', values: R.messages_over_time.map(function (m) { return m.candidate; }) });
             return lines(fig, R.messages_over_time.map(function (m) { return m.month; }), s, 'dec2');
           });
-          var mt = table(['month', 'customers seen'].concat(compare ? ['current', 'candidate'] : ['current']));
-          R.messages_over_time.forEach(function (m, i) {
-            var tr = el('tr', {}, mt);
-            el('td', {}, tr, m.month);
-            cell(tr, 'messages_over_time.' + i + '.customers', 'int');
-            cell(tr, 'messages_over_time.' + i + '.current', 'dec3');
-            if (compare) cell(tr, 'messages_over_time.' + i + '.candidate', 'dec3');
-          });
+          listTable(['month', 'customers seen'].concat(compare ? ['current', 'candidate'] : ['current']), 'messages_over_time',
+            function (m) { return m.month; }, [['customers', 'int'], ['current', 'dec3']].concat(compare ? [['candidate', 'dec3']] : []));
 
           // ---- Whole history
           var H = R.history;
@@ -408,27 +413,11 @@ enum BacktestHTML {
             });
             return marks;
           });
-          var ct = table(['cohort', 'customers', 'repeat customers', 'repeat-purchase rate', 'revenue']);
-          H.cohorts.forEach(function (c, i) {
-            var tr = el('tr', {}, ct);
-            el('td', {}, tr, c.month);
-            var b = 'history.cohorts.' + i + '.';
-            cell(tr, b + 'customers', 'int');
-            cell(tr, b + 'repeat_customers', 'int');
-            cell(tr, b + 'repeat_purchase_rate', 'pct');
-            cell(tr, b + 'revenue', 'money');
-          });
+          listTable(['cohort', 'customers', 'repeat customers', 'repeat-purchase rate', 'revenue'], 'history.cohorts', function (c) { return c.month; },
+            [['customers', 'int'], ['repeat_customers', 'int'], ['repeat_purchase_rate', 'pct'], ['revenue', 'money']]);
           el('h3', {}, main, 'Retention by month');
-          var rt = table(['month', 'customers at start', 'new customers', 'customers at end', 'retention']);
-          H.retention.forEach(function (m, i) {
-            var tr = el('tr', {}, rt);
-            el('td', {}, tr, m.month);
-            var b = 'history.retention.' + i + '.';
-            cell(tr, b + 'customers_at_start', 'int');
-            cell(tr, b + 'new_customers', 'int');
-            cell(tr, b + 'customers_at_end', 'int');
-            cell(tr, b + 'retention', 'pct');
-          });
+          listTable(['month', 'customers at start', 'new customers', 'customers at end', 'retention'], 'history.retention', function (m) { return m.month; },
+            [['customers_at_start', 'int'], ['new_customers', 'int'], ['customers_at_end', 'int'], ['retention', 'pct']]);
 
           // ---- Churn
           section('Churn risk (BG/NBD)', R.churn.length === 0 ? (R.churn_note || 'No churn model in the rule sets: fit one with rekindle churn fit, or give --until.') :
@@ -447,12 +436,7 @@ enum BacktestHTML {
                 { name: 'medium', colour: '#e0a526', values: c.bands.map(function (x) { return x.medium; }) },
                 { name: 'high', colour: '#c8453b', values: c.bands.map(function (x) { return x.high; }) }]);
             });
-            var bt = table(['at', 'low', 'medium', 'high']);
-            c.bands.forEach(function (x, j) {
-              var tr = el('tr', {}, bt);
-              el('td', {}, tr, x.at);
-              ['low', 'medium', 'high'].forEach(function (band) { cell(tr, b + 'bands.' + j + '.' + band, 'int'); });
-            });
+            listTable(['at', 'low', 'medium', 'high'], b + 'bands', function (x) { return x.at; }, [['low', 'int'], ['medium', 'int'], ['high', 'int']]);
             if (c.prediction === null) {
               el('p', { class: 'note' }, main, 'No prediction check: give --until before the end of the history (or a model with fitted_until).');
               return;
@@ -464,20 +448,11 @@ enum BacktestHTML {
                 { name: 'predicted', colour: '#7b4fb8', values: rows.map(function (x) { return x.predicted; }) },
                 { name: 'actual', colour: '#2a9d8f', values: rows.map(function (x) { return x.actual; }) }], 'dec2');
             });
-            var pt = table(['cohort', 'customers', 'predicted', 'actual']);
-            c.prediction.cohorts.forEach(function (x, j) {
-              var tr = el('tr', {}, pt);
-              el('td', {}, tr, x.month);
-              var pb = b + 'prediction.cohorts.' + j + '.';
-              cell(tr, pb + 'customers', 'int');
-              cell(tr, pb + 'predicted', 'dec2');
-              cell(tr, pb + 'actual', 'int');
-            });
+            var predicted = [['customers', 'int'], ['predicted', 'dec2'], ['actual', 'int']];
+            var pt = listTable(['cohort', 'customers', 'predicted', 'actual'], b + 'prediction.cohorts', function (x) { return x.month; }, predicted);
             var tt = el('tr', { class: 'rulestart' }, pt);
             el('td', {}, tt, 'total');
-            cell(tt, b + 'prediction.total.customers', 'int');
-            cell(tt, b + 'prediction.total.predicted', 'dec2');
-            cell(tt, b + 'prediction.total.actual', 'int');
+            predicted.forEach(function (x) { cell(tt, b + 'prediction.total.' + x[0], x[1]); });
           });
           document.documentElement.setAttribute('data-rendered', 'true');
         })();
