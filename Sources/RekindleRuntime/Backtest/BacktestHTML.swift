@@ -193,7 +193,7 @@ enum BacktestHTML {
           function niceMax(v) {
             if (!(v > 0)) return 1;
             var p = Math.pow(10, Math.floor(Math.log10(v)));
-            var m = [1, 2, 2.5, 5, 10].find(function (k) { return k * p >= v; });
+            var m = [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10].find(function (k) { return k * p >= v; });
             return m * p;
           }
           // Horizontal bars: one group per label, one bar per series.
@@ -311,7 +311,7 @@ enum BacktestHTML {
             (compare ? 'Each rule shows the current rule set, the candidate and the difference (candidate minus current).' : ''));
           chart('triggers', 'Triggers per rule', function (fig) { return bars(fig, ruleIds, sideSeries(function (m) { return m.triggers; }), 'int'); });
           chart('conversions', 'Conversions per rule (last touch)', function (fig) {
-            return bars(fig, ruleIds, sideSeries(function (m) { return m.attribution.last_touch.conversions; }), 'dec2');
+            return bars(fig, ruleIds, sideSeries(function (m) { return m.attribution.last_touch.conversions; }), 'int');
           });
 
           function ruleRows(body, fill) {
