@@ -188,7 +188,7 @@ public struct BacktestJob {
                 note = "no churn model in the rule sets, and none could be fitted at --until \(Timestamp.format(until)): \(error)"
             }
         }
-        for k in checks.indices { checks[k].measure(buyers, from: from, to: to, boundary: boundary) }
+        for k in checks.indices where history.events > 0 { checks[k].measure(buyers, from: from, to: to, boundary: boundary) }
         return (checks, note, boundary)
     }
 }

@@ -88,6 +88,14 @@ import Testing
         #expect(String(decoding: unsorted, as: UTF8.self) == String(decoding: sorted, as: UTF8.self))
     }
 
+    @Test func anEmptyHistoryGivesAReportWithNoPeriodNoCohortsAndNoTriggers() throws {
+        let (analysis, json) = try Self.backtest([])
+        #expect(analysis.events == 0 && analysis.current.total.triggers == 0)
+        #expect(analysis.cohorts.cohorts.isEmpty && analysis.cohorts.months.isEmpty && analysis.pressure.isEmpty)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
+        #expect(report["period"] is NSNull)
+    }
+
     @Test func aReportNamedNeitherHTMLNorJSONIsRefusedBeforeAnythingIsRead() throws {
         let job = BacktestJob(inputs: ["/nonexistent/events.jsonl"], reports: ["report.txt"])
         #expect(throws: PathError(flag: "--report", path: "report.txt", problem: "must end in .html or .json (the report's format)")) {

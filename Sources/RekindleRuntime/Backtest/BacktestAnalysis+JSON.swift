@@ -11,11 +11,15 @@ extension BacktestAnalysis {
         w.key("report"); w.string("rekindle-backtest")
         w.key("format"); w.int(1)
         w.key("period")
-        w.beginObject()
-        w.key("from"); w.time(from)
-        w.key("to"); w.time(to)
-        w.key("days"); w.double(Double(to - from) / Double(millisPerDay))
-        w.endObject()
+        if events == 0 {
+            w.null()
+        } else {
+            w.beginObject()
+            w.key("from"); w.time(from)
+            w.key("to"); w.time(to)
+            w.key("days"); w.double(Double(to - from) / Double(millisPerDay))
+            w.endObject()
+        }
         w.key("until"); optional(&w, until) { $0.time($1) }
         w.key("events"); w.int(events)
         w.key("bad_inputs"); w.int(badInputs)

@@ -190,7 +190,8 @@ public struct BacktestAnalysis: Sendable {
         rows.append(row("total", current.total, candidate?.total))
         let text = TextTable(rows)
         var out = ([text.lines[0], text.rule] + text.lines.dropFirst()).joined(separator: "\n") + "\n"
-        out += "\(events) events, \(badInputs) bad inputs, \(customers) customers, \(Timestamp.format(from)) to \(Timestamp.format(to)); "
+        out += "\(events) events, \(badInputs) bad inputs, \(customers) customers"
+        out += events == 0 ? "; " : ", \(Timestamp.format(from)) to \(Timestamp.format(to)); "
         out += "conversions and revenue: last touch\n"
         return out
     }

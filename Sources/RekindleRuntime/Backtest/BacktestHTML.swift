@@ -284,7 +284,7 @@ enum BacktestHTML {
 
           // ---- Summary
           var p = el('p', { class: 'note' }, main);
-          p.textContent = 'History ' + R.period.from + ' to ' + R.period.to + ' (' + R.period.days.toFixed(1) + ' days). ' +
+          p.textContent = (R.period === null ? 'No events in the history. ' : 'History ' + R.period.from + ' to ' + R.period.to + ' (' + R.period.days.toFixed(1) + ' days). ') +
             'Current rules: ' + R.rule_sets.current.rules_file_version + ' (' + R.rule_sets.current.rules_version + ')' +
             (compare ? '; candidate: ' + R.rule_sets.candidate.rules_file_version + ' (' + R.rule_sets.candidate.rules_version + ')' : '') +
             '. Both fold over the whole history; conversions count purchases that land in a touch\u2019s conversion window.';

@@ -55,6 +55,7 @@ struct Cohorts: Sendable {
 
     /// The analytics of `history` over the period `from...to` (its first and last events).
     init(_ history: PurchaseHistory, from: Millis, to: Millis) {
+        guard history.events > 0 else { return }
         let customers = history.purchasesByCustomer(countingAt: to)
         let span = CalendarMonth.span(from: from, to: to)
         guard let lastMonth = span.last else { return }
