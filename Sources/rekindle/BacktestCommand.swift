@@ -8,8 +8,7 @@ struct BacktestCommand: ParsableCommand {
         commandName: "backtest",
         abstract: "Back-test a rule set (and a candidate beside it) over event history: a report a marketer can act on, as HTML and JSON.")
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Event files (JSON lines, any mix of kinds, any order); '-' reads standard input.")
-    var input: [String]
+    @OptionGroup var history: HistoryOptions
 
     @Option(name: .long, help: "The current rule file (YAML or JSON) laid over the defaults (default: the defaults).")
     var rules: String?
@@ -23,13 +22,10 @@ struct BacktestCommand: ParsableCommand {
     @Option(name: .long, help: "The churn model's calibration boundary (RFC 3339): its predictions from here are checked against the purchases after it; with no model in the rule sets one is fitted on the purchases up to it. The rules fold over the whole history either way.")
     var until: String?
 
-    @OptionGroup var history: HistoryOptions
-
     @Flag(name: .long, help: "Do not print the summary table.")
     var quiet = false
 
     func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("--input: give at least one file") }
         guard !report.isEmpty else { throw ValidationError("--report: give FILE.html or FILE.json (or both, repeating --report)") }
         for path in report where path == "-" {
             throw ValidationError("--report: expected a file (a report is written whole, then renamed), got \"-\"")
@@ -37,7 +33,7 @@ struct BacktestCommand: ParsableCommand {
     }
 
     func run() throws {
-        var job = BacktestJob(inputs: input, reports: report)
+        var job = BacktestJob(inputs: history.input, reports: report)
         job.rulesPath = rules
         job.comparePath = compare
         job.partitions = history.partitions

@@ -2,9 +2,12 @@ import ArgumentParser
 import RekindleCore
 import RekindleRuntime
 
-/// The flags of a command that folds event history from files (`replay`, `backtest`): how the
-/// customers are split into tasks, and what an event must pass beyond its form.
+/// The flags of a command that folds event history from files (`replay`, `backtest`): the files,
+/// how the customers are split into tasks, and what an event must pass beyond its form.
 struct HistoryOptions: ParsableArguments {
+    @Option(name: .long, parsing: .upToNextOption, help: "Event files (JSON lines, any mix of kinds, any order); '-' reads standard input.")
+    var input: [String]
+
     @Option(name: .long, help: "Split customers into this many tasks, as a live run on P partitions would.")
     var partitions: Int = 1
 
@@ -18,6 +21,7 @@ struct HistoryOptions: ParsableArguments {
     var now: String?
 
     func validate() throws {
+        guard !input.isEmpty else { throw ValidationError("--input: give at least one file") }
         guard partitions >= 1 && partitions <= 10_000 else { throw ValidationError("--partitions: expected 1 to 10000") }
         guard Partitioner(rawValue: partitioner) != nil else {
             throw ValidationError("--partitioner: expected murmur2 or crc32, got \"\(partitioner)\"")

@@ -8,8 +8,7 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Fold event history from JSON-lines files and write the triggers it would have fired.")
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Event files (JSON lines, any mix of kinds, any order); '-' reads standard input.")
-    var input: [String]
+    @OptionGroup var history: HistoryOptions
 
     @Option(name: .long, help: "Where the triggers go, one JSON object per line ('-' for stdout); files appear only when the run succeeds.")
     var output: String
@@ -26,20 +25,14 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: "Advance event time to this instant at the end (default: the last event's time).")
     var until: String?
 
-    @OptionGroup var history: HistoryOptions
-
     @Option(name: .long, help: "Write the back-test report as JSON here.")
     var report: String?
 
     @Flag(name: .long, help: "Do not print the report table.")
     var quiet = false
 
-    func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("--input: give at least one file") }
-    }
-
     func run() throws {
-        var job = ReplayJob(inputs: input, output: output)
+        var job = ReplayJob(inputs: history.input, output: output)
         job.rulesPath = rules
         job.conversions = conversions
         job.deadLetters = deadLetters

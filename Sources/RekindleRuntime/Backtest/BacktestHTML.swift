@@ -165,10 +165,14 @@ enum BacktestHTML {
             });
             return body;
           }
-          function kpi(parent, path, f, label) {
-            var box = el('div', { class: 'kpi' }, parent);
-            el('b', { 'data-path': path, 'data-format': f }, box, format(get(path), f));
-            el('span', {}, box, label);
+          // Headline numbers: [path, format, label] each.
+          function kpis(list) {
+            var row = el('div', { class: 'kpis' }, main);
+            list.forEach(function (x) {
+              var box = el('div', { class: 'kpi' }, row);
+              el('b', { 'data-path': x[0], 'data-format': x[1] }, box, format(get(x[0]), x[1]));
+              el('span', {}, box, x[2]);
+            });
           }
           function legend(fig, items) {
             var l = el('div', { class: 'legend' }, fig);
@@ -288,16 +292,11 @@ enum BacktestHTML {
             'Current rules: ' + R.rule_sets.current.rules_file_version + ' (' + R.rule_sets.current.rules_version + ')' +
             (compare ? '; candidate: ' + R.rule_sets.candidate.rules_file_version + ' (' + R.rule_sets.candidate.rules_version + ')' : '') +
             '. Both fold over the whole history; conversions count purchases that land in a touch\u2019s conversion window.';
-          var k = el('div', { class: 'kpis' }, main);
-          kpi(k, 'events', 'int', 'events');
-          kpi(k, 'bad_inputs', 'int', 'bad inputs');
-          kpi(k, 'customers', 'int', 'customers');
-          kpi(k, 'totals.current.triggers', 'int', 'triggers (current)');
-          kpi(k, 'totals.current.attribution.last_touch.revenue', 'money', 'revenue credited (current)');
-          if (compare) {
-            kpi(k, 'totals.candidate.triggers', 'int', 'triggers (candidate)');
-            kpi(k, 'totals.candidate.attribution.last_touch.revenue', 'money', 'revenue credited (candidate)');
-          }
+          kpis([['events', 'int', 'events'], ['bad_inputs', 'int', 'bad inputs'], ['customers', 'int', 'customers']].concat(
+            (compare ? ['current', 'candidate'] : ['current']).reduce(function (list, side) {
+              return list.concat([['totals.' + side + '.triggers', 'int', 'triggers (' + side + ')'],
+                ['totals.' + side + '.attribution.last_touch.revenue', 'money', 'revenue credited (' + side + ')']]);
+            }, [])));
 
           var ruleIds = R.rules.map(function (r) { return r.rule_id; });
           function sideSeries(metric) {
@@ -387,13 +386,9 @@ enum BacktestHTML {
             H.active_window_days + ' days before. LTV = mean monthly revenue per customer \u00d7 mean lifetime in months: monthly revenue per customer is ' +
             'the revenue over the customers\u2019 months since their first purchase; a customer\u2019s lifetime runs from the first purchase to the last ' +
             '(0 for a one-time buyer), as observed, so it is cut short by the end of the history.');
-          var hk = el('div', { class: 'kpis' }, main);
-          kpi(hk, 'history.buyers', 'int', 'buyers');
-          kpi(hk, 'history.repeat_purchase_rate', 'pct', 'repeat-purchase rate');
-          kpi(hk, 'history.revenue', 'money', 'revenue');
-          kpi(hk, 'history.ltv.monthly_revenue_per_customer', 'money', 'monthly revenue per customer');
-          kpi(hk, 'history.ltv.mean_lifetime_months', 'dec2', 'mean lifetime (months)');
-          kpi(hk, 'history.ltv.ltv', 'money', 'LTV');
+          kpis([['history.buyers', 'int', 'buyers'], ['history.repeat_purchase_rate', 'pct', 'repeat-purchase rate'],
+            ['history.revenue', 'money', 'revenue'], ['history.ltv.monthly_revenue_per_customer', 'money', 'monthly revenue per customer'],
+            ['history.ltv.mean_lifetime_months', 'dec2', 'mean lifetime (months)'], ['history.ltv.ltv', 'money', 'LTV']]);
           chart('cohorts', 'Cohorts by first-purchase month: share buying in each month since', function (fig) {
             var cs = H.cohorts;
             var cols = cs.reduce(function (m, c) { return Math.max(m, c.retention_by_month_since.length); }, 0);
