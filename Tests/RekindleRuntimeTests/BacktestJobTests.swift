@@ -96,6 +96,19 @@ import Testing
         #expect(report["period"] is NSNull)
     }
 
+    @Test func aRulesVersionThatLooksLikeMarkupCannotEndThePagesDataOrOpenAComment() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rules = dir.appendingPathComponent("rules.yaml").path
+        try "version: \"v</script><script>alert(1)</script><!--\"\n".write(toFile: rules, atomically: true, encoding: .utf8)
+        let (analysis, _) = try Self.backtest(Array(Self.lines.prefix(2_000))) { $0.rulesPath = rules }
+        #expect(analysis.current.rulesFileVersion == "v</script><script>alert(1)</script><!--")
+        let page = BacktestHTML.page(analysis)
+        // The page's own three script elements end, and nothing else does.
+        #expect(page.components(separatedBy: "</script>").count == 4)
+        #expect(!page.contains("<!--") && page.contains(#"v\u003c/script>"#))
+    }
+
     @Test func aReportNamedNeitherHTMLNorJSONIsRefusedBeforeAnythingIsRead() throws {
         let job = BacktestJob(inputs: ["/nonexistent/events.jsonl"], reports: ["report.txt"])
         #expect(throws: PathError(flag: "--report", path: "report.txt", problem: "must end in .html or .json (the report's format)")) {

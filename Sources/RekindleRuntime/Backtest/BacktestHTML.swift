@@ -8,8 +8,9 @@ import RekindleCore
 /// page in a headless browser and checks all three.
 enum BacktestHTML {
     static func page(_ analysis: BacktestAnalysis) -> String {
-        // `</` inside the data would end its script element; `<\/` is the same JSON string.
-        let data = String(decoding: analysis.json, as: UTF8.self).replacingOccurrences(of: "</", with: #"<\/"#)
+        // A `<` in the data (only ever inside a JSON string: a rule id, a rules version) could end
+        // its script element or open a comment there; `\u003c` is the same JSON string.
+        let data = String(decoding: analysis.json, as: UTF8.self).replacingOccurrences(of: "<", with: #"\u003c"#)
         let title = analysis.candidate == nil ? "Rekindle back-test" : "Rekindle back-test: current vs candidate"
         return """
             <!doctype html>
