@@ -88,6 +88,28 @@ import Testing
         #expect(String(decoding: unsorted, as: UTF8.self) == String(decoding: sorted, as: UTF8.self))
     }
 
+    @Test func untilWithNoModelFitsOneThereAndChecksItAgainstThePurchasesAfter() throws {
+        let until = try #require(Timestamp.parse("2026-02-15T00:00:00Z"))
+        let (analysis, _) = try Self.backtest(Self.lines) { $0.until = until }
+        // The rules still fold over the whole history: --until is the churn boundary only.
+        let replay = ReplayFixture.replay(Self.lines)
+        #expect(analysis.current.total.triggers == replay.report.totalTriggers && analysis.until == until)
+        #expect(analysis.churn.count == 1 && analysis.churnNote == nil)
+        let check = try #require(analysis.churn.first)
+        #expect(check.source == .fitted && check.fittedUntil == until && check.boundary == until)
+        let total = try #require(check.predictions.last)
+        let cohorts = check.predictions.dropLast()
+        #expect(total.cohort == nil && !cohorts.isEmpty && cohorts.allSatisfy { $0.cohort != nil })
+        #expect(total.customers == cohorts.reduce(0) { $0 + $1.customers } && total.actual == cohorts.reduce(0) { $0 + $1.actual })
+        #expect(abs(total.predicted - cohorts.reduce(0) { $0 + $1.predicted }) < 1e-9)
+        #expect(total.actual > 0 && total.predicted > 0)
+        // Every buyer at each month's end is in one band.
+        let buyers = ChurnCheck.Buyers(PurchaseHistoryFixture.history(Self.lines))
+        for b in check.bands {
+            #expect(b.low + b.medium + b.high == buyers.summaries(at: b.at).count)
+        }
+    }
+
     @Test func anEmptyHistoryGivesAReportWithNoPeriodNoCohortsAndNoTriggers() throws {
         let (analysis, json) = try Self.backtest([])
         #expect(analysis.events == 0 && analysis.current.total.triggers == 0)
@@ -114,5 +136,18 @@ import Testing
         #expect(throws: PathError(flag: "--report", path: "report.txt", problem: "must end in .html or .json (the report's format)")) {
             try job.check()
         }
+    }
+}
+
+/// The purchase history of generated lines, read and ordered as the back-test reads them.
+enum PurchaseHistoryFixture {
+    static func history(_ lines: [String]) -> PurchaseHistory {
+        var reader = EventFileReader()
+        var text = Array(lines.joined(separator: "\n").utf8)
+        text.withUnsafeMutableBufferPointer { reader.read(UnsafeBufferPointer($0), name: "events.jsonl") }
+        var history = PurchaseHistory()
+        let sorted = reader.events.sorted { ($0.event.occurredAt, $0.sequence) < ($1.event.occurredAt, $1.sequence) }
+        for e in sorted { history.add(e.event) }
+        return history
     }
 }
