@@ -1,6 +1,5 @@
 import Foundation
 import RekindleCore
-import Synchronization
 
 /// `rekindle backtest` as a whole (spec 7.4): the history is read and decoded once and handed, in
 /// `occurred_at` order, to the fold of each rule set (the current one and, with `--compare`, the
@@ -67,9 +66,9 @@ public struct BacktestJob {
         // Streamed in order; input found too far out of order is read again whole and sorted.
         let stream = OrderedEventReader(pipes: pipes, checks: checks)
         let inputs = self.inputs, progress = self.progress, readChecks = checks, pipeCopies = pipes
-        var pass = try fold(ruleSets) { send in try stream.read(paths: inputs, progress: progress, send: send) }
+        var pass = try analyse(ruleSets) { send in try stream.read(paths: inputs, progress: progress, send: send) }
         if pass == nil {
-            pass = try fold(ruleSets) { send in
+            pass = try analyse(ruleSets) { send in
                 var reader = EventFileReader(progress: progress, checks: readChecks)
                 for path in inputs {
                     if let pipe = pipeCopies[path] { try pipe.readAgain(into: &reader) } else { try reader.read(path: path) }
@@ -84,10 +83,7 @@ public struct BacktestJob {
                 return true
             }
         }
-        guard let (done, history, badLines) = pass else { preconditionFailure("a sorted pass cannot be unsorted") }
-        var folds = done
-        progress?.update("attributing and analysing")
-        let analysis = analyse(&folds, history: history, badLines: badLines)
+        guard let analysis = pass else { preconditionFailure("a sorted pass cannot be unsorted") }
         progress?.finish()
 
         var files: [OutputFile] = []
@@ -105,23 +101,37 @@ public struct BacktestJob {
         return analysis
     }
 
-    /// One pass over the history: `produce` sends batches in order (returning false when it found
-    /// the input unsorted), each rule set folds them on a thread of its own and the purchase
-    /// history is kept on this one. Nil when the input was unsorted.
-    func fold(
+    /// One pass over the history and its report: `produce` sends batches in order (returning false
+    /// when it found the input unsorted, true when it sent everything); each rule set folds them on
+    /// a thread of its own and, once the purchase history is complete, attributes its touches
+    /// there, while this thread keeps the purchase history and then computes the whole-history
+    /// analytics. Nil when the input was unsorted.
+    func analyse(
         _ ruleSets: [RuleSet], produce: @escaping @Sendable (_ send: (OrderedEventReader.Batch) -> Bool) throws -> Bool
-    ) throws -> (folds: [RuleSetFold], history: PurchaseHistory, badLines: Int)? {
+    ) throws -> BacktestAnalysis? {
         let channels = (0...ruleSets.count).map { _ in Channel<OrderedEventReader.Batch>(capacity: 8) }
-        let sorted = Box(true)
+        // False until everything was sent in order: a failed or unsorted read analyses nothing.
+        let sorted = Box(false)
         let reader = StageThread {
             defer { for c in channels { c.close() } }
             sorted.value = try produce { batch in channels.allSatisfy { $0.put(batch) } }
         }
+        // The purchase history and the bad lines, set by this thread before `complete` is signalled.
+        let complete = DispatchSemaphore(value: 0)
+        let read = Box<(history: PurchaseHistory, badLines: Int)?>(nil)
         let (partitions, partitioner) = (self.partitions, self.partitioner)
         let folds = ruleSets.enumerated().map { k, rules in
-            let fold = Box(RuleSetFold(rules: rules, partitions: partitions, partitioner: partitioner))
-            return (fold, StageThread {
-                while let batch = channels[k].take() { fold.value.fold(batch.events) }
+            let side = Box<BacktestAnalysis.Side?>(nil)
+            return (side, StageThread {
+                var fold = RuleSetFold(rules: rules, partitions: partitions, partitioner: partitioner)
+                while let batch = channels[k].take() { fold.fold(batch.events) }
+                complete.wait()
+                guard sorted.value, let (history, badLines) = read.value else { return }
+                let report = fold.finish(at: history.last ?? Millis.min, badLines: badLines)
+                let attribution = Attribution(fold.touches, purchases: history.purchases, ruleCount: rules.rules.count)
+                let months30 = BacktestAnalysis.months30(from: history.first ?? 0, to: history.last ?? 0)
+                side.value = BacktestAnalysis.Side(
+                    rules: rules, report: report, touches: fold.touches, attribution: attribution, months30: months30)
             })
         }
         var history = PurchaseHistory()
@@ -130,40 +140,23 @@ public struct BacktestJob {
             badLines += batch.deadLetters.count
             for e in batch.events { history.add(e.event) }
         }
+        read.value = (history, badLines)
+        for _ in ruleSets { complete.signal() }
+        // The channels are closed: the reader has ended, and `sorted` says how.
         try reader.join()
-        for (_, thread) in folds { try thread.join() }
-        guard sorted.value else { return nil }
-        return (folds.map(\.0.value), history, badLines)
-    }
-
-    /// The report of a pass: each rule set's touches attributed (at once, one per core) while the
-    /// whole-history analytics are computed.
-    func analyse(_ folds: inout [RuleSetFold], history: PurchaseHistory, badLines: Int) -> BacktestAnalysis {
-        let end = history.last ?? Millis.min
-        let reports = folds.indices.map { folds[$0].finish(at: end, badLines: badLines) }
-        let from = history.first ?? 0, to = history.last ?? 0
-        let months30 = BacktestAnalysis.months30(from: from, to: to)
-        let done = folds
-        let sides = Mutex([BacktestAnalysis.Side?](repeating: nil, count: done.count))
-        let analytics = Mutex<(Cohorts, [ChurnCheck], String?, Millis?)?>(nil)
-        let until = self.until
-        DispatchQueue.concurrentPerform(iterations: done.count + 1) { k in
-            if k < done.count {
-                let attribution = Attribution(done[k].touches, purchases: history.purchases, ruleCount: done[k].rules.rules.count)
-                let side = BacktestAnalysis.Side(
-                    rules: done[k].rules, report: reports[k], touches: done[k].touches, attribution: attribution, months30: months30)
-                sides.withLock { $0[k] = side }
-            } else {
-                let cohorts = Cohorts(history, from: from, to: to)
-                let (checks, note, boundary) = Self.churn(done.map(\.rules), history: history, from: from, to: to, until: until)
-                analytics.withLock { $0 = (cohorts, checks, note, boundary) }
-            }
+        guard sorted.value else {
+            for (_, thread) in folds { try thread.join() }
+            return nil
         }
-        let made = sides.withLock { $0.map { $0! } }
-        let (cohorts, churn, note, boundary) = analytics.withLock { $0! }
+        progress?.update("attributing and analysing")
+        let from = history.first ?? 0, to = history.last ?? 0
+        let cohorts = Cohorts(history, from: from, to: to)
+        let (checks, note, boundary) = Self.churn(ruleSets, history: history, from: from, to: to, until: until)
+        for (_, thread) in folds { try thread.join() }
+        let sides = folds.map { $0.0.value! }
         return BacktestAnalysis(
-            current: made[0], candidate: made.count > 1 ? made[1] : nil, history: history, cohorts: cohorts, churn: churn,
-            churnNote: note, until: boundary, badInputs: reports[0].badInputs, partitions: partitions)
+            current: sides[0], candidate: sides.count > 1 ? sides[1] : nil, history: history, cohorts: cohorts, churn: checks,
+            churnNote: note, until: boundary, badInputs: sides[0].report.badInputs, partitions: partitions)
     }
 
     /// The churn sections: one per rule set with a model; with none, one fitted at `until` when it
