@@ -71,18 +71,10 @@ public struct BacktestReport: Sendable {
         }
         rows.append(["total", "\(totalTriggers)", "", "\(totalConversions)",
                      rate(totalConversions, totalTriggers), BacktestReport.money(totalRevenue)])
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-        func line(_ r: [String]) -> String {
-            r.enumerated().map { i, c in
-                let pad = String(repeating: " ", count: widths[i] - c.count)
-                return i == 0 ? c + pad : pad + c
-            }.joined(separator: "  ")
-        }
-        var out = [line(rows[0]), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
-        for r in rows.dropFirst().dropLast() { out.append(line(r)) }
-        out.append(out[1])
-        out.append(line(rows.last!))
+        let text = TextTable(rows)
+        var out = [text.lines[0], text.rule] + text.lines.dropFirst().dropLast()
+        out.append(text.rule)
+        out.append(text.lines.last!)
         var summary = "events \(events), bad inputs \(badInputs), late \(lateEvents), ignored order events \(ignoredOrderEvents)"
         if afterUntil > 0 { summary += ", after --until \(afterUntil)" }
         summary += "; partitions \(partitions); rules \(rulesFileVersion) (\(rulesVersion))"

@@ -14,21 +14,22 @@ enum JobPaths {
         return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(suffix)").path
     }
 
-    /// Refuses an input (the rule file too) that is not a file or a pipe, standard input named
+    /// Refuses an input (the rule files too) that is not a file or a pipe, standard input named
     /// twice, an output that is a directory or is an input (the same file after symlinks, or the
-    /// same path), and two outputs naming one file. `outputs` are each output's flag, path, and
-    /// how a message shows it (a default says it is one).
+    /// same path), and two outputs naming one file. `ruleFiles` are each rule file's flag and
+    /// path; `outputs` are each output's flag, path, and how a message shows it (a default says
+    /// it is one).
     static func check(
-        inputs: [String], rules: String? = nil, outputs: [(flag: String, path: String, shown: String)]
+        inputs: [String], ruleFiles: [(flag: String, path: String)] = [], outputs: [(flag: String, path: String, shown: String)]
     ) throws(PathError) {
         for path in inputs { try InputFile.check(path, flag: "--input") }
         var read = inputs.map { (FileIdentity(path: $0), "--input \($0)") }
         for (k, path) in inputs.enumerated() where InputFile.isPipe(path) && read[..<k].contains(where: { $0.0 == read[k].0 }) {
             throw PathError(flag: "--input", path: path, problem: "is given more than once: a pipe can be read only once")
         }
-        if let rules {
-            try InputFile.check(rules, flag: "--rules")
-            read.append((FileIdentity(path: rules), "--rules \(rules)"))
+        for (flag, path) in ruleFiles {
+            try InputFile.check(path, flag: flag)
+            read.append((FileIdentity(path: path), "\(flag) \(path)"))
         }
         var written: [(FileIdentity, String)] = []
         for o in outputs where o.path != "-" {

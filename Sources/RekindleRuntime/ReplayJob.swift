@@ -57,7 +57,7 @@ public struct ReplayJob {
     /// file or a pipe, standard input named twice, an output that is a directory or is an input
     /// (the same file after symlinks, or the same path), and two outputs naming one file.
     public func check() throws(PathError) {
-        try JobPaths.check(inputs: inputs, rules: rulesPath, outputs: namedOutputs)
+        try JobPaths.check(inputs: inputs, ruleFiles: rulesPath.map { [("--rules", $0)] } ?? [], outputs: namedOutputs)
     }
 
     /// Runs the replay and returns its report. On any failure every output file is left as it

@@ -1,6 +1,5 @@
 import DequeModule
 import Foundation
-import HeapModule
 import RekindleCore
 
 /// `rekindle replay` of one task over input already in `occurred_at` order, as a three-stage
@@ -33,6 +32,12 @@ public struct StreamingReplay {
 
     public init(rules: RuleSet) { self.rules = rules }
 
+    /// The reading stage with this replay's settings.
+    var readerStage: OrderedEventReader {
+        OrderedEventReader(
+            batchLines: batchLines, reorderWindowMs: reorderWindowMs, maxPending: maxPending, pipes: pipes, checks: checks)
+    }
+
     public enum Outcome {
         case done(BacktestReport)
         /// The input is not in `occurred_at` order: nothing written is valid.
@@ -54,113 +59,20 @@ public struct StreamingReplay {
         }
     }
 
-    /// A waiting event's place in the order; the event itself stays put in `ReorderBuffer.slots`
-    /// (moving whole events up and down the heap showed in profiles).
-    struct Pending: Comparable {
-        var at: Millis
-        var sequence: Int
-        var slot: Int32
-        static func < (a: Pending, b: Pending) -> Bool { a.at != b.at ? a.at < b.at : a.sequence < b.sequence }
-        static func == (a: Pending, b: Pending) -> Bool { a.at == b.at && a.sequence == b.sequence }
-    }
-
-    /// Events waiting to be put in `occurred_at` order (ties in arrival order).
-    struct ReorderBuffer {
-        var heap = Heap<Pending>()
-        var slots: [SourcedEvent?] = []
-        var free: [Int32] = []
-        var sequence = 0
-
-        var count: Int { heap.count }
-        var oldest: Millis? { heap.min?.at }
-
-        mutating func insert(_ e: SourcedEvent) {
-            let slot: Int32
-            if let k = free.popLast() {
-                slot = k
-                slots[Int(k)] = e
-            } else {
-                slot = Int32(slots.count)
-                slots.append(e)
-            }
-            heap.insert(Pending(at: e.event.occurredAt, sequence: sequence, slot: slot))
-            sequence += 1
-        }
-
-        mutating func removeOldest() -> SourcedEvent? {
-            guard let p = heap.popMin() else { return nil }
-            let e = slots[Int(p.slot)].take()
-            free.append(p.slot)
-            return e
-        }
-    }
-
-    struct Parsed: Sendable {
-        var events: [SourcedEvent] = []
-        var deadLetters: [DeadLetter] = []
-    }
-
     /// `afterFold` sees the task once every event is folded (a benchmark measures its state).
     public func run(
         paths: [String], into sinks: Sinks, progress: Progress? = nil, afterFold: ((CampaignTask) -> Void)? = nil
     ) throws -> Outcome {
-        let parsed = Channel<Parsed>(capacity: depth)
+        let parsed = Channel<OrderedEventReader.Batch>(capacity: depth)
         let outputs = Channel<[Output]>(capacity: depth)
-        let batchLines = batchLines
 
         // Stage 1: read, parse and put in order. Dead letters go in line order.
         let unsorted = Box(false)
-        let reorderWindowMs = reorderWindowMs, maxPending = maxPending, pipes = pipes, checks = checks
+        let stage = readerStage
         let reader = StageThread {
             // However this stage ends (done, unsorted, a read error), the fold must not wait on.
             defer { parsed.close() }
-            var batch = Parsed()
-            var lines = 0
-            var pending = ReorderBuffer()
-            var newest = Millis.min, released = Millis.min
-            func send() -> Bool {
-                defer { batch = Parsed() }
-                return parsed.put(batch)
-            }
-            for path in paths {
-                let name = InputFile.name(path)
-                var stopped = false
-                var lineReader = LineReader()
-                lineReader.copy = pipes[path]?.copy
-                func onEachLine(_ read: ReadLine, _ line: Int) -> Bool {
-                    switch EventFileReader.decodeLine(read, name: name, line: line, checks: checks) {
-                    case .event(let e, let origin):
-                        // Older than an event already passed on: only the full sort can order it.
-                        guard e.occurredAt >= released else {
-                            unsorted.value = true
-                            stopped = true
-                            return false
-                        }
-                        pending.insert(SourcedEvent(event: e, sequence: 0, origin: origin))
-                        newest = max(newest, e.occurredAt)
-                        while let first = pending.oldest, newest - first > reorderWindowMs || pending.count > maxPending {
-                            released = first
-                            batch.events.append(pending.removeOldest()!)
-                        }
-                    case .bad(let d): batch.deadLetters.append(d)
-                    case .blank: return true
-                    }
-                    lines += 1
-                    if lines % 100_000 == 0 { progress?.update("read \(lines) lines") }
-                    if batch.events.count + batch.deadLetters.count >= batchLines {
-                        guard send() else { stopped = true; return false }
-                    }
-                    return true
-                }
-                if let pipe = pipes[path] {
-                    try lineReader.forEachLine(fd: pipe.openInput(), path: path, onEachLine)
-                } else {
-                    try lineReader.forEachLine(path: path, onEachLine)
-                }
-                if stopped { return }
-            }
-            while let e = pending.removeOldest() { batch.events.append(e) }
-            _ = send()
+            unsorted.value = try !stage.read(paths: paths, progress: progress) { parsed.put($0) }
         }
 
         // Stage 3: JSON and writes, with the report's per-rule counts (read after `join`).

@@ -10,7 +10,7 @@ struct Rekindle: AsyncParsableCommand {
         abstract: "Event-sourced customer-lifecycle triggers: run live on Kafka, replay history, generate streams.",
         subcommands: [
             RunCommand.self, BrokerCommand.self, ProduceCommand.self, InspectCommand.self, ReplayCommand.self, BenchCommand.self, SimulateCommand.self,
-            GenerateCommand.self, RulesCommand.self, FuzzCommand.self, ChurnCommand.self, EraseCommand.self,
+            GenerateCommand.self, RulesCommand.self, FuzzCommand.self, ChurnCommand.self, EraseCommand.self, BacktestCommand.self,
         ])
 
     /// Bad flags, bad rule files and bad configuration exit 2 (ArgumentParser's own default is 64).

@@ -23,7 +23,9 @@ import Testing
             conversionWindowDays: 7, rulesVersion: "test")
     }
 
-    @Test func aHitIsACompletedPurchaseOfARecommendedProductWithinSevenDaysAfterTheTrigger() {
+    /// A stream checked by hand: the events (in `occurred_at` order where it matters, as the fold
+    /// applies them) and the triggers measured against them.
+    static let handChecked: (events: [Event], triggers: [Trigger]) = {
         let t0 = Self.t0, day = Self.day
         let events = [
             // c1: items on created, completed 7 days later to the millisecond: a hit.
@@ -55,6 +57,12 @@ import Testing
             Self.trigger("c7", at: t0, nil),
             Self.trigger("c1", at: t0, ["r2"], rule: "frequency.rise"),  // another rule
         ]
+        return (events, triggers)
+    }()
+
+    @Test func aHitIsACompletedPurchaseOfARecommendedProductWithinSevenDaysAfterTheTrigger() {
+        let (events, triggers) = Self.handChecked
+        let day = Self.day
         let rate = HitRate.measure(events: events, triggers: triggers)
         #expect(rate.triggers == 7)
         #expect(rate.recommending == 5)

@@ -5,7 +5,7 @@ Usage:
   python3 Tests/schema/validate.py --schemas schemas --kind trigger FILE [FILE...]
   python3 Tests/schema/validate.py --schemas schemas --kind event --expect-invalid FILE...
 
-Kinds: event, trigger, conversion, dead_letter, churn_score, withheld.
+Kinds: event, trigger, conversion, dead_letter, churn_score, withheld, backtest_report (the one-line JSON report).
 
 Every non-empty (non-whitespace) line of every FILE is one message. Each message is parsed
 as strict JSON (no NaN/Infinity, no duplicate keys, valid UTF-8) and checked with a
@@ -14,7 +14,7 @@ Draft 2020-12 validator; $refs between the schema files are resolved locally thr
 the schemas' patterns do the work. Patterns are matched with ECMA-262-like semantics
 (ASCII classes, a final `$` that does not match before a trailing newline).
 
-For output kinds (trigger, conversion, dead_letter, churn_score) an "integer" must be written as a
+For output kinds (trigger, conversion, dead_letter, churn_score, backtest_report) an "integer" must be written as a
 JSON integer (1, not 1.0): outputs have exact shapes. Input events follow JSON Schema's
 usual rule (1.0 is an integer).
 
@@ -50,8 +50,9 @@ KINDS = {
     "dead_letter": "dead_letter.schema.json",
     "churn_score": "churn-scores.schema.json",
     "withheld": "withheld.schema.json",
+    "backtest_report": "backtest-report.schema.json",
 }
-OUTPUT_KINDS = {"trigger", "conversion", "dead_letter", "churn_score", "withheld"}
+OUTPUT_KINDS = {"trigger", "conversion", "dead_letter", "churn_score", "withheld", "backtest_report"}
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_MESSAGE = 300  # characters of an error message printed per failure
 

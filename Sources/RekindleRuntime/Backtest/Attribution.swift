@@ -1,0 +1,148 @@
+import RekindleCore
+
+/// A touch as the back-test keeps it: which rule of its rule set, whom, when, for how long its
+/// conversion window runs, and the recommendations it carried.
+struct Touch: Sendable {
+    var rule: Int32
+    var customerId: String
+    var firedAt: Millis
+    var windowMs: Millis
+    var recommendations: [String]?
+
+    /// `fired_at < t <= fired_at + window`: the bounds of spec section 2's conversions.
+    func window(contains t: Millis) -> Bool { firedAt < t && t <= firedAt.adding(windowMs) }
+}
+
+extension Touch {
+    init(_ t: Trigger, rule: Int) {
+        self.rule = Int32(rule)
+        customerId = t.customerId
+        firedAt = t.firedAt
+        windowMs = Millis(t.conversionWindowDays) * millisPerDay
+        recommendations = t.recommendations.flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// Multi-touch attribution (seed 004, spec 7.4) of the purchases to the touches whose conversion
+/// windows contain them, under four models. Each purchase that lands in at least one window
+/// carries a credit of exactly one conversion and exactly its revenue under every model, split
+/// among those touches in firing order:
+/// - last touch: all to the last (the `campaign-conversions` topic's attribution);
+/// - first touch: all to the first;
+/// - linear: equal shares;
+/// - U-shaped: 40% to the first, 40% to the last, 20% shared by those between (one touch takes
+///   everything, two share 50/50).
+/// An order converts at most once, at its first completion that lands in a window, as on the
+/// topic (spec 3.8 item 9). Revenue is split in whole cents by largest remainder, so each
+/// purchase's cents add up to its revenue exactly.
+enum AttributionModel: Int, CaseIterable, Sendable {
+    case lastTouch, firstTouch, linear, uShaped
+
+    var name: String {
+        switch self {
+        case .lastTouch: return "last_touch"
+        case .firstTouch: return "first_touch"
+        case .linear: return "linear"
+        case .uShaped: return "u_shaped"
+        }
+    }
+
+    var title: String {
+        switch self {
+        case .lastTouch: return "last touch"
+        case .firstTouch: return "first touch"
+        case .linear: return "linear"
+        case .uShaped: return "U-shaped"
+        }
+    }
+
+    /// The shares of `n` touches in firing order; they add up to one.
+    func weights(_ n: Int) -> [Double] {
+        precondition(n > 0)
+        switch self {
+        case .lastTouch: return (0..<n).map { $0 == n - 1 ? 1 : 0 }
+        case .firstTouch: return (0..<n).map { $0 == 0 ? 1 : 0 }
+        case .linear: return [Double](repeating: 1 / Double(n), count: n)
+        case .uShaped:
+            if n == 1 { return [1] }
+            if n == 2 { return [0.5, 0.5] }
+            let middle = 0.2 / Double(n - 2)
+            return (0..<n).map { $0 == 0 || $0 == n - 1 ? 0.4 : middle }
+        }
+    }
+
+    /// `cents` split by `weights` in whole cents: each share rounded down, the cents left over
+    /// given one each to the largest remainders (ties to the earlier touch). Adds up exactly.
+    static func split(_ cents: Int64, by weights: [Double]) -> [Int64] {
+        let magnitude = cents.magnitude
+        let exact = weights.map { $0 * Double(magnitude) }
+        var shares = exact.map { UInt64($0.rounded(.down)) }
+        var left = Int(magnitude - min(magnitude, shares.reduce(0, +)))
+        let order = exact.indices.sorted { (exact[$0] - exact[$0].rounded(.down), -$0) > (exact[$1] - exact[$1].rounded(.down), -$1) }
+        var k = 0
+        while left > 0 {
+            shares[order[k % order.count]] += 1
+            left -= 1
+            k += 1
+        }
+        return shares.map { cents < 0 ? -Int64($0) : Int64($0) }
+    }
+}
+
+/// What the attribution gives each rule of one rule set.
+struct RuleCredit: Sendable, Equatable {
+    /// Conversions and revenue (cents) by model (`AttributionModel.rawValue`).
+    var conversions = [Double](repeating: 0, count: AttributionModel.allCases.count)
+    var cents = [Int64](repeating: 0, count: AttributionModel.allCases.count)
+    /// Triggers that carried recommendations, and those whose customer then bought a recommended
+    /// product within the trigger's conversion window (spec 7.4's hit rate).
+    var recommending = 0
+    var hits = 0
+}
+
+struct Attribution: Sendable {
+    /// Per rule of the rule set (its index in `RuleSet.rules`).
+    var rules: [RuleCredit]
+    /// Purchases credited (one conversion each), and their revenue.
+    var purchases = 0
+    var cents: Int64 = 0
+
+    /// Attributes `purchases` (every completion, in fold order) to the touches of a rule set with
+    /// `ruleCount` rules.
+    init(_ log: TouchLog, purchases: [PurchaseHistory.Purchase], ruleCount: Int) {
+        rules = [RuleCredit](repeating: RuleCredit(), count: ruleCount)
+        let touches = log.touches
+        var bought: [String: [Int]] = [:]
+        var converted = Set<OrderKey>()
+        for (k, p) in purchases.enumerated() {
+            guard let mine = log.byCustomer[p.customerId] else { continue }
+            bought[p.customerId, default: []].append(k)
+            let inWindow = mine.compactMap { k in touches[Int(k)].window(contains: p.at) ? Int(k) : nil }
+            guard !inWindow.isEmpty, converted.insert(OrderKey(customerId: p.customerId, orderId: p.orderId)).inserted else { continue }
+            self.purchases += 1
+            cents += p.cents
+            for model in AttributionModel.allCases {
+                let weights = model.weights(inWindow.count)
+                let split = AttributionModel.split(p.cents, by: weights)
+                for (j, t) in inWindow.enumerated() {
+                    let r = Int(touches[t].rule)
+                    rules[r].conversions[model.rawValue] += weights[j]
+                    rules[r].cents[model.rawValue] += split[j]
+                }
+            }
+        }
+        for t in touches {
+            guard let recommended = t.recommendations else { continue }
+            rules[Int(t.rule)].recommending += 1
+            let hit = bought[t.customerId]?.contains { k in
+                t.window(contains: purchases[k].at) && purchases[k].products.contains { recommended.contains($0) }
+            } ?? false
+            if hit { rules[Int(t.rule)].hits += 1 }
+        }
+    }
+
+    private struct OrderKey: Hashable {
+        var customerId: String
+        var orderId: String
+    }
+}
