@@ -164,8 +164,14 @@ public struct BacktestReport: Sendable {
         w.endObject()
         guard let lift = l.lift else { return }
         w.key("lift")
+        Self.writeLift(lift, holdout: l.holdout, &w)
+    }
+
+    /// A rule's lift object (spec 7.2): both arms, the rates, the lift with its interval and
+    /// p-value, and the incremental revenue per treated customer.
+    static func writeLift(_ lift: LiftCounts, holdout: Double, _ w: inout JSONWriter) {
         w.beginObject()
-        w.key("holdout"); w.double(l.holdout)
+        w.key("holdout"); w.double(holdout)
         for (name, arm) in [("treated", lift.treated), ("control", lift.control)] {
             w.key(name)
             w.beginObject()

@@ -126,8 +126,9 @@ extension BacktestAnalysis {
         w.key("hits"); w.int(m.hits)
         w.key("rate"); optional(&w, m.hitRate) { $0.double($1) }
         w.endObject()
-        // Spec 7.2's lift, per rule, once holdouts are on: null until then.
-        w.key("lift"); w.null()
+        // Spec 7.2's lift, per rule, where the rules have experiments (null otherwise, and in a difference).
+        w.key("lift")
+        if let lift = m.lift { BacktestReport.writeLift(lift.counts, holdout: lift.holdout, &w) } else { w.null() }
         w.endObject()
     }
 

@@ -6,12 +6,6 @@ import RekindleCore
 /// whole-history analytics (cohorts, retention, repeat purchases, LTV, churn). Written as JSON
 /// (`json`) and as a page (`BacktestHTML`).
 public struct BacktestAnalysis: Sendable {
-    /// Why a touch was withheld (spec 7.1). Nothing is withheld until experiments, caps and
-    /// consent are in the rule file: every count is 0, and the columns are there for when they are.
-    enum WithheldReason: String, CaseIterable, Sendable {
-        case holdout, globalControl = "global_control", cap, noConsent = "no_consent"
-    }
-
     /// One rule's numbers in one rule set (or their difference, candidate minus current).
     struct RuleMetrics: Sendable, Equatable {
         var triggers = 0
@@ -24,6 +18,8 @@ public struct BacktestAnalysis: Sendable {
         var cents = [Int64](repeating: 0, count: AttributionModel.allCases.count)
         var recommending = 0
         var hits = 0
+        /// The rule's experiment arms (spec 7.2) and its holdout share, when the rules have experiments.
+        var lift: (counts: LiftCounts, holdout: Double)?
 
         /// Hits per trigger carrying recommendations (nil without such triggers); in a difference,
         /// the difference of the rates.
@@ -57,6 +53,13 @@ public struct BacktestAnalysis: Sendable {
             d.hitRate = b.hitRate.flatMap { rb in a.hitRate.map { rb - $0 } }
             return d
         }
+
+        static func == (a: RuleMetrics, b: RuleMetrics) -> Bool {
+            a.triggers == b.triggers && a.customers == b.customers && a.withheld == b.withheld
+                && a.messagesPerCustomer30d == b.messagesPerCustomer30d && a.conversions == b.conversions && a.cents == b.cents
+                && a.recommending == b.recommending && a.hits == b.hits && a.hitRate == b.hitRate
+                && a.lift?.counts == b.lift?.counts && a.lift?.holdout == b.lift?.holdout
+        }
     }
 
     /// One rule set's side of the report.
@@ -82,7 +85,10 @@ public struct BacktestAnalysis: Sendable {
             for (k, rule) in ruleSet.rules.enumerated() {
                 let line = report.lines[k]
                 let credit = attribution.rules[k]
-                rules[rule.id] = RuleMetrics(triggers: line.triggers, customers: line.customers, credit: credit, months30: months30)
+                var metrics = RuleMetrics(triggers: line.triggers, customers: line.customers, credit: credit, months30: months30)
+                metrics.withheld = WithheldReason.allCases.map { line.withheld[$0] ?? 0 }
+                metrics.lift = line.lift.map { ($0, line.holdout) }
+                rules[rule.id] = metrics
                 for m in AttributionModel.allCases {
                     total.conversions[m.rawValue] += credit.conversions[m.rawValue]
                     total.cents[m.rawValue] += credit.cents[m.rawValue]
@@ -91,6 +97,7 @@ public struct BacktestAnalysis: Sendable {
                 total.hits += credit.hits
             }
             self.total = RuleMetrics(triggers: report.totalTriggers, customers: touches.byCustomer.count, credit: total, months30: months30)
+            self.total.withheld = WithheldReason.allCases.map { r in report.lines.reduce(0) { $0 + ($1.withheld[r] ?? 0) } }
             purchasesCredited = attribution.purchases
         }
     }

@@ -350,6 +350,40 @@ enum BacktestHTML {
             cell(tr, base + 'hit_rate.rate', 'pct', signed);
           });
 
+          // Spec 7.2's lift, for the rules with a control group (the rule file's experiments).
+          var withLift = [];
+          R.rules.forEach(function (r, i) {
+            ['current', 'candidate'].forEach(function (side) {
+              if (r[side] && r[side].lift && r[side].lift.control.customers > 0) withLift.push([r.rule_id, side, 'rules.' + i + '.' + side + '.lift.']);
+            });
+          });
+          if (withLift.length > 0) {
+            section('Lift (holdout control groups)', 'Among customers whose first touch of the rule was sent (treated) or held out (control): the share who bought ' +
+              'within that touch\u2019s conversion window. Lift is the difference, with a 95% interval (Newcombe\u2019s hybrid score) and the pooled z-test\u2019s p-value; ' +
+              'fewer than 30 customers in an arm give no interval.');
+            var lt = table(['rule', 'set', 'treated', 'bought', 'control', 'bought', 'treated rate', 'control rate', 'lift', '95% low', '95% high', 'p']);
+            withLift.forEach(function (row) {
+              var tr = el('tr', { class: row[1] }, lt);
+              el('td', {}, tr, row[0]);
+              el('td', { class: 'set' }, tr, row[1]);
+              var b = row[2], lift = get(b.slice(0, -1));
+              cell(tr, b + 'treated.customers', 'int');
+              cell(tr, b + 'treated.converted', 'int');
+              cell(tr, b + 'control.customers', 'int');
+              cell(tr, b + 'control.converted', 'int');
+              cell(tr, b + 'treated_rate', 'pct');
+              cell(tr, b + 'control_rate', 'pct');
+              cell(tr, b + 'absolute_lift', 'pct', true);
+              if (lift.ci95) {
+                cell(tr, b + 'ci95.0', 'pct', true);
+                cell(tr, b + 'ci95.1', 'pct', true);
+                cell(tr, b + 'p_value', 'dec3');
+              } else {
+                el('td', { colspan: 3, class: 'set' }, tr, lift.note || '');
+              }
+            });
+          }
+
           section('Conversions and revenue by attribution model', 'Each purchase in at least one touch\u2019s conversion window carries one conversion and its revenue, ' +
             'split over those touches: last touch (all to the last), first touch (all to the first), linear (equal shares), U-shaped (40% first, 40% last, 20% shared by those between; ' +
             'one touch takes all, two share 50/50). Every model\u2019s total is the same.');

@@ -42,12 +42,13 @@ struct RuleSetFold {
         keep()
         counter.countEvents(folded: folded)
         counter.countBadInputs(badLines + refused.count)
-        return counter.report(tasks: tasks.map(\.stats), watermark: end)
+        return counter.report(tasks: tasks.map(\.stats), watermark: end, lift: tasks.map(\.lift))
     }
 
     private mutating func keep() {
         for o in out {
             counter.count(o)
+            // Only sent touches are touches: a withheld one reached nobody (spec 7.1).
             if case .trigger(let t) = o, let r = ruleIndex[t.ruleId] { touches.append(Touch(t, rule: r)) }
         }
         out.removeAll(keepingCapacity: true)
