@@ -131,7 +131,8 @@ public struct BacktestJob {
                 let attribution = Attribution(fold.touches, purchases: history.purchases, ruleCount: rules.rules.count)
                 let months30 = BacktestAnalysis.months30(from: history.first ?? 0, to: history.last ?? 0)
                 side.value = BacktestAnalysis.Side(
-                    rules: rules, report: report, touches: fold.touches, attribution: attribution, months30: months30)
+                    rules: rules, report: report, touches: fold.touches, attribution: attribution, months30: months30,
+                    capped: fold.capped)
             })
         }
         var history = PurchaseHistory()

@@ -70,6 +70,38 @@ import Testing
         #expect(json["rule_sets"].flatMap { ($0 as? [String: Any])?["candidate"] } is NSNull)
     }
 
+    @Test func withExperimentsAndCapsTheBacktestCountsWithheldTouchesLiftAndPressureBeforeTheCaps() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let rulesPath = dir.appendingPathComponent("rules.yaml").path
+        try """
+            version: "pressure"
+            experiments: {name: "spring", holdout: 0.3}
+            policy: {caps: [{channel: any, max: 1, per_days: 30}]}
+            """.write(toFile: rulesPath, atomically: true, encoding: .utf8)
+        let (analysis, json) = try Self.backtest(Self.lines) { $0.rulesPath = rulesPath }
+        let rules = try RuleFile.load(path: rulesPath)
+        let replay = ReplayFixture.replay(Self.lines, rules: rules)
+        let reasons = WithheldReason.allCases
+        var capped = 0
+        for line in replay.report.lines {
+            let m = try #require(analysis.current.rules[line.ruleId])
+            #expect(m.withheld == reasons.map { line.withheld[$0] ?? 0 }, "\(line.ruleId): the replay's withheld counts")
+            #expect(m.lift?.counts == line.lift, "\(line.ruleId): the replay's lift")
+            let mine = replay.withheld.filter { $0.ruleId == line.ruleId && $0.withheld == .cap }
+            capped += mine.count
+            if let before = m.messagesPerCustomer30dBeforeCaps, let after = m.messagesPerCustomer30d {
+                let reached = Set(replay.triggers.filter { $0.ruleId == line.ruleId }.map(\.customerId) + mine.map(\.customerId))
+                #expect(abs(before / after - Double(line.triggers + mine.count) / Double(reached.count) / (Double(line.triggers) / Double(line.customers))) < 1e-9)
+            }
+        }
+        #expect(capped > 50, "the cap withheld touches")
+        let total = analysis.current.total
+        #expect(try #require(total.messagesPerCustomer30dBeforeCaps) > (total.messagesPerCustomer30d ?? 0))
+        let text = String(decoding: json, as: UTF8.self)
+        #expect(text.contains(#""lift":{"holdout":0.3,"#) && text.contains(#""messages_per_customer_30d_before_caps":"#))
+    }
+
     @Test func partitionsSplitCustomersAsTheReplayDoes() throws {
         let (analysis, _) = try Self.backtest(Self.lines) { $0.partitions = 4 }
         let replay = ReplayFixture.replay(Self.lines, partitions: 4)

@@ -16,6 +16,16 @@ import Testing
         do { return try RuleSet(overlay: JSONParser.parse(rulesText)) } catch { fatalError("\(error)") }
     }()
 
+    /// The experiments and a policy (caps and a priority): live must equal replay with both.
+    static let pressured: RuleSet = {
+        let text = """
+            {"version": "exp-caps", "experiments": {"name": "spring", "global_control": 0.05, "holdout": 0.2},
+             "policy": {"caps": [{"channel": "email", "max": 1, "per_days": 7}, {"channel": "any", "max": 3, "per_days": 30}],
+                        "rules": {"vip.entered": {"priority": 5}}}}
+            """
+        do { return try RuleSet(overlay: JSONParser.parse(text)) } catch { fatalError("\(error)") }
+    }()
+
     static func withheld(_ r: Replay.Result) -> [String] { r.withheld.map { String(decoding: $0.json, as: UTF8.self) } }
 
     @Test func replayOnOneOrFourPartitionsWithholdsTheSameTouchesAndCountsTheSameLift() throws {
@@ -84,14 +94,15 @@ import Testing
         try LiveKafka.produce(lines, to: cluster)
         var options = LiveOptions(bootstrap: cluster.bootstrapServers)
         options.groupId = "exp-test"
-        options.rules = Self.rules
+        options.rules = Self.pressured
         options.stopWhenIdleSeconds = 0.5
         let metrics = RekindleMetrics()
         let summary = try LiveRunner(options: options, metrics: metrics).run()
 
-        let replay = ReplayFixture.replay(lines, partitions: p, rules: Self.rules)
+        let replay = ReplayFixture.replay(lines, partitions: p, rules: Self.pressured)
         let live = try LiveKafka.readAll("campaign-withheld", from: cluster, partitions: p)
         #expect(!live.isEmpty)
+        #expect(replay.withheld.contains { $0.withheld == .cap } && replay.withheld.contains { $0.withheld == .holdout })
         #expect(live.map { String(decoding: $0.value, as: UTF8.self) }.sorted() == Self.withheld(replay).sorted())
         let sent = try LiveKafka.readAll("campaign-triggers", from: cluster, partitions: p)
         #expect(sent.map { String(decoding: $0.value, as: UTF8.self) }.sorted()

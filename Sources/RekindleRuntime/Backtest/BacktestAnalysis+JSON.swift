@@ -110,6 +110,7 @@ extension BacktestAnalysis {
         w.key("total"); w.int(m.withheld.reduce(0, +))
         w.endObject()
         w.key("messages_per_customer_30d"); optional(&w, m.messagesPerCustomer30d) { $0.double($1) }
+        w.key("messages_per_customer_30d_before_caps"); optional(&w, m.messagesPerCustomer30dBeforeCaps) { $0.double($1) }
         w.key("attribution")
         w.beginObject()
         for model in AttributionModel.allCases {

@@ -13,6 +13,9 @@ public struct BacktestAnalysis: Sendable {
         var withheld = [Int](repeating: 0, count: WithheldReason.allCases.count)
         /// Triggers per customer reached per 30 days of the period.
         var messagesPerCustomer30d: Double?
+        /// The same had the caps not withheld anything (sent and cap-withheld touches, per customer
+        /// either reached); nil without caps in the rules.
+        var messagesPerCustomer30dBeforeCaps: Double?
         /// By `AttributionModel.rawValue`.
         var conversions = [Double](repeating: 0, count: AttributionModel.allCases.count)
         var cents = [Int64](repeating: 0, count: AttributionModel.allCases.count)
@@ -46,6 +49,10 @@ public struct BacktestAnalysis: Sendable {
             d.customers = b.customers - a.customers
             d.withheld = zip(b.withheld, a.withheld).map { $0 - $1 }
             d.messagesPerCustomer30d = (b.messagesPerCustomer30d ?? 0) - (a.messagesPerCustomer30d ?? 0)
+            if a.messagesPerCustomer30dBeforeCaps != nil || b.messagesPerCustomer30dBeforeCaps != nil {
+                d.messagesPerCustomer30dBeforeCaps = (b.messagesPerCustomer30dBeforeCaps ?? b.messagesPerCustomer30d ?? 0)
+                    - (a.messagesPerCustomer30dBeforeCaps ?? a.messagesPerCustomer30d ?? 0)
+            }
             d.conversions = zip(b.conversions, a.conversions).map { $0 - $1 }
             d.cents = zip(b.cents, a.cents).map { $0 - $1 }
             d.recommending = b.recommending - a.recommending
@@ -56,7 +63,8 @@ public struct BacktestAnalysis: Sendable {
 
         static func == (a: RuleMetrics, b: RuleMetrics) -> Bool {
             a.triggers == b.triggers && a.customers == b.customers && a.withheld == b.withheld
-                && a.messagesPerCustomer30d == b.messagesPerCustomer30d && a.conversions == b.conversions && a.cents == b.cents
+                && a.messagesPerCustomer30d == b.messagesPerCustomer30d
+                && a.messagesPerCustomer30dBeforeCaps == b.messagesPerCustomer30dBeforeCaps && a.conversions == b.conversions && a.cents == b.cents
                 && a.recommending == b.recommending && a.hits == b.hits && a.hitRate == b.hitRate
                 && a.lift?.counts == b.lift?.counts && a.lift?.holdout == b.lift?.holdout
         }
@@ -75,7 +83,10 @@ public struct BacktestAnalysis: Sendable {
         /// Triggers per calendar month.
         var triggersByMonth: [CalendarMonth: Int] = [:]
 
-        init(rules ruleSet: RuleSet, report: BacktestReport, touches: TouchLog, attribution: Attribution, months30: Double) {
+        init(
+            rules ruleSet: RuleSet, report: BacktestReport, touches: TouchLog, attribution: Attribution, months30: Double,
+            capped: [Int: [String]] = [:]
+        ) {
             rulesVersion = ruleSet.hash
             rulesFileVersion = ruleSet.version
             hasChurnModel = ChurnCheck.model(of: ruleSet) != nil
@@ -88,6 +99,14 @@ public struct BacktestAnalysis: Sendable {
                 var metrics = RuleMetrics(triggers: line.triggers, customers: line.customers, credit: credit, months30: months30)
                 metrics.withheld = WithheldReason.allCases.map { line.withheld[$0] ?? 0 }
                 metrics.lift = line.lift.map { ($0, line.holdout) }
+                if ruleSet.policy?.caps.isEmpty == false {
+                    let mine = capped[k] ?? []
+                    var reached = Set(mine)
+                    for t in touches.touches where t.rule == Int32(k) { reached.insert(t.customerId) }
+                    let sent = line.triggers + mine.count
+                    metrics.messagesPerCustomer30dBeforeCaps =
+                        reached.isEmpty || months30 <= 0 ? nil : Double(sent) / Double(reached.count) / months30
+                }
                 rules[rule.id] = metrics
                 for m in AttributionModel.allCases {
                     total.conversions[m.rawValue] += credit.conversions[m.rawValue]
@@ -98,6 +117,13 @@ public struct BacktestAnalysis: Sendable {
             }
             self.total = RuleMetrics(triggers: report.totalTriggers, customers: touches.byCustomer.count, credit: total, months30: months30)
             self.total.withheld = WithheldReason.allCases.map { r in report.lines.reduce(0) { $0 + ($1.withheld[r] ?? 0) } }
+            if ruleSet.policy?.caps.isEmpty == false {
+                var reached = Set(touches.byCustomer.keys)
+                for list in capped.values { reached.formUnion(list) }
+                let sent = report.totalTriggers + capped.values.reduce(0) { $0 + $1.count }
+                self.total.messagesPerCustomer30dBeforeCaps =
+                    reached.isEmpty || months30 <= 0 ? nil : Double(sent) / Double(reached.count) / months30
+            }
             purchasesCredited = attribution.purchases
         }
     }

@@ -336,7 +336,7 @@ enum BacktestHTML {
             'Withheld: touches decided but not sent (holdouts, control groups, caps, consent), 0 until experiments are on in the rule file. ' +
             'Hit rate: of the triggers carrying recommendations, the share whose customer bought a recommended product within the conversion window.');
           var reasons = R.withheld_reasons;
-          var reach = table(['rule', 'set', 'triggers', 'customers', 'withheld', 'messages / customer / 30 d', 'triggers with recs', 'hits', 'hit rate']);
+          var reach = table(['rule', 'set', 'triggers', 'customers', 'withheld', 'messages / customer / 30 d', 'before caps', 'triggers with recs', 'hits', 'hit rate']);
           ruleRows(reach, function (tr, base, signed) {
             cell(tr, base + 'triggers', 'int', signed);
             cell(tr, base + 'customers', 'int', signed);
@@ -345,6 +345,7 @@ enum BacktestHTML {
               return x.replace('_', ' ') + ': ' + get(base + 'withheld.' + x);
             }).join(', ');
             cell(tr, base + 'messages_per_customer_30d', 'dec3', signed);
+            cell(tr, base + 'messages_per_customer_30d_before_caps', 'dec3', signed);
             cell(tr, base + 'hit_rate.triggers_with_recommendations', 'int', signed);
             cell(tr, base + 'hit_rate.hits', 'int', signed);
             cell(tr, base + 'hit_rate.rate', 'pct', signed);

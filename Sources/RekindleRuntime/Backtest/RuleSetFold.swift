@@ -14,6 +14,9 @@ struct RuleSetFold {
     /// Order events the fold refused (spec 2: a total that would overflow), as dead letters.
     private(set) var refused: [DeadLetter] = []
     private(set) var folded = 0
+    /// Per rule, the customers of the touches the caps withheld (spec 7.3), once per touch: with the
+    /// sent touches, the pressure the rules would have put on customers without the caps.
+    private(set) var capped: [Int: [String]] = [:]
     private let ruleIndex: [String: Int]
     private var out: [Output] = []
 
@@ -50,6 +53,7 @@ struct RuleSetFold {
             counter.count(o)
             // Only sent touches are touches: a withheld one reached nobody (spec 7.1).
             if case .trigger(let t) = o, let r = ruleIndex[t.ruleId] { touches.append(Touch(t, rule: r)) }
+            if case .withheld(let t) = o, t.withheld == .cap, let r = ruleIndex[t.ruleId] { capped[r, default: []].append(t.customerId) }
         }
         out.removeAll(keepingCapacity: true)
     }
