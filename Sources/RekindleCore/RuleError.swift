@@ -103,6 +103,31 @@ struct RuleParams {
         return b
     }
 
+    mutating func optionalBool(_ name: String) throws(RuleError) -> Bool? {
+        guard let v = raw(name), v != .null else { return nil }
+        guard case .bool(let b) = v else { throw fail(name, "true or false", v) }
+        return b
+    }
+
+    /// Reads the mapping `name` of rule ids (each one of `known`) to their own parameters, one
+    /// `body` call each with its `RuleParams` (finished after it).
+    mutating func eachRule(
+        _ name: String, known: Set<String>, ranges: [String: ParamRange],
+        _ body: (String, inout RuleParams) throws(RuleError) -> Void
+    ) throws(RuleError) {
+        guard let list = raw(name), list != .null else { return }
+        guard case .object(let members) = list else {
+            throw RuleError("\(path).\(name): expected a mapping of rule ids, got \(list.described)")
+        }
+        for m in members {
+            let rulePath = "\(path).\(name).\(m.key)"
+            guard known.contains(m.key) else { throw RuleError("\(rulePath): no rule has this id") }
+            var r = try RuleParams(m.value, path: rulePath, ranges: ranges)
+            try body(m.key, &r)
+            try r.finish()
+        }
+    }
+
     mutating func string(_ name: String) throws(RuleError) -> String {
         guard let v = raw(name) else { throw RuleError("\(path): missing \(name)") }
         guard case .string(let s) = v, !s.isEmpty else { throw fail(name, "a non-empty string", v) }

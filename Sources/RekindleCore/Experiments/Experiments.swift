@@ -32,18 +32,7 @@ public struct Experiments: Sendable, Equatable {
         globalControl = try p.optionalNumber("global_control") ?? 0
         let share = try p.optionalNumber("holdout") ?? 0
         var own: [String: Double] = [:]
-        if let list = p.raw("rules"), list != .null {
-            guard case .object(let members) = list else {
-                throw RuleError("experiments.rules: expected a mapping of rule ids, got \(list.described)")
-            }
-            for m in members {
-                let path = "experiments.rules.\(m.key)"
-                guard known.contains(m.key) else { throw RuleError("\(path): no rule has this id") }
-                var r = try RuleParams(m.value, path: path, ranges: Self.ranges)
-                own[m.key] = try r.number("holdout")
-                try r.finish()
-            }
-        }
+        try p.eachRule("rules", known: known, ranges: Self.ranges) { id, r throws(RuleError) in own[id] = try r.number("holdout") }
         try p.finish()
         holdout = rules.map { own[$0.id] ?? share }
     }

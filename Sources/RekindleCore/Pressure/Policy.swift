@@ -40,28 +40,11 @@ public struct Policy: Sendable, Equatable {
             }
         }
         var priority: [String: Double] = [:], exempt: [String: Bool] = [:]
-        if let list = p.raw("rules"), list != .null {
-            guard case .object(let members) = list else {
-                throw RuleError("policy.rules: expected a mapping of rule ids, got \(list.described)")
-            }
-            for m in members {
-                let path = "policy.rules.\(m.key)"
-                guard known.contains(m.key) else { throw RuleError("\(path): no rule has this id") }
-                var r = try RuleParams(m.value, path: path, ranges: Self.ruleRanges)
-                priority[m.key] = try r.optionalNumber("priority")
-                if let v = r.raw("exempt"), v != .null {
-                    guard case .bool(let b) = v else { throw RuleError("\(path).exempt: expected true or false, got \(v.described)") }
-                    exempt[m.key] = b
-                }
-                try r.finish()
-            }
+        try p.eachRule("rules", known: known, ranges: Self.ruleRanges) { id, r throws(RuleError) in
+            priority[id] = try r.optionalNumber("priority")
+            exempt[id] = try r.optionalBool("exempt")
         }
-        if let v = p.raw("require_opt_in"), v != .null {
-            guard case .bool(let b) = v else { throw RuleError("policy.require_opt_in: expected true or false, got \(v.described)") }
-            requireOptIn = b
-        } else {
-            requireOptIn = false
-        }
+        requireOptIn = try p.optionalBool("require_opt_in") ?? false
         try p.finish()
         self.caps = caps
         self.priority = rules.map { priority[$0.id] ?? 0 }
