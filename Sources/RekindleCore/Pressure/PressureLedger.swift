@@ -20,15 +20,21 @@ struct PressureLedger: Sendable {
     }
 
     /// Whether a touch of customer `c` on `channel` at `t` would exceed one of `policy`'s caps.
+    /// The customer's list is pruned and read in place (copying it out of the dictionary to
+    /// change it allocated at every touch).
     mutating func exceedsCap(_ c: Int, channel: String, at t: Millis, _ policy: Policy) -> Bool {
-        guard var list = sent[c] else { return policy.caps.contains { $0.max == 0 && ($0.channel == nil || $0.channel == channel) } }
         let horizon = t.subtracting(policy.longestSpanMs)
-        list.removeAll { $0.at <= horizon }
-        sent[c] = list.isEmpty ? nil : list
+        if sent[c] != nil {
+            sent[c]!.removeAll { $0.at <= horizon }
+            if sent[c]!.isEmpty { sent[c] = nil }
+        }
+        let own = channels.firstIndex(of: channel).map { UInt8($0) }
         for cap in policy.caps where cap.channel == nil || cap.channel == channel {
+            guard cap.max > 0 else { return true }
+            guard let list = sent[c] else { continue }
             let from = t.subtracting(Millis(cap.perDays) * millisPerDay)
             var n = 0
-            for s in list where s.at > from && s.at <= t && (cap.channel == nil || channels[Int(s.channel)] == channel) { n += 1 }
+            for s in list where s.at > from && s.at <= t && (cap.channel == nil || s.channel == own) { n += 1 }
             if n >= cap.max { return true }
         }
         return false
