@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Rebalances on one machine: two `rekindle run` instances share 64-partition topics of the embedded
+# broker (snapshots in Kafka, so a moved task restores wherever it lands); while they fold, a third
+# joins, then one of the first two is SIGKILLed. Prints how long each rebalance took (from the join
+# or the kill until all 64 tasks are held again, by the instances' rekindle_assigned_tasks), then,
+# once the survivors have caught up (consumer lag 0) and a last instance has run the group to idle,
+# checks every output exactly once: the
+# triggers and conversions topics against `replay --partitions 64` of the same events, and no
+# message twice.
+#
+#   scripts/rebalance.sh [BINARY] [CUSTOMERS]      (defaults: release build, 15000; more overflows the
+#                                                   embedded broker's ~5 MiB per partition)
+#   SKIP_KILL=1 scripts/rebalance.sh ...           (the join only)
+#
+# Work in progress (session 21): the final check finds outputs missing (about 1-3%, none twice)
+# even with SKIP_KILL=1, and with directory snapshots instead of Kafka ones; whether the runtime or
+# this script's ending (SIGTERM, then a last instance run to idle) loses them is not known yet.
+set -euo pipefail
+bin=${1:-.build/release/rekindle}; customers=${2:-15000}
+partitions=64
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$bin" generate --customers "$customers" --days 60 --seed 11 --output "$work/events.jsonl"
+events=$(wc -l < "$work/events.jsonl")
+
+metric() { # sum of a metric's samples over the given ports (0 for a port that does not answer)
+    local name=$1; shift; local sum=0 v
+    for port in "$@"; do
+        v=$(curl -s --max-time 1 "http://127.0.0.1:$port/metrics" | awk -v n="$name" '$1 == n || index($1, n "{") == 1 {s += $2} END {print s + 0}')
+        sum=$(awk -v a="$sum" -v b="${v:-0}" 'BEGIN {print a + b}')
+    done
+    echo "$sum"
+}
+held() { [ "$(metric rekindle_assigned_tasks "$@")" = "$partitions" ] && for p in "$@"; do [ "$(metric rekindle_assigned_tasks "$p")" != 0 ] || return 1; done; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
+
+"$bin" broker --partitions "$partitions" > "$work/broker.out" 2>&1 &
+pids+=($!)
+until grep -q '^bootstrap: ' "$work/broker.out"; do sleep 0.1; done
+bootstrap=$(sed -n 's/^bootstrap: //p' "$work/broker.out")
+
+start() { # instance number -> its pid in $started
+    "$bin" run --bootstrap "$bootstrap" --group-id rebalance --http "127.0.0.1:$((19480 + $1))" \
+        --snapshots-in-kafka --snapshot-interval 1 > "$work/run-$1.out" 2>&1 &
+    started=$!; pids+=($started)
+}
+start 1; a=$started
+start 2; b=$started
+until held 19481 19482; do sleep 0.1; done
+"$bin" produce --bootstrap "$bootstrap" --input "$work/events.jsonl" > /dev/null 2>&1
+sleep 2
+
+t=$(now); start 3; c=$started
+until held 19481 19482 19483; do sleep 0.1; done
+echo "join: a third instance took its share of the 64 tasks in $(since "$t") s (from its start)"
+sleep 2
+
+if [ "${SKIP_KILL:-0}" = 1 ]; then survivors=(19481 19482 19483); else
+t=$(now); kill -KILL "$b"
+until held 19481 19483; do sleep 0.1; done
+echo "SIGKILL: the survivors held all 64 tasks again $(since "$t") s after the kill"
+survivors=(19481 19483); fi
+
+# Caught up: no lag on either survivor for 2 s in a row.
+t=$(now); quiet=0
+while [ "$quiet" -lt 10 ]; do
+    if [ "$(metric rekindle_consumer_lag "${survivors[@]}")" = 0 ]; then quiet=$((quiet + 1)); else quiet=0; fi
+    sleep 0.2
+done
+echo "caught up $(since "$t") s after the kill's rebalance"
+kill -TERM "$a" "$c" "$b" 2>/dev/null || true; wait "$a" "$c" 2>/dev/null || true
+# A last instance takes every task from the snapshots and runs until idle, as a long-running group
+# would: idle tasks follow the watermark to the last event, firing what falls due by then.
+"$bin" run --bootstrap "$bootstrap" --group-id rebalance --http off --snapshots-in-kafka --stop-when-idle 2 > "$work/run-last.out" 2>&1
+
+"$bin" replay --input "$work/events.jsonl" --output "$work/replay.jsonl" --partitions "$partitions" --quiet
+status=0
+for topic in campaign-triggers campaign-conversions; do
+    kcat -b "$bootstrap" -C -t "$topic" -e -q -f '%s\n' | sort > "$work/$topic.live"
+    want=$([ "$topic" = campaign-triggers ] && echo replay.jsonl || echo replay.conversions.jsonl)
+    sort "$work/$want" > "$work/$topic.replay"
+    twice=$(uniq -d "$work/$topic.live" | wc -l)
+    if cmp -s "$work/$topic.live" "$work/$topic.replay"; then
+        echo "$topic: $(wc -l < "$work/$topic.live") messages, each once, equal to the replay"
+    else
+        echo "$topic: $(wc -l < "$work/$topic.live") messages ($twice twice) against $(wc -l < "$work/$topic.replay") in the replay: NOT equal"
+        status=1
+    fi
+done
+echo "($events events, $customers customers, 64 partitions)"
+exit "$status"
