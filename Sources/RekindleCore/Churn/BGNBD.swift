@@ -112,21 +112,9 @@ public struct ChurnModel: Sendable, Hashable {
         let c = a + b + x - 1
         let big = a + b - 1 - r
         // H's terms: t_1 = big z, t_{n+1} = t_n (big+n)(a+n-1) z / ((c+n)(n+1)).
-        var term = big * z, sum = term
-        let settled = max(0, -big) + 1
-        var n = 1.0
-        if term != 0 {
-            for _ in 0..<Hypergeometric.maxTerms {
-                let ratio = (big + n) * (a + n - 1) / ((c + n) * (n + 1)) * z
-                term *= ratio
-                sum += term
-                n += 1
-                if term == 0 { break }
-                if n > settled {
-                    let m = max(abs(ratio), z)
-                    if m < 1 && abs(term) * m <= Hypergeometric.tolerance * abs(sum) * (1 - m) { break }
-                }
-            }
+        let first = big * z
+        let sum = first == 0 ? first : Hypergeometric.sum(term: first, from: 1, z: z, settled: max(0, -big) + 1) { n in
+            (big + n) * (a + n - 1) / ((c + n) * (n + 1)) * z
         }
         return (c * phi - exp(e * lnQ) * sum) / (1 + odds)
     }

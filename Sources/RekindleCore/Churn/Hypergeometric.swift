@@ -38,11 +38,18 @@ public enum Hypergeometric {
     /// once every factor has its final sign, the tail after a term t is at most
     /// |t| m / (1 - m) with m the larger of the last ratio and z.
     static func series(_ a: Double, _ b: Double, _ c: Double, _ z: Double) -> Double {
-        var term = 1.0, sum = 1.0
-        let settled = max(0, -a, -b, -c) + 1
-        var n = 0.0
+        sum(term: 1, from: 0, z: z, settled: max(0, -a, -b, -c) + 1) { n in (a + n) * (b + n) / ((c + n) * (n + 1)) * z }
+    }
+
+    /// A hypergeometric-type series from its term `term` at index `n` (itself in the sum), each
+    /// next term the last times `ratio(n)`, until the tail is below `tolerance` of the sum once
+    /// past index `settled` (the bound above), or a term is 0. `BGNBD`'s H series shares it.
+    @inline(__always)
+    static func sum(term first: Double, from start: Double, z: Double, settled: Double, ratio: (Double) -> Double) -> Double {
+        var term = first, sum = first
+        var n = start
         for _ in 0..<maxTerms {
-            let ratio = (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+            let ratio = ratio(n)
             term *= ratio
             sum += term
             n += 1
