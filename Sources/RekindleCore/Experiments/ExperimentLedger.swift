@@ -108,17 +108,21 @@ struct ExperimentLedger: Sendable {
     mutating func erase(_ c: Int) {
         for rule in counts.indices {
             guard let e = exposures.removeValue(forKey: Self.key(c, Int32(rule))) else { continue }
-            switch e.group {
-            case .treated:
-                counts[rule].treated.customers -= 1
-                if e.converted { counts[rule].treated.converted -= 1 }
-                counts[rule].treated.revenueCents &-= e.revenueCents
-            case .control:
-                counts[rule].control.customers -= 1
-                if e.converted { counts[rule].control.converted -= 1 }
-                counts[rule].control.revenueCents &-= e.revenueCents
-            case .other: break
-            }
+            count(e, rule: rule, sign: -1)
+        }
+    }
+
+    /// Adds (`sign` 1) or takes out (-1) one exposure's customer, conversion and revenue.
+    private mutating func count(_ e: Exposure, rule: Int, sign: Int) {
+        func apply(_ arm: inout LiftCounts.Arm) {
+            arm.customers += sign
+            if e.converted { arm.converted += sign }
+            arm.revenueCents &+= Int64(sign) &* e.revenueCents
+        }
+        switch e.group {
+        case .treated: apply(&counts[rule].treated)
+        case .control: apply(&counts[rule].control)
+        case .other: break
         }
     }
 
@@ -186,19 +190,6 @@ struct ExperimentLedger: Sendable {
     /// The counts from the exposures (after a restore).
     private mutating func recount() {
         for k in counts.indices { counts[k] = LiftCounts() }
-        for (k, e) in exposures {
-            let rule = Int(k & 0xffff_ffff)
-            switch e.group {
-            case .treated:
-                counts[rule].treated.customers += 1
-                if e.converted { counts[rule].treated.converted += 1 }
-                counts[rule].treated.revenueCents &+= e.revenueCents
-            case .control:
-                counts[rule].control.customers += 1
-                if e.converted { counts[rule].control.converted += 1 }
-                counts[rule].control.revenueCents &+= e.revenueCents
-            case .other: break
-            }
-        }
+        for (k, e) in exposures { count(e, rule: Int(k & 0xffff_ffff), sign: 1) }
     }
 }

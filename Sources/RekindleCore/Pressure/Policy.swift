@@ -24,8 +24,9 @@ public struct Policy: Sendable, Equatable {
     ]
     static let ruleRanges: [String: ParamRange] = ["priority": .number(-1_000_000...1_000_000, "rank")]
 
-    /// The longest span a cap counts over: sent touches older than this are forgotten.
-    public var longestSpanMs: Millis { Millis(caps.map(\.perDays).max() ?? 0) * millisPerDay }
+    /// The longest span a cap counts over: sent touches older than this are forgotten. Stored:
+    /// it is read at every touch.
+    public let longestSpanMs: Millis
 
     init(_ value: JSONValue, rules: [CompiledRule], known: Set<String>) throws(RuleError) {
         var p = try RuleParams(value, path: "policy")
@@ -47,6 +48,7 @@ public struct Policy: Sendable, Equatable {
         requireOptIn = try p.optionalBool("require_opt_in") ?? false
         try p.finish()
         self.caps = caps
+        longestSpanMs = Millis(caps.map(\.perDays).max() ?? 0) * millisPerDay
         self.priority = rules.map { priority[$0.id] ?? 0 }
         self.exempt = rules.map { exempt[$0.id] ?? false }
     }

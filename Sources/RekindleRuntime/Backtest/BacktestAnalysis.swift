@@ -93,19 +93,22 @@ public struct BacktestAnalysis: Sendable {
             self.report = report
             triggersByMonth = touches.byMonth
             var total = RuleCredit()
+            // With caps: each rule's customers reached by a sent or a capped touch, in one pass.
+            let hasCaps = ruleSet.policy?.caps.isEmpty == false
+            var reachedBeforeCaps = [Set<String>](repeating: [], count: hasCaps ? ruleSet.rules.count : 0)
+            if hasCaps {
+                for t in touches.touches { reachedBeforeCaps[Int(t.rule)].insert(t.customerId) }
+                for (k, list) in capped { reachedBeforeCaps[k].formUnion(list) }
+            }
             for (k, rule) in ruleSet.rules.enumerated() {
                 let line = report.lines[k]
                 let credit = attribution.rules[k]
                 var metrics = RuleMetrics(triggers: line.triggers, customers: line.customers, credit: credit, months30: months30)
                 metrics.withheld = WithheldReason.allCases.map { line.withheld[$0] ?? 0 }
                 metrics.lift = line.lift.map { ($0, line.holdout) }
-                if ruleSet.policy?.caps.isEmpty == false {
-                    let mine = capped[k] ?? []
-                    var reached = Set(mine)
-                    for t in touches.touches where t.rule == Int32(k) { reached.insert(t.customerId) }
-                    let sent = line.triggers + mine.count
-                    metrics.messagesPerCustomer30dBeforeCaps =
-                        reached.isEmpty || months30 <= 0 ? nil : Double(sent) / Double(reached.count) / months30
+                if hasCaps {
+                    let reached = reachedBeforeCaps[k].count, sent = line.triggers + (capped[k]?.count ?? 0)
+                    metrics.messagesPerCustomer30dBeforeCaps = reached == 0 || months30 <= 0 ? nil : Double(sent) / Double(reached) / months30
                 }
                 rules[rule.id] = metrics
                 for m in AttributionModel.allCases {
@@ -117,7 +120,7 @@ public struct BacktestAnalysis: Sendable {
             }
             self.total = RuleMetrics(triggers: report.totalTriggers, customers: touches.byCustomer.count, credit: total, months30: months30)
             self.total.withheld = WithheldReason.allCases.map { r in report.lines.reduce(0) { $0 + ($1.withheld[r] ?? 0) } }
-            if ruleSet.policy?.caps.isEmpty == false {
+            if hasCaps {
                 var reached = Set(touches.byCustomer.keys)
                 for list in capped.values { reached.formUnion(list) }
                 let sent = report.totalTriggers + capped.values.reduce(0) { $0 + $1.count }
