@@ -18,30 +18,15 @@
 set -euo pipefail
 bin=${1:-.build/release/rekindle}; customers=${2:-15000}
 partitions=64
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib/group.sh"
 
 "$bin" generate --customers "$customers" --days 60 --seed 11 --output "$work/events.jsonl"
 events=$(wc -l < "$work/events.jsonl")
 
-metric() { # sum of a metric's samples over the given ports (0 for a port that does not answer)
-    local name=$1; shift; local sum=0 v
-    for port in "$@"; do
-        v=$(curl -s --max-time 1 "http://127.0.0.1:$port/metrics" | awk -v n="$name" '$1 == n || index($1, n "{") == 1 {s += $2} END {print s + 0}')
-        sum=$(awk -v a="$sum" -v b="${v:-0}" 'BEGIN {print a + b}')
-    done
-    echo "$sum"
-}
-held() { [ "$(metric rekindle_assigned_tasks "$@")" = "$partitions" ] && for p in "$@"; do [ "$(metric rekindle_assigned_tasks "$p")" != 0 ] || return 1; done; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN {printf "%.1f", b - a}'; }
 
-"$bin" broker --partitions "$partitions" > "$work/broker.out" 2>&1 &
-pids+=($!)
-until grep -q '^bootstrap: ' "$work/broker.out"; do sleep 0.1; done
-bootstrap=$(sed -n 's/^bootstrap: //p' "$work/broker.out")
+start_broker "$work/broker.out"
 
 start() { # instance number -> its pid in $started
     "$bin" run --bootstrap "$bootstrap" --group-id rebalance --http "127.0.0.1:$((19480 + $1))" \
@@ -50,18 +35,18 @@ start() { # instance number -> its pid in $started
 }
 start 1; a=$started
 start 2; b=$started
-until held 19481 19482; do sleep 0.1; done
+until settled 19481 19482; do sleep 0.1; done
 "$bin" produce --bootstrap "$bootstrap" --input "$work/events.jsonl" > /dev/null 2>&1
 sleep 2
 
 t=$(now); start 3; c=$started
-until held 19481 19482 19483; do sleep 0.1; done
+until settled 19481 19482 19483; do sleep 0.1; done
 echo "join: a third instance took its share of the 64 tasks in $(since "$t") s (from its start)"
 sleep 2
 
 if [ "${SKIP_KILL:-0}" = 1 ]; then survivors=(19481 19482 19483); else
 t=$(now); kill -KILL "$b"
-until held 19481 19483; do sleep 0.1; done
+until settled 19481 19483; do sleep 0.1; done
 echo "SIGKILL: the survivors held all 64 tasks again $(since "$t") s after the kill"
 survivors=(19481 19483); fi
 

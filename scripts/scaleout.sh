@@ -13,37 +13,16 @@ set -euo pipefail
 bin=${1:-.build/release/rekindle}; customers=${2:-150000}; shift 2 || true
 counts=${*:-1 2 3}
 partitions=64
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib/group.sh"
 
 "$bin" generate --customers "$customers" --days 60 --seed 7 --output "$work/events.jsonl"
 events=$(wc -l < "$work/events.jsonl")
 
-metric() { # sum of a metric over the given ports
-    local name=$1; shift; local sum=0 v
-    for port in "$@"; do
-        v=$(curl -s --max-time 1 "http://127.0.0.1:$port/metrics" | awk -v n="$name" '$1 == n {print $2}')
-        sum=$(awk -v a="$sum" -v b="${v:-0}" 'BEGIN {print a + b}')
-    done
-    echo "$sum"
-}
-
-settled() { # every instance holds tasks, and all of them are held
-    [ "$(metric rekindle_assigned_tasks "$@")" = "$partitions" ] || return 1
-    for port in "$@"; do [ "$(metric rekindle_assigned_tasks "$port")" != 0 ] || return 1; done
-}
 
 echo "instances events_folded seconds events_per_second peak_rss_mib_each   ($events events in the file)"
 for n in $counts; do
     # A fresh broker per round, so each round reads the same topics from the start.
-    out="$work/broker-$n.out"
-    : > "$out"
-    "$bin" broker --partitions "$partitions" > "$out" 2>&1 &
-    broker=$!; pids+=("$broker")
-    until grep -q '^bootstrap: ' "$out"; do kill -0 "$broker"; sleep 0.1; done
-    bootstrap=$(sed -n 's/^bootstrap: //p' "$out")
+    start_broker "$work/broker-$n.out"
     ports=(); runs=()
     for i in $(seq 1 "$n"); do
         port=$((19460 + i))
