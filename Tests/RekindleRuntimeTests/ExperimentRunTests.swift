@@ -86,6 +86,24 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/plain.withheld.jsonl"), "no experiments: the files of before")
     }
 
+    @Test func runRefusesToStartWithoutTheWithheldTopicWhenTheRulesCanWithhold() throws {
+        let cluster = try MockCluster()
+        defer { cluster.close() }
+        let topics = TopicNames()
+        for name in topics.all where name != topics.withheld { try cluster.createTopic(name, partitions: 1) }
+        var options = LiveOptions(bootstrap: cluster.bootstrapServers)
+        options.stopWhenIdleSeconds = 0
+        for rules in [Self.rules, try RuleSet(overlay: JSONParser.parse(#"{"version": "p", "policy": {"caps": []}}"#))] {
+            options.rules = rules
+            do {
+                _ = try LiveRunner(options: options).run()
+                Issue.record("ran without \(topics.withheld)")
+            } catch {
+                #expect("\(error)".contains("output topic campaign-withheld not found"), "\(error)")
+            }
+        }
+    }
+
     @Test func liveWithholdsToItsTopicAsReplayDoesAndCountsLiftInTheMetrics() throws {
         let p = 2
         let lines = ReplayFixture.generated(customers: 400, days: 50, seed: 21)

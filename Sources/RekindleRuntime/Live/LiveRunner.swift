@@ -279,9 +279,11 @@ public final class LiveRunner: @unchecked Sendable {
     /// count, silently, and `rekindle broker` would give it 4 whatever the inputs have.
     private func checkTopics(_ consumer: Consumer) throws {
         // (The snapshot topic is checked by its store's `prepare`.)
-        // The withheld topic only when the rules can withhold: a run without experiments needs none.
+        // The withheld topic when the rules withhold (experiments, caps): a run without them needs
+        // none, as before they existed (a consent revocation alone still withholds, to that topic).
+        let withholds = options.rules.experiments != nil || options.rules.policy != nil
         let outputs = [options.topics.triggers, options.topics.conversions, options.topics.deadLetters]
-            + (options.rules.experiments != nil ? [options.topics.withheld] : [])
+            + (withholds ? [options.topics.withheld] : [])
         let counts = try consumer.partitionCounts(options.topics.inputs + outputs)
         let cluster = options.kafka["bootstrap.servers"] ?? "the cluster"
         let missing = options.topics.inputs.filter { counts[$0] == .some(nil) }
