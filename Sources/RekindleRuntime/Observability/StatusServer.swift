@@ -144,6 +144,9 @@ public struct StatusServer: Sendable {
 
         router.get("metrics") { request, _ -> Response in
             if let refused = guarded.refusal(request) { return refused }
+            // The loop sets the gauge after each batch; a scrape sets it too, so that it never
+            // disagrees with what /health answers at the same moment.
+            metrics.setReady(health().ready)
             return Self.response(.ok, contentType: "text/plain; version=0.0.4; charset=utf-8", metrics.renderBytes())
         }
 
