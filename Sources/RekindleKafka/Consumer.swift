@@ -162,12 +162,14 @@ public final class Consumer: @unchecked Sendable {
             timestamp: type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : ts, valueIsNull: msg.payload == nil))
     }
 
-    /// Commits the given next-offsets synchronously.
-    public func commit(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+    /// Commits the given next-offsets.
+    /// `async`: returns at once (a failure is not reported; the next commit carries the offsets
+    /// again). Otherwise waits for the broker's answer.
+    public func commit(_ offsets: [TopicPartitionOffset], async: Bool = false) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let list = TopicPartition.list(offsets)
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        try KafkaError.check(rd_kafka_commit(rk, list, 0), "commit")
+        try KafkaError.check(rd_kafka_commit(rk, list, async ? 1 : 0), "commit")
     }
 
     /// The group's committed offsets for these partitions (-1001 where none).

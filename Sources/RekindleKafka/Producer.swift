@@ -7,6 +7,8 @@ final class DeliveryReports: Sendable {
         var delivered = 0
         var failed = 0
         var firstError: KafkaError?
+        /// Messages not yet reported, by the ticket they were produced with (0: untracked).
+        var pending: [Int: Int] = [:]
     }
     let state = Mutex(State())
 }
@@ -42,15 +44,22 @@ public final class Producer: @unchecked Sendable {
 
     /// Queues one message; `partition` nil lets the configured partitioner choose from the key.
     /// A nil value is a tombstone (deletes the key from a compacted topic).
-    public func produce(topic name: String, key: [UInt8]?, value: [UInt8]?, partition: Int32? = nil) throws(KafkaError) {
+    ///
+    /// A `ticket` (> 0) groups messages: `pending(ticket:)` counts those of it not yet reported
+    /// delivered or failed, so a caller can tell when one batch of its outputs is all out without
+    /// waiting for everything produced since.
+    public func produce(topic name: String, key: [UInt8]?, value: [UInt8]?, partition: Int32? = nil, ticket: Int = 0) throws(KafkaError) {
         let t = topic(name)
+        // Counted before the call: the report may come on librdkafka's thread before it returns.
+        if ticket > 0 { reports.state.withLock { $0.pending[ticket, default: 0] += 1 } }
+        let opaque = UnsafeMutableRawPointer(bitPattern: ticket)
         while true {
             let r = withOptionalBytes(value) { v in
                 withOptionalBytes(key) { k in
                     rd_kafka_produce(
                         t, partition ?? rekindle_partition_ua, rekindle_msg_f_copy,
                         v.map { UnsafeMutableRawPointer(mutating: $0.baseAddress) } ?? nil, v?.count ?? 0,
-                        k?.baseAddress, k?.count ?? 0, nil)
+                        k?.baseAddress, k?.count ?? 0, opaque)
                 }
             }
             if r == 0 { return }
@@ -59,6 +68,7 @@ public final class Producer: @unchecked Sendable {
                 rd_kafka_poll(rk, 10)  // serve delivery reports to make room
                 continue
             }
+            if ticket > 0 { reports.state.withLock { $0.pending[ticket]! -= 1 } }
             throw KafkaError(err, "produce to \(name)")
         }
     }
@@ -99,14 +109,28 @@ public final class Producer: @unchecked Sendable {
 
     public var delivered: Int { reports.state.withLock { $0.delivered } }
 
-    /// Waits until every queued message is delivered; throws the first delivery failure.
-    public func flush(timeoutMs: Int32 = 30_000) throws(KafkaError) {
-        let err = rd_kafka_flush(rk, timeoutMs)
-        let failure = reports.state.withLock { s -> KafkaError? in
+    /// Messages of `ticket` not yet reported (reports are served by `poll` and `flush`); a ticket
+    /// seen at 0 is forgotten.
+    public func pending(ticket: Int) -> Int {
+        reports.state.withLock { s in
+            let n = s.pending[ticket] ?? 0
+            if n == 0 { s.pending[ticket] = nil }
+            return n
+        }
+    }
+
+    /// The first delivery failure since the last call (or `flush`), if any; clears it.
+    public func takeFailure() -> KafkaError? {
+        reports.state.withLock { s in
             defer { s.firstError = nil; s.failed = 0 }
             return s.firstError
         }
-        if let failure { throw failure }
+    }
+
+    /// Waits until every queued message is delivered; throws the first delivery failure.
+    public func flush(timeoutMs: Int32 = 30_000) throws(KafkaError) {
+        let err = rd_kafka_flush(rk, timeoutMs)
+        if let failure = takeFailure() { throw failure }
         try KafkaError.check(err, "flush")
     }
 
@@ -129,7 +153,9 @@ private let deliveryCallback: @convention(c) (
     guard let opaque, let message else { return }
     let reports = Unmanaged<DeliveryReports>.fromOpaque(opaque).takeUnretainedValue()
     let err = message.pointee.err
+    let ticket = Int(bitPattern: message.pointee._private)
     reports.state.withLock { s in
+        if ticket > 0 { s.pending[ticket, default: 0] -= 1 }
         if err == RD_KAFKA_RESP_ERR_NO_ERROR {
             s.delivered += 1
         } else {

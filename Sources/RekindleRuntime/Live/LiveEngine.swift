@@ -113,9 +113,9 @@ public struct LiveEngine: Sendable {
                     continue
                 }
                 metrics?.eventIn(topic: m.topicPartition.topic)
-                tasks[m.topicPartition.partition]!.inputs[topic.rawValue].atEnd = false
-                tasks[m.topicPartition.partition]!.inputs[topic.rawValue].buffer.append(
-                    InputMessage.validate(m, topic: topic, maxFutureSkewMs: maxFutureSkewMs))
+                let runner = tasks[m.topicPartition.partition]!
+                runner.inputs[topic.rawValue].atEnd = false
+                runner.inbox.append((topic, m))  // validated with the fold, on the task's worker
             case .endOfPartition(let tp, _):
                 guard let topic = topics.input(named: tp.topic), tasks[tp.partition] != nil else { continue }
                 tasks[tp.partition]!.inputs[topic.rawValue].atEnd = true
@@ -124,24 +124,21 @@ public struct LiveEngine: Sendable {
             }
         }
         var folded = 0
-        var deadLetters: [(DeadLetter, [UInt8]?, InputError.Kind)] = []
-        for k in tasks.keys.sorted() {
-            let before = tasks[k]!.task.stats.lateEvents
-            var derived: [Output] = []
-            tasks[k]!.drain(into: &derived, deadLetters: &deadLetters) { _ in folded += 1 }
-            out.append(contentsOf: derived.map { (k, $0) })
-            let late = tasks[k]!.task.stats.lateEvents - before
-            for _ in 0..<late { metrics?.lateEvent(task: Int(k)) }
+        let order = tasks.keys.sorted()
+        for (k, result) in zip(order, TaskRunner.foldInParallel(order.map { tasks[$0]! }, maxFutureSkewMs: maxFutureSkewMs)) {
+            out.append(contentsOf: result.out.map { (k, $0) })
+            dead.append(contentsOf: result.deadLetters.map { (letter: $0.0, key: $0.1, kind: $0.2) })
+            folded += result.folded
+            for _ in 0..<result.late { metrics?.lateEvent(task: Int(k)) }
         }
-        dead.append(contentsOf: deadLetters.map { (letter: $0.0, key: $0.1, kind: $0.2) })
         metrics?.eventsProcessed(folded)
         countLift()
         // Spec section 4: an idle task follows the instance's watermark, the smallest among
         // tasks still busy, or the largest of all when every task is idle.
-        let idle = tasks.filter { $0.value.isIdle }.map(\.key)
+        let idle = order.filter { tasks[$0]!.isIdle }
         for k in idle { caughtUp.insert(k) }
-        let busy = tasks.filter { !$0.value.isIdle }.map { $0.value.task.watermark }
-        let target = busy.isEmpty ? tasks.values.map(\.task.watermark).max() : busy.min()
+        let busy = order.filter { !tasks[$0]!.isIdle }.map { tasks[$0]!.task.watermark }
+        let target = busy.isEmpty ? order.map { tasks[$0]!.task.watermark }.max() : busy.min()
         if let target, target != .min {
             for k in idle.sorted() {
                 var derived: [Output] = []
@@ -182,12 +179,12 @@ public struct LiveEngine: Sendable {
                 // snapshot can shadow them.
                 let stored = storedSequence.removeValue(forKey: tp.partition) ?? 0
                 if let restored = restoring.removeValue(forKey: tp.partition) {
-                    var runner = TaskRunner(partition: tp.partition, task: restored.task)
+                    let runner = TaskRunner(partition: tp.partition, task: restored.task)
                     runner.sequence = max(restored.snapshot.sequence, stored)
                     tasks[tp.partition] = runner
                     recovering[tp.partition] = restored.snapshot
                 } else {
-                    var runner = TaskRunner(partition: tp.partition, rules: rules, allowedLatenessMs: allowedLatenessMs)
+                    let runner = TaskRunner(partition: tp.partition, rules: rules, allowedLatenessMs: allowedLatenessMs)
                     runner.sequence = stored
                     tasks[tp.partition] = runner
                     recovering[tp.partition] = .some(nil)
@@ -306,18 +303,28 @@ public struct LiveEngine: Sendable {
         return list
     }
 
-    /// Input offsets folded (and delivered) but not yet committed to the group.
-    func uncommitted() -> [TopicPartitionOffset] {
+    /// Where every task's inputs stand: the offset after the last message folded or dead-lettered.
+    func positions() -> [TopicPartitionOffset] {
         var list: [TopicPartitionOffset] = []
-        for (k, t) in tasks {
+        for k in tasks.keys.sorted() {
+            let t = tasks[k]!
             for topic in Topic.allCases {
-                let input = t.inputs[topic.rawValue]
-                if let next = input.nextOffset, next != input.committed {
+                if let next = t.inputs[topic.rawValue].nextOffset {
                     list.append(TopicPartitionOffset(TopicPartition(topics.name(of: topic), k), offset: next))
                 }
             }
         }
         return list
+    }
+
+    /// Of `delivered` (positions whose outputs are all delivered), those of partitions still
+    /// assigned here that the group has not been given yet.
+    func uncommitted(_ delivered: [TopicPartitionOffset]) -> [TopicPartitionOffset] {
+        delivered.filter { o in
+            guard let topic = topics.input(named: o.topicPartition.topic), let t = tasks[o.topicPartition.partition] else { return false }
+            let input = t.inputs[topic.rawValue]
+            return input.assigned && input.committed != o.offset
+        }
     }
 
     mutating func markCommitted(_ offsets: [TopicPartitionOffset]) {

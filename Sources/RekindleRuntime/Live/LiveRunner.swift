@@ -80,6 +80,8 @@ public final class LiveRunner: @unchecked Sendable {
     /// When each task's last snapshot was written here, or when it was first seen here: its
     /// snapshot age counts from then.
     private let snapshotTimes = Mutex<[Int32: ContinuousClock.Instant]>([:])
+    /// Outputs in flight; set by `run()` (a revocation, called back from its poll, drains it).
+    private var pipeline: DeliveryPipeline?
 
     public init(options: LiveOptions, metrics: RekindleMetrics? = nil, logger: Logger = Logger(label: "rekindle.run")) {
         self.options = options
@@ -126,6 +128,9 @@ public final class LiveRunner: @unchecked Sendable {
             for leftover in try store.prepare() { logger.notice("removed \(leftover), left by an interrupted snapshot write") }
         }
         let producer = try Producer(options.kafka)
+        let pipeline = DeliveryPipeline(producer: producer, metrics: metrics)
+        self.pipeline = pipeline
+        defer { self.pipeline = nil }
         let consumer = try Consumer(options.consumerProperties, fromBeginning: true)
         try checkTopics(consumer)
         let useTransactions: Bool
@@ -150,6 +155,7 @@ public final class LiveRunner: @unchecked Sendable {
         consumer.startOffsets = { [unowned self] tps in self.prepareRestore(tps) }
         consumer.willRevoke = { [unowned self] tps in self.release(tps, consumer: consumer) }
         var lastSnapshot = ContinuousClock.now
+        var lastGauges = ContinuousClock.now
         try consumer.subscribe(options.topics.inputs)
         var summary = LiveSummary(report: BacktestReport(rules: options.rules))
         // Counting outputs keeps every customer each rule reached: only for a run that ends.
@@ -177,29 +183,31 @@ public final class LiveRunner: @unchecked Sendable {
             summary.badInputs += dead.count
 
             // Each output with the task that made it (a dead letter's task is its source partition).
-            var byTask: [Int32: [(topic: String, key: [UInt8]?, value: [UInt8])]] = [:]
+            var byTask: [Int32: [DeliveryPipeline.Message]] = [:]
             var firedAt: [Millis] = []
             for (owner, o) in out {
                 switch o {
                 case .trigger(let t):
-                    byTask[owner, default: []].append((options.topics.triggers, Array(t.customerId.utf8), t.json))
+                    byTask[owner, default: []].append(.init(topic: options.topics.triggers, key: Array(t.customerId.utf8), value: t.json))
                     metrics?.trigger(rule: t.ruleId)
                     firedAt.append(t.firedAt)
                 case .conversion(let c):
-                    byTask[owner, default: []].append((options.topics.conversions, Array(c.customerId.utf8), c.json))
+                    byTask[owner, default: []].append(.init(topic: options.topics.conversions, key: Array(c.customerId.utf8), value: c.json))
                     metrics?.conversion(rule: c.ruleId)
                 case .withheld(let t):
-                    byTask[owner, default: []].append((options.topics.withheld, Array(t.customerId.utf8), t.json))
+                    byTask[owner, default: []].append(.init(topic: options.topics.withheld, key: Array(t.customerId.utf8), value: t.json))
                     metrics?.withheld(rule: t.ruleId, reason: t.withheld?.rawValue ?? "")
                 }
                 if keepForReport { counter.count(o) }
             }
             for (letter, key, kind) in dead {
                 guard case .topic(let name, let partition, _) = letter.source else { continue }
-                byTask[partition, default: []].append((options.topics.deadLetters, key, letter.json))
+                byTask[partition, default: []].append(.init(topic: options.topics.deadLetters, key: key, value: letter.json))
                 metrics?.badInput(topic: name, reason: kind.rawValue)
             }
+            let positions = state.withLock { $0.positions() }
             if useTransactions {
+                // A task's transaction commits (and so delivers) before the batch is handed on.
                 for k in byTask.keys.sorted() {
                     let p = try transactional(k, &transactionalProducers)
                     try p.beginTransaction()
@@ -211,30 +219,29 @@ public final class LiveRunner: @unchecked Sendable {
                         throw error
                     }
                 }
+                try pipeline.send([], positions: positions, firedAt: firedAt)
             } else {
-                for k in byTask.keys.sorted() {
-                    for m in byTask[k]! { try producer.produce(topic: m.topic, key: m.key, value: m.value) }
-                }
+                // Not waited for: the next batch folds while this one is delivered.
+                try pipeline.send(byTask.keys.sorted().flatMap { byTask[$0]! }, positions: positions, firedAt: firedAt)
             }
-            if !out.isEmpty || !dead.isEmpty { try producer.flush() }
-            if let metrics, !firedAt.isEmpty {
-                let deliveredMs = Millis(Date().timeIntervalSince1970 * 1000)
-                for f in firedAt { metrics.triggerDelivered(delaySeconds: Double(deliveredMs - f) / 1000) }
+            commit(consumer, async: true)
+            if lastGauges.duration(to: .now) >= .milliseconds(250) {
+                updateGauges(consumer)
+                lastGauges = .now
             }
-            commit(consumer)
-            updateGauges(consumer)
             if !idle || !out.isEmpty || !dead.isEmpty { summary.lastBusy = .now }
             if options.snapshotStore != nil {
                 let due = state.withLock { $0.eventsSinceSnapshot >= options.snapshotEveryEvents }
                     || lastSnapshot.duration(to: .now) >= .milliseconds(Int64(options.snapshotIntervalSeconds * 1000))
                 if due {
+                    try pipeline.drain()
                     try takeSnapshots(of: nil, consumer: consumer)
                     lastSnapshot = .now
                 }
             }
             try checkSnapshotFailures()
 
-            if let seconds = options.stopWhenIdleSeconds, idle, producer.outstanding == 0 {
+            if let seconds = options.stopWhenIdleSeconds, idle, pipeline.batchesInFlight == 0, producer.outstanding == 0 {
                 let now = ContinuousClock.now
                 if let since = idleSince {
                     if since.duration(to: now) >= .milliseconds(Int64(seconds * 1000)) { break }
@@ -245,7 +252,8 @@ public final class LiveRunner: @unchecked Sendable {
                 idleSince = nil
             }
         }
-        try producer.flush()
+        try pipeline.drain()
+        if let delivered = pipeline.lastDelivery, delivered > summary.lastBusy ?? delivered { summary.lastBusy = delivered }
         commit(consumer)
         counter.countEvents(folded: summary.eventsIn)
         counter.countBadInputs(summary.badInputs)
@@ -309,11 +317,12 @@ public final class LiveRunner: @unchecked Sendable {
 
     /// Commits, for every input partition, the offset after the last message whose outputs
     /// have been delivered. Failures (e.g. during a rebalance) are logged and retried later.
-    private func commit(_ consumer: Consumer) {
-        let offsets = state.withLock { $0.uncommitted() }
+    private func commit(_ consumer: Consumer, async: Bool = false) {
+        guard let delivered = pipeline?.delivered else { return }
+        let offsets = state.withLock { $0.uncommitted(delivered) }
         guard !offsets.isEmpty else { return }
         do {
-            try consumer.commit(offsets)
+            try consumer.commit(offsets, async: async)
             state.withLock { $0.markCommitted(offsets) }
         } catch {
             logger.warning("commit failed, will retry: \(error)")
@@ -322,6 +331,15 @@ public final class LiveRunner: @unchecked Sendable {
 
     /// On revocation: commit what was delivered, snapshot, then drop the tasks of those partitions.
     private func release(_ tps: [TopicPartition], consumer: Consumer) {
+        do {
+            try pipeline?.drain()
+        } catch {
+            // Nothing past the last delivered batch is committed or snapshotted; the next owner
+            // recovers from the last snapshot and produces what is missing.
+            logger.error("delivering outputs on revocation failed: \(error)")
+            state.withLock { $0.release(tps) }
+            return
+        }
         commit(consumer)
         if options.snapshotStore != nil {
             do {

@@ -27,6 +27,9 @@ struct LiveBench: ParsableCommand {
     @Option(name: .long, help: "Also time a live run that snapshots into a temporary directory every this many seconds.")
     var snapshotInterval: Double?
 
+    @Option(name: .long, help: "Outputs in Kafka transactions, one per task (on: as against a real cluster; the in-process broker implements none of their effects, but the calls cost what they cost).")
+    var transactions = TransactionMode.on
+
     func run() throws {
         if let input { try InputFile.check(input, flag: "--input") }
         var lines: [[UInt8]] = []
@@ -87,6 +90,7 @@ struct LiveBench: ParsableCommand {
         var options = LiveOptions(bootstrap: cluster.bootstrapServers)
         options.groupId = "bench-live"
         options.stopWhenIdleSeconds = 0.2
+        options.transactions = transactions
         let summary = try LiveRunner(options: options).run()
         guard let start = summary.firstAssigned, let end = summary.lastBusy else {
             throw UsageError(message: "the live run never got partitions")
@@ -118,3 +122,5 @@ struct LiveBench: ParsableCommand {
         }
     }
 }
+
+extension TransactionMode: ExpressibleByArgument {}
