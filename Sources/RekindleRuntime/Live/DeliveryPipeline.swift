@@ -5,8 +5,13 @@ import RekindleKafka
 
 /// Outputs on their way to Kafka, batch by batch, so that the loop folds batch n+1 while batch n
 /// is being delivered (issue 11). A batch is done when every message produced with its ticket is
-/// reported delivered; batches complete in order, so the input positions of the newest done batch
-/// are the furthest the group may be told, and a snapshot is taken only after `drain()`.
+/// reported delivered (and, with transactions, its tasks' transactions are committed); batches
+/// complete in order, so the input positions of the newest done batch are the furthest the group
+/// may be told, and a snapshot is taken only after `drain()`.
+///
+/// With transactions (one `transactional.id` per task, spec section 5), a task's transaction stays
+/// open across batches and all open ones commit every `transactionInterval` (as Kafka Streams
+/// commits every 100 ms under exactly-once), not once per batch and task.
 ///
 /// In flight is bounded: past `maxBatches` batches or `maxMessages` messages, `send` waits for
 /// deliveries, so a slow or stalled output topic slows the input instead of growing memory.
@@ -22,22 +27,33 @@ final class DeliveryPipeline {
         var positions: [TopicPartitionOffset]
         var firedAt: [Millis]
         var messages: Int
+        /// In a transaction not yet committed.
+        var uncommitted: Bool
     }
 
     let producer: Producer
     let maxBatches: Int
     let maxMessages: Int
     private let metrics: RekindleMetrics?
+    /// Task k's transactional producer, made on first use; nil: no transactions.
+    private let makeTransactional: ((Int32) throws -> Producer)?
+    private var transactional: [Int32: Producer] = [:]
+    private var openTransactions: Set<Int32> = []
+    private var lastTransactionCommit = ContinuousClock.now
+    let transactionInterval: Duration
     private var inFlight = Deque<Batch>()
     private var nextTicket = 1
     /// Input positions all of whose outputs are delivered (those of the newest done batch).
     private(set) var delivered: [TopicPartitionOffset] = []
-    /// When a batch last completed with outputs in it: the end of a catch-up, for the summary.
+    /// When a batch with messages in it was last seen delivered: the end of a catch-up.
     private(set) var lastDelivery: ContinuousClock.Instant?
 
-    init(producer: Producer, metrics: RekindleMetrics?, maxBatches: Int = 16, maxMessages: Int = 200_000) {
+    init(producer: Producer, metrics: RekindleMetrics?, transactional: ((Int32) throws -> Producer)? = nil,
+         transactionInterval: Duration = .milliseconds(100), maxBatches: Int = 16, maxMessages: Int = 200_000) {
         self.producer = producer
         self.metrics = metrics
+        self.makeTransactional = transactional
+        self.transactionInterval = transactionInterval
         self.maxBatches = maxBatches
         self.maxMessages = maxMessages
     }
@@ -45,14 +61,23 @@ final class DeliveryPipeline {
     /// Batches not yet all delivered.
     var batchesInFlight: Int { inFlight.count }
 
-    /// Produces one batch's messages (none: outputs already delivered, e.g. by a committed
-    /// transaction) and remembers the input positions they complete. Throws the first delivery
-    /// failure seen since the last call.
-    func send(_ messages: [Message], positions: [TopicPartitionOffset], firedAt: [Millis]) throws {
+    /// Produces one batch's messages, task by task in the given order, and remembers the input
+    /// positions they complete. Throws the first delivery failure seen since the last call.
+    func send(_ byTask: [(task: Int32, messages: [Message])], positions: [TopicPartitionOffset], firedAt: [Millis]) throws {
         let ticket = nextTicket
         nextTicket += 1
-        for m in messages { try producer.produce(topic: m.topic, key: m.key, value: m.value, ticket: ticket) }
-        inFlight.append(Batch(ticket: ticket, positions: positions, firedAt: firedAt, messages: messages.count))
+        var count = 0
+        for (k, messages) in byTask where !messages.isEmpty {
+            let p = try producer(for: k)
+            for m in messages { try p.produce(topic: m.topic, key: m.key, value: m.value, ticket: ticket) }
+            count += messages.count
+        }
+        inFlight.append(Batch(ticket: ticket, positions: positions, firedAt: firedAt, messages: count,
+                              uncommitted: makeTransactional != nil && count > 0))
+        if makeTransactional != nil,
+           lastTransactionCommit.duration(to: .now) >= transactionInterval || inFlight.count > maxBatches {
+            try commitTransactions()
+        }
         producer.poll()
         try settle()
         while inFlight.count > maxBatches || producer.outstanding > maxMessages {
@@ -61,12 +86,50 @@ final class DeliveryPipeline {
         }
     }
 
+    /// The producer for task k's outputs: the shared one, or the task's transactional one with a
+    /// transaction open.
+    private func producer(for k: Int32) throws -> Producer {
+        guard let make = makeTransactional else { return producer }
+        let p: Producer
+        if let existing = transactional[k] {
+            p = existing
+        } else {
+            p = try make(k)
+            transactional[k] = p
+        }
+        if !openTransactions.contains(k) {
+            try p.beginTransaction()
+            openTransactions.insert(k)
+        }
+        return p
+    }
+
+    /// Commits every open transaction (each flushes its producer); on a failure aborts the rest
+    /// and throws: nothing of theirs is committed to the group or claimed by a snapshot.
+    func commitTransactions() throws {
+        defer { lastTransactionCommit = .now }
+        guard !openTransactions.isEmpty else { return }
+        for k in openTransactions.sorted() {
+            let p = transactional[k]!
+            do {
+                try p.commitTransaction()
+                openTransactions.remove(k)
+            } catch {
+                for other in openTransactions { try? transactional[other]!.abortTransaction() }
+                openTransactions = []
+                throw error
+            }
+        }
+        for i in inFlight.indices { inFlight[i].uncommitted = false }
+    }
+
     /// Takes the done batches off the front. Throws a delivery failure: the loop stops, and a
     /// restart recovers from the last snapshot (nothing past a failed batch is committed).
     func settle() throws {
         if let failure = producer.takeFailure() { throw failure }
+        for p in transactional.values { if let failure = p.takeFailure() { throw failure } }
         var completedWithOutputs = false
-        while let first = inFlight.first, producer.pending(ticket: first.ticket) == 0 {
+        while let first = inFlight.first, !first.uncommitted, pending(first.ticket) == 0 {
             inFlight.removeFirst()
             delivered = first.positions
             if let metrics, !first.firedAt.isEmpty {
@@ -78,9 +141,15 @@ final class DeliveryPipeline {
         if completedWithOutputs { lastDelivery = .now }
     }
 
+    private func pending(_ ticket: Int) -> Int {
+        transactional.isEmpty ? producer.pending(ticket: ticket) : transactional.values.reduce(0) { $0 + $1.pending(ticket: ticket) }
+    }
+
     /// Waits until everything produced is delivered: before a snapshot, a revocation or the end.
     func drain() throws {
+        try commitTransactions()
         try producer.flush()
+        for p in transactional.values { try p.flush() }
         try settle()
         if !inFlight.isEmpty {
             throw LiveError("\(inFlight.count) output batches still undelivered after a flush (the delivery reports were not all counted)")

@@ -128,9 +128,6 @@ public final class LiveRunner: @unchecked Sendable {
             for leftover in try store.prepare() { logger.notice("removed \(leftover), left by an interrupted snapshot write") }
         }
         let producer = try Producer(options.kafka)
-        let pipeline = DeliveryPipeline(producer: producer, metrics: metrics)
-        self.pipeline = pipeline
-        defer { self.pipeline = nil }
         let consumer = try Consumer(options.consumerProperties, fromBeginning: true)
         try checkTopics(consumer)
         let useTransactions: Bool
@@ -142,6 +139,11 @@ public final class LiveRunner: @unchecked Sendable {
             useTransactions = marker == .some(nil)
         }
         logger.info("outputs in transactions: \(useTransactions ? "yes" : "no")")
+        let pipeline = DeliveryPipeline(producer: producer, metrics: metrics, transactional: useTransactions ? { [unowned self] k in
+            try self.transactionalProducer(k)
+        } : nil)
+        self.pipeline = pipeline
+        defer { self.pipeline = nil }
         let outputs = options.topics
         let counts = try consumer.partitionCounts([outputs.triggers, outputs.conversions, outputs.deadLetters, outputs.withheld])
         state.withLock { s in
@@ -156,13 +158,13 @@ public final class LiveRunner: @unchecked Sendable {
         consumer.willRevoke = { [unowned self] tps in self.release(tps, consumer: consumer) }
         var lastSnapshot = ContinuousClock.now
         var lastGauges = ContinuousClock.now
+        var progress = (at: ContinuousClock.now, folded: 0)
         try consumer.subscribe(options.topics.inputs)
         var summary = LiveSummary(report: BacktestReport(rules: options.rules))
         // Counting outputs keeps every customer each rule reached: only for a run that ends.
         var counter = BacktestReport.Counter(rules: options.rules)
         let keepForReport = options.stopWhenIdleSeconds != nil
         var idleSince: ContinuousClock.Instant?
-        var transactionalProducers: [Int32: Producer] = [:]
 
         while !stopRequested.load(ordering: .relaxed) {
             var events: [ConsumerEvent] = []
@@ -206,30 +208,18 @@ public final class LiveRunner: @unchecked Sendable {
                 metrics?.badInput(topic: name, reason: kind.rawValue)
             }
             let positions = state.withLock { $0.positions() }
-            if useTransactions {
-                // A task's transaction commits (and so delivers) before the batch is handed on.
-                for k in byTask.keys.sorted() {
-                    let p = try transactional(k, &transactionalProducers)
-                    try p.beginTransaction()
-                    do {
-                        for m in byTask[k]! { try p.produce(topic: m.topic, key: m.key, value: m.value) }
-                        try p.commitTransaction()
-                    } catch {
-                        try? p.abortTransaction()
-                        throw error
-                    }
-                }
-                try pipeline.send([], positions: positions, firedAt: firedAt)
-            } else {
-                // Not waited for: the next batch folds while this one is delivered.
-                try pipeline.send(byTask.keys.sorted().flatMap { byTask[$0]! }, positions: positions, firedAt: firedAt)
-            }
+            // Not waited for: the next batch folds while this one is delivered.
+            try pipeline.send(byTask.keys.sorted().map { ($0, byTask[$0]!) }, positions: positions, firedAt: firedAt)
             commit(consumer, async: true)
             if lastGauges.duration(to: .now) >= .milliseconds(250) {
                 updateGauges(consumer)
                 lastGauges = .now
             }
             if !idle || !out.isEmpty || !dead.isEmpty { summary.lastBusy = .now }
+            if progress.at.duration(to: .now) >= .seconds(10) {
+                logCatchUp(consumer, folded: summary.eventsIn - progress.folded, in: progress.at.duration(to: .now))
+                progress = (.now, summary.eventsIn)
+            }
             if options.snapshotStore != nil {
                 let due = state.withLock { $0.eventsSinceSnapshot >= options.snapshotEveryEvents }
                     || lastSnapshot.duration(to: .now) >= .milliseconds(Int64(options.snapshotIntervalSeconds * 1000))
@@ -269,14 +259,12 @@ public final class LiveRunner: @unchecked Sendable {
         return summary
     }
 
-    /// Task k's transactional producer, made (and its zombies fenced) on first use.
-    private func transactional(_ k: Int32, _ producers: inout [Int32: Producer]) throws -> Producer {
-        if let p = producers[k] { return p }
+    /// Task k's transactional producer; making it fences its zombies.
+    private func transactionalProducer(_ k: Int32) throws -> Producer {
         var props = options.kafka
         props["transactional.id"] = "\(options.groupId)-task-\(k)"
         let p = try Producer(props)
         try p.initTransactions()
-        producers[k] = p
         return p
     }
 
@@ -412,6 +400,23 @@ public final class LiveRunner: @unchecked Sendable {
         let (count, last) = snapshotFailures.withLock { ($0.count, $0.last) }
         guard count >= options.snapshotFailureLimit else { return }
         throw LiveError("\(count) snapshot writes failed in a row (--snapshot-failure-limit \(options.snapshotFailureLimit)); the last: \(last)")
+    }
+
+    /// While the tasks here are behind their partitions' ends: how far, and how fast they fold.
+    private func logCatchUp(_ consumer: Consumer, folded: Int, in elapsed: Duration) {
+        let behind = state.withLock { s in
+            s.tasks.reduce(Int64(0)) { sum, entry in
+                Topic.allCases.reduce(sum) { sum, topic in
+                    let input = entry.value.inputs[topic.rawValue]
+                    guard input.assigned, let high = consumer.cachedHighWatermark(TopicPartition(options.topics.name(of: topic), entry.key))
+                    else { return sum }
+                    return sum + max(0, high - (input.nextOffset ?? 0))
+                }
+            }
+        }
+        guard behind > 0 else { return }
+        let rate = Int(Double(folded) / max(elapsed.seconds, 0.001))
+        logger.info("catching up: \(behind) messages behind the partitions' ends; \(folded) folded in the last \(Int(elapsed.seconds.rounded())) s (\(rate)/s)")
     }
 
     private func updateGauges(_ consumer: Consumer) {

@@ -91,11 +91,16 @@ struct LiveBench: ParsableCommand {
         options.groupId = "bench-live"
         options.stopWhenIdleSeconds = 0.2
         options.transactions = transactions
+        let cpuBefore = processCPUSeconds(), wallBefore = ContinuousClock.now
         let summary = try LiveRunner(options: options).run()
+        let cpu = processCPUSeconds() - cpuBefore, wall = wallBefore.duration(to: .now).seconds
         guard let start = summary.firstAssigned, let end = summary.lastBusy else {
             throw UsageError(message: "the live run never got partitions")
         }
         let liveRate = report("live (consume, fold, produce)", summary.eventsIn, start.duration(to: end))
+        // What bounds it: near the cores' count, the CPU (fold, decode, librdkafka's threads); far
+        // below, waiting (deliveries, commits, polls).
+        print("live run: \(String(format: "%.1f", cpu)) CPU s in \(String(format: "%.1f", wall)) s from its start to its exit = \(String(format: "%.2f", cpu / wall)) cores busy, on \(ProcessInfo.processInfo.activeProcessorCount) cores")
         print("triggers \(summary.report.totalTriggers), conversions \(summary.report.totalConversions), dead letters \(summary.badInputs)")
         print("live / raw consume = \(String(format: "%.2f", liveRate / rawRate))")
         if let interval = snapshotInterval {
