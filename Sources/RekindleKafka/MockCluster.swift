@@ -27,6 +27,26 @@ public final class MockCluster: @unchecked Sendable {
             "create topic \(name)")
     }
 
+    /// Every broker refuses connections (`down: true`) or accepts them again; no leader change.
+    public func setBrokersDown(_ down: Bool) throws(KafkaError) {
+        guard let cluster else { throw KafkaError(code: -1, message: "mock cluster closed") }
+        try KafkaError.check(down ? rd_kafka_mock_broker_set_down(cluster, -1) : rd_kafka_mock_broker_set_up(cluster, -1),
+                             down ? "broker down" : "broker up")
+    }
+
+    /// Every broker answers each request this much later.
+    public func setRoundTrip(milliseconds: Int) throws(KafkaError) {
+        guard let cluster else { throw KafkaError(code: -1, message: "mock cluster closed") }
+        try KafkaError.check(rd_kafka_mock_broker_set_rtt(cluster, -1, Int32(milliseconds)), "broker round trip")
+    }
+
+    /// The next `errors.count` Produce requests fail with these error codes, in order.
+    public func failNextProduceRequests(_ errors: [rd_kafka_resp_err_t]) {
+        guard let cluster else { return }
+        var list = errors
+        list.withUnsafeMutableBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, 0, $0.count, $0.baseAddress) }
+    }
+
     /// Destroys the cluster before its owning handle (the other order aborts the process).
     public func close() {
         if let cluster {

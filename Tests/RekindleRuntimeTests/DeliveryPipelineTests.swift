@@ -1,0 +1,96 @@
+import CRdKafka
+import Foundation
+import RekindleCore
+import RekindleKafka
+import Synchronization
+@testable import RekindleRuntime
+import Testing
+
+/// The live loop's outputs in flight (issue 11): it folds the next batch while this one is being
+/// delivered, but never lets the group or a snapshot get ahead of what is delivered, and never
+/// holds more than its bound.
+@Suite(.serialized) struct DeliveryPipelineTests {
+    static func position(_ offset: Int64) -> [TopicPartitionOffset] {
+        [TopicPartitionOffset(TopicPartition("orders", 0), offset: offset)]
+    }
+
+    static func batch(_ n: Int) -> [(task: Int32, messages: [DeliveryPipeline.Message])] {
+        [(0, (0..<n).map { DeliveryPipeline.Message(topic: "out", key: Array("c\($0)".utf8), value: Array("{\"n\":\($0)}".utf8)) })]
+    }
+
+    @Test func positionsAdvanceOnlyOnceTheirBatchIsDeliveredAndInOrder() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic("out", partitions: 2)
+        try cluster.setRoundTrip(milliseconds: 300)
+        let producer = try Producer(["bootstrap.servers": cluster.bootstrapServers, "linger.ms": "0"])
+        let pipeline = DeliveryPipeline(producer: producer, metrics: nil)
+        try pipeline.send(Self.batch(10), positions: Self.position(10), firedAt: [])
+        try pipeline.send([], positions: Self.position(12), firedAt: [])  // a batch with no outputs
+        // 300 ms per request: the first batch is not delivered yet, so neither position counts,
+        // though the second batch had nothing to deliver.
+        #expect(pipeline.delivered.isEmpty)
+        #expect(pipeline.batchesInFlight == 2)
+        try pipeline.drain()
+        #expect(pipeline.delivered == Self.position(12))
+        #expect(pipeline.batchesInFlight == 0)
+        #expect(producer.delivered == 10)
+    }
+
+    @Test func aStalledOutputTopicHoldsTheLoopAtItsBoundAndFailsLoudly() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic("out", partitions: 1)
+        let producer = try Producer(["bootstrap.servers": cluster.bootstrapServers, "linger.ms": "0", "message.timeout.ms": "1500"])
+        let pipeline = DeliveryPipeline(producer: producer, metrics: nil, maxBatches: 2)
+        try pipeline.send(Self.batch(1), positions: Self.position(1), firedAt: [])
+        try pipeline.drain()
+        try cluster.setBrokersDown(true)
+        // Two batches may wait; the third send waits for deliveries that cannot come, until
+        // librdkafka gives up on them, and the failure reaches the loop instead of a growing queue.
+        try pipeline.send(Self.batch(5), positions: Self.position(2), firedAt: [])
+        try pipeline.send(Self.batch(5), positions: Self.position(3), firedAt: [])
+        #expect(pipeline.batchesInFlight == 2)
+        let started = ContinuousClock.now
+        #expect(throws: KafkaError.self) { try pipeline.send(Self.batch(5), positions: Self.position(4), firedAt: []) }
+        #expect(started.duration(to: .now) >= .milliseconds(500), "the third send waited for the stalled deliveries")
+        #expect(pipeline.delivered == Self.position(1), "nothing undelivered is claimed")
+    }
+
+    @Test func aFailedDeliveryStopsThePositionsAtTheLastDeliveredBatch() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic("out", partitions: 1)
+        let producer = try Producer(["bootstrap.servers": cluster.bootstrapServers, "linger.ms": "0", "retries": "0",
+                                     "enable.idempotence": "false"])
+        let pipeline = DeliveryPipeline(producer: producer, metrics: nil)
+        try pipeline.send(Self.batch(3), positions: Self.position(3), firedAt: [])
+        try pipeline.drain()
+        cluster.failNextProduceRequests([RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED])
+        // The failure surfaces at the send that sees its report, or at the latest at the drain.
+        #expect(throws: KafkaError.self) {
+            try pipeline.send(Self.batch(3), positions: Self.position(6), firedAt: [])
+            try pipeline.drain()
+        }
+        #expect(pipeline.delivered == Self.position(3))
+    }
+
+    @Test func withTransactionsABatchCountsOnlyOnceItsTransactionsCommit() throws {
+        let cluster = try MockCluster()
+        try cluster.createTopic("out", partitions: 2)
+        let bootstrap = cluster.bootstrapServers
+        let producer = try Producer(["bootstrap.servers": bootstrap])
+        let made = Mutex<[Int32]>([])
+        let pipeline = DeliveryPipeline(producer: producer, metrics: nil, transactional: { k in
+            made.withLock { $0.append(k) }
+            let p = try Producer(["bootstrap.servers": bootstrap, "transactional.id": "pipeline-test-\(k)"])
+            try p.initTransactions()
+            return p
+        }, transactionInterval: .seconds(3600))
+        try pipeline.send(Self.batch(4) + [(7, Self.batch(2)[0].messages)], positions: Self.position(4), firedAt: [])
+        try pipeline.send(Self.batch(1), positions: Self.position(5), firedAt: [])
+        // Delivered to the broker, perhaps, but inside open transactions: not yet to be claimed.
+        for _ in 0..<20 { try pipeline.settle() }
+        #expect(pipeline.delivered.isEmpty)
+        try pipeline.drain()
+        #expect(pipeline.delivered == Self.position(5))
+        #expect(made.withLock { $0 } == [0, 7], "one transactional producer per task, made once")
+    }
+}
