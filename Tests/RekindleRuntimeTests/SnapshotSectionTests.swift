@@ -74,13 +74,57 @@ import Testing
 
     @Test func theStateIsTheCoreThenOneSectionPerFamilyInRegistryOrder() {
         let s = Self.sections(Self.folded(2000).encodeState())
-        #expect(s.map(\.name) == ["core"] + RuleSet.families)
+        #expect(s.map(\.name) == ["core"] + RuleSet.families + ["timers"])
         // The core and the views keep their records' bytes (version 2); the others are version 1.
         #expect(s.map(\.version) == s.map { ["core", "views"].contains($0.name) ? 2 : 1 })
         // Families without state of their own write empty sections; the others do not.
         #expect(s.first { $0.name == "rf" }?.bytes == [])
         #expect(s.first { $0.name == "views" }!.bytes.count > 1000)
         #expect(Self.state(s) == Self.folded(2000).encodeState())
+    }
+
+    /// The `timers` section stores each customer's next wake-up so that a restore need not
+    /// recompute them: loaded, they are exactly what a recompute from the state gives (the
+    /// restored task writes the same bytes, timers included, either way), at every cut.
+    @Test func storedTimersAreTheOnesARecomputeGives() throws {
+        for cut in [1, 500, 2000, SnapshotTests.events.count / 2, SnapshotTests.events.count] {
+            let task = Self.folded(cut)
+            let state = task.encodeState()
+            let withoutTimers = Self.state(Self.sections(state).filter { $0.name != "timers" })
+            #expect(try CampaignTask(restoring: state, rules: .defaults).encodeState() == state, "cut \(cut)")
+            #expect(try CampaignTask(restoring: withoutTimers, rules: .defaults).encodeState() == state, "cut \(cut)")
+        }
+    }
+
+    /// Under changed rules the stored timers do not hold (a rule's delay moved): they are
+    /// recomputed, as for a snapshot without the section.
+    @Test func storedTimersUnderOtherRulesAreRecomputed() throws {
+        let task = Self.folded(SnapshotTests.events.count / 2)
+        let state = task.encodeState()
+        let changed = try RuleSet(overlay: JSONParser.parse(#"{"version": "v2", "families": {"views": {"rules": {"view.abandoned": {"delay_minutes": 30}}}}}"#))
+        let withoutTimers = Self.state(Self.sections(state).filter { $0.name != "timers" })
+        let restored = try CampaignTask(restoring: state, rules: changed)
+        #expect(restored.encodeState() == (try CampaignTask(restoring: withoutTimers, rules: changed)).encodeState())
+        #expect(restored.encodeState() != (try CampaignTask(restoring: state, rules: .defaults)).encodeState())
+    }
+
+    @Test func aTimersSectionThatNamesNoCustomerRefusesTheSnapshot() throws {
+        var s = Self.sections(Self.folded(2000).encodeState())
+        let timers = try #require(s.firstIndex { $0.name == "timers" })
+        // After the rules' hash: the count, then the first customer's gap; make that gap huge.
+        var i = 0
+        let hashLength = Int(Self.varint(s[timers].bytes, &i))
+        i += hashLength
+        _ = Self.varint(s[timers].bytes, &i)
+        var bytes = Array(s[timers].bytes[..<i])
+        Self.put(1 << 40, &bytes)
+        var rest = i
+        _ = Self.varint(s[timers].bytes, &rest)
+        bytes += s[timers].bytes[rest...]
+        s[timers].bytes = bytes
+        #expect(throws: SnapshotError("section timers: customer number out of order or range")) {
+            try CampaignTask(restoring: Self.state(s), rules: .defaults)
+        }
     }
 
     @Test func aSectionOfAFamilyThisReleaseDoesNotHaveIsDroppedAndNamed() throws {
