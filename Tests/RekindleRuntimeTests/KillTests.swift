@@ -43,13 +43,16 @@ import Testing
         for round in 0..<3 {
             let log = dir.appendingPathComponent("run-\(round).log")
             let p = try Self.start(common, log: log)
-            // Wait until it holds partitions (a condition, with a deadline), then crash it at a
-            // random moment of its processing (fault injection).
-            let deadline = Date().addingTimeInterval(60)
+            // Wait until it holds partitions and has delivered something of its own (conditions,
+            // with a deadline: how long that takes depends on the build and the machine's load),
+            // then crash it at a random moment of its processing (fault injection).
+            let deadline = Date().addingTimeInterval(120)
             while Date() < deadline, !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains("assigned") {
                 usleep(20_000)
             }
-            usleep(useconds_t(200_000 + rng.next() % 1_500_000))
+            let before = partial.last ?? 0
+            while Date() < deadline, try Self.topic(bootstrap, "campaign-triggers").count <= before { usleep(50_000) }
+            usleep(useconds_t(rng.next() % 1_000_000))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
             #expect(p.terminationReason == .uncaughtSignal, "round \(round) was killed, not finished")
