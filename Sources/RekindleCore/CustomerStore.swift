@@ -56,6 +56,31 @@ struct CustomerStore: Sendable {
         index(count - 1, id: id)
     }
 
+    /// Adds a customer from its record's bytes unless its id is already here (a snapshot that
+    /// holds a customer twice is refused): one probe of the index for both.
+    mutating func addIfAbsent(encoded record: UnsafeRawBufferPointer, id: String) -> Bool {
+        makeRoomInIndex()
+        if id.isEmpty {
+            records.append(encoded: record)
+            return true
+        }
+        var id = id
+        return id.withUTF8 { utf8 in
+            let key = UnsafeRawBufferPointer(utf8)
+            let h = Self.hash(key)
+            let mask = table.count - 1
+            var k = Int(truncatingIfNeeded: h) & mask
+            while table[k] != 0 {
+                let e = table[k]
+                if e >> 32 == h >> 32, withId(Int(e & 0xffff_ffff) - 1, { $0.elementsEqual(key) }) { return false }
+                k = (k + 1) & mask
+            }
+            records.append(encoded: record)
+            table[k] = (h >> 32) << 32 | UInt64(count)
+            return true
+        }
+    }
+
     /// Grows the index before a customer is added (a rebuild indexes the records there are).
     private mutating func makeRoomInIndex() {
         if (count + 1) * 10 > table.count * 7 { rebuildIndex(size: table.count * 2) }

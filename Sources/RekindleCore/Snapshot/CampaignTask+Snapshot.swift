@@ -165,8 +165,12 @@ extension CampaignTask {
         }
         try CustomerState.decodeRecords(&r, count: count, products: core.productNames.count, remap: remap) {
             (state, encoded) throws(SnapshotError) in
-            guard state.id.isEmpty || core.customers.find(state.id) == nil else { throw SnapshotError("customer \(state.id) twice") }
-            if let encoded { core.customers.add(encoded: encoded, id: state.id) } else { _ = core.customers.add(state) }
+            if let encoded {
+                guard core.customers.addIfAbsent(encoded: encoded, id: state.id) else { throw SnapshotError("customer \(state.id) twice") }
+            } else {
+                guard state.id.isEmpty || core.customers.find(state.id) == nil else { throw SnapshotError("customer \(state.id) twice") }
+                _ = core.customers.add(state)
+            }
         }
         return remap
     }
