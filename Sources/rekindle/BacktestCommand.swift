@@ -26,6 +26,7 @@ struct BacktestCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
+        try history.requireInput()
         guard !report.isEmpty else { throw ValidationError("--report: give FILE.html or FILE.json (or both, repeating --report)") }
         for path in report where path == "-" {
             throw ValidationError("--report: expected a file (a report is written whole, then renamed), got \"-\"")

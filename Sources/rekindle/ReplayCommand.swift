@@ -6,12 +6,21 @@ import RekindleRuntime
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Fold event history from JSON-lines files and write the triggers it would have fired.")
+        abstract: "Fold event history from JSON-lines files or the input topics and write the triggers it would have fired.",
+        discussion: """
+            From files: --input FILE... (with --partitions P, as a live run on P partitions would). From
+            topics: --bootstrap HOST:PORT without --input reads partition k of the three input topics as
+            task k, from their beginning (or --from) to their end offsets when the replay starts, outside
+            any consumer group and committing nothing; its output equals `replay --partitions P` of the
+            same events. Outputs go to files (--output), or with --triggers-topic to topics named one by one.
+            """)
 
     @OptionGroup var history: HistoryOptions
 
+    @OptionGroup var topics: TopicOptions
+
     @Option(name: .long, help: "Where the triggers go, one JSON object per line ('-' for stdout); files appear only when the run succeeds.")
-    var output: String
+    var output: String?
 
     @Option(name: .long, help: "Where conversions go (default: beside --output, *.conversions.jsonl).")
     var conversions: String?
@@ -34,8 +43,26 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .long, help: "Do not print the report table.")
     var quiet = false
 
+    func validate() throws {
+        if topics.bootstrap == nil { try history.requireInput() }
+        if topics.bootstrap != nil && history.input.isEmpty {
+            if history.partitions != 1 { throw ValidationError("--partitions: from topics, each partition is a task; their count is the topics'") }
+            if history.partitioner != "murmur2" { throw ValidationError("--partitioner: from topics, each message's partition is its task") }
+            if history.now != nil { throw ValidationError("--now: from topics, the future-skew check measures from each message's timestamp, as live") }
+        }
+        if output == nil && !topics.writesTopics { throw ValidationError("--output: name a file (or '-'), or write to topics with --triggers-topic") }
+        if output != nil && topics.writesTopics { throw ValidationError("--output: the outputs go to --triggers-topic and its companions; give one or the other") }
+        for (flag, value) in [("--conversions", conversions), ("--dead-letters", deadLetters), ("--withheld", withheld)]
+        where value != nil && topics.writesTopics {
+            throw ValidationError("\(flag): the outputs go to topics (--triggers-topic); name an output topic instead")
+        }
+    }
+
     func run() throws {
-        var job = ReplayJob(inputs: history.input, output: output)
+        let settings = topics.bootstrap == nil ? RunConfiguration() : try topics.settings()
+        var job = ReplayJob(inputs: history.input, output: output ?? "-")
+        job.topicSource = history.input.isEmpty ? try topics.source(settings) : nil
+        job.outputTopics = topics.outputs(settings)
         job.rulesPath = rules
         job.conversions = conversions
         job.deadLetters = deadLetters
@@ -46,7 +73,12 @@ struct ReplayCommand: ParsableCommand {
         if let until { job.until = try parseTime(until, flag: "--until") }
         job.checks = try history.checks()
         job.progress = Progress()
-        let summary = try job.run()
+        let summary: BacktestReport
+        do {
+            summary = try job.run()
+        } catch let error as TopicReplayError {
+            throw UsageError(message: error.message)
+        }
         if !quiet {
             let text = summary.table
             if output == "-" {
