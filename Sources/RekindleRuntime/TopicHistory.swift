@@ -64,6 +64,41 @@ public struct TopicHistory: Sendable {
         return TopicHistory(partitions: partitions, messages: messages)
     }
 
+    /// The messages checked as a live run checks them, and each partition's events put in
+    /// `occurred_at` order (ties in offset order), as a file replay sorts its input: the whole
+    /// history is present, so none arrives late.
+    public struct Ordered: Sendable {
+        /// `tasks[k][topic.rawValue]`: the events of that partition, in order.
+        var tasks: [[[InputMessage]]]
+        /// Bad messages, by task, topic and offset.
+        public var bad: [DeadLetter]
+        /// The latest `occurred_at` of all (`Millis.min` when there is no event).
+        public var last: Millis
+    }
+
+    func ordered(maxFutureSkewMs: Millis) -> Ordered {
+        var result = Ordered(tasks: [], bad: [], last: Millis.min)
+        for task in messages {
+            result.tasks.append(Topic.allCases.map { topic in
+                var events: [(at: Millis, message: InputMessage)] = []
+                for m in task[topic.rawValue] {
+                    let checked = InputMessage.validate(m, topic: topic, maxFutureSkewMs: maxFutureSkewMs)
+                    switch checked {
+                    case .event(let e, _, _):
+                        events.append((e.occurredAt, checked))
+                        result.last = max(result.last, e.occurredAt)
+                    case .bad(let letter, _, _, _): result.bad.append(letter)
+                    }
+                }
+                let sorted = zip(events, events.dropFirst()).allSatisfy { $0.at <= $1.at }
+                return (sorted ? events : events.enumerated().sorted { a, b in
+                    a.element.at != b.element.at ? a.element.at < b.element.at : a.offset < b.offset
+                }.map(\.element)).map(\.message)
+            })
+        }
+        return result
+    }
+
     /// The partition count the three input topics share (they are co-partitioned, spec 5).
     static func partitionCount(_ consumer: Consumer, _ names: [String]) throws -> Int {
         let counts = try consumer.partitionCounts(names)

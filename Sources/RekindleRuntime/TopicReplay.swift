@@ -21,31 +21,9 @@ public struct TopicReplay {
     public init(rules: RuleSet) { self.rules = rules }
 
     public func run(_ history: TopicHistory, progress: Progress? = nil) -> Replay.Result {
-        let skew = maxFutureSkewMs
-        var bad: [DeadLetter] = []
-        // Per task and topic, the partition's events in occurred_at order (ties in offset order):
-        // the whole history is present, so, as in a file replay, none arrives late.
-        var ordered: [[[InputMessage]]] = []
-        var last = Millis.min
-        for task in history.messages {
-            ordered.append(Topic.allCases.map { topic in
-                var events: [(at: Millis, message: InputMessage)] = []
-                for m in task[topic.rawValue] {
-                    let checked = InputMessage.validate(m, topic: topic, maxFutureSkewMs: skew)
-                    switch checked {
-                    case .event(let e, _, _):
-                        events.append((e.occurredAt, checked))
-                        last = max(last, e.occurredAt)
-                    case .bad(let letter, _, _, _): bad.append(letter)
-                    }
-                }
-                let sorted = zip(events, events.dropFirst()).allSatisfy { $0.at <= $1.at }
-                return (sorted ? events : events.enumerated().sorted { a, b in
-                    a.element.at != b.element.at ? a.element.at < b.element.at : a.offset < b.offset
-                }.map(\.element)).map(\.message)
-            })
-        }
-        let end = until ?? last
+        let checked = history.ordered(maxFutureSkewMs: maxFutureSkewMs)
+        var ordered = checked.tasks
+        let end = until ?? checked.last
         var afterUntil = 0
         for k in ordered.indices {
             for t in ordered[k].indices {
@@ -76,6 +54,6 @@ public struct TopicReplay {
             fold.events = tasks[k].reduce(0) { $0 + $1.count }
             return fold
         }
-        return Replay.result(rules: rules, tasks: finished, deadLetters: bad, afterUntil: afterUntil, watermark: end)
+        return Replay.result(rules: rules, tasks: finished, deadLetters: checked.bad, afterUntil: afterUntil, watermark: end)
     }
 }
