@@ -17,7 +17,9 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var history: HistoryOptions
 
-    @OptionGroup var topics: TopicOptions
+    @OptionGroup var source: TopicSourceOptions
+
+    @OptionGroup var topics: OutputTopicOptions
 
     @Option(name: .long, help: "Where the triggers go, one JSON object per line ('-' for stdout); files appear only when the run succeeds.")
     var output: String?
@@ -44,25 +46,21 @@ struct ReplayCommand: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if topics.bootstrap == nil { try history.requireInput() }
-        if topics.bootstrap != nil && history.input.isEmpty {
-            if history.partitions != 1 { throw ValidationError("--partitions: from topics, each partition is a task; their count is the topics'") }
-            if history.partitioner != "murmur2" { throw ValidationError("--partitioner: from topics, each message's partition is its task") }
-            if history.now != nil { throw ValidationError("--now: from topics, the future-skew check measures from each message's timestamp, as live") }
-        }
-        if output == nil && !topics.writesTopics { throw ValidationError("--output: name a file (or '-'), or write to topics with --triggers-topic") }
-        if output != nil && topics.writesTopics { throw ValidationError("--output: the outputs go to --triggers-topic and its companions; give one or the other") }
+        try source.check(history)
+        if topics.named && source.bootstrap == nil { throw ValidationError("--triggers-topic: writes to a broker, so --bootstrap is needed") }
+        if output == nil && !topics.named { throw ValidationError("--output: name a file (or '-'), or write to topics with --triggers-topic") }
+        if output != nil && topics.named { throw ValidationError("--output: the outputs go to --triggers-topic and its companions; give one or the other") }
         for (flag, value) in [("--conversions", conversions), ("--dead-letters", deadLetters), ("--withheld", withheld)]
-        where value != nil && topics.writesTopics {
+        where value != nil && topics.named {
             throw ValidationError("\(flag): the outputs go to topics (--triggers-topic); name an output topic instead")
         }
     }
 
     func run() throws {
-        let settings = topics.bootstrap == nil ? RunConfiguration() : try topics.settings()
+        let settings = try source.settings()
         var job = ReplayJob(inputs: history.input, output: output ?? "-")
-        job.topicSource = history.input.isEmpty ? try topics.source(settings) : nil
-        job.outputTopics = topics.outputs(settings)
+        job.topicSource = try source.source(history, settings)
+        job.outputTopics = try topics.outputs(bootstrap: source.bootstrap, settings)
         job.rulesPath = rules
         job.conversions = conversions
         job.deadLetters = deadLetters
@@ -73,12 +71,7 @@ struct ReplayCommand: ParsableCommand {
         if let until { job.until = try parseTime(until, flag: "--until") }
         job.checks = try history.checks()
         job.progress = Progress()
-        let summary: BacktestReport
-        do {
-            summary = try job.run()
-        } catch let error as TopicReplayError {
-            throw UsageError(message: error.message)
-        }
+        let summary = try asUsage { try job.run() }
         if !quiet {
             let text = summary.table
             if output == "-" {
