@@ -19,7 +19,7 @@ import Testing
         let cluster: MockCluster
         let lines: [String]
 
-        init(partitions: Int, customers: Int = 300) throws {
+        init(partitions: Int, customers: Int = 300, producer: [String: String] = [:]) throws {
             dir = try CLI.temporaryDirectory()
             lines = ReplayFixture.generated(customers: customers, days: 60, seed: 23, bad: 0.02)
             events = dir.appendingPathComponent("events.jsonl").path
@@ -27,7 +27,7 @@ import Testing
             rules = dir.appendingPathComponent("rules.yaml").path
             try TopicReplayTests.holdoutRules.write(toFile: rules, atomically: true, encoding: .utf8)
             cluster = try LiveKafka.cluster(partitions: partitions)
-            try LiveKafka.produce(lines, to: cluster)
+            try LiveKafka.produce(lines, to: cluster, extra: producer)
         }
 
         subscript(_ name: String) -> String { dir.appendingPathComponent(name).path }
@@ -172,6 +172,32 @@ import Testing
         let whole = try CLI.rekindle(["replay", "--bootstrap", s.cluster.bootstrapServers, "--output", s["whole.jsonl"], "--quiet"])
         #expect(whole.status == 0)
         #expect(try s.text("whole.jsonl").count > triggers.count)
+    }
+
+    /// `backtest --bootstrap` gives the report of `backtest --input` with the topics' partition
+    /// count and the partitioner that filled them (here librdkafka's default, CRC-32), found by
+    /// where the customers are.
+    @Test func backtestFromTopicsEqualsABacktestOfTheFile() throws {
+        let s = try Setup(partitions: 4, producer: ["partitioner": "consistent_random"])
+        defer { s.cluster.close() }
+        let file = try CLI.rekindle([
+            "backtest", "--input", s.events, "--partitions", "4", "--partitioner", "crc32", "--rules", s.rules,
+            "--report", s["file.json"], "--quiet",
+        ])
+        #expect(file.status == 0, "\(file.stderr)")
+        let topics = try CLI.rekindle([
+            "backtest", "--bootstrap", s.cluster.bootstrapServers, "--rules", s.rules, "--report", s["topics.json"], "--quiet",
+        ])
+        #expect(topics.status == 0, "\(topics.stderr)")
+        let report = try s.text("topics.json")
+        #expect(report.contains("\"partitions\":4"))
+        #expect(report == (try s.text("file.json")))
+        // The same topics replayed with murmur2 routing would differ: the partitioner matters.
+        let murmur = try CLI.rekindle([
+            "backtest", "--input", s.events, "--partitions", "4", "--rules", s.rules, "--report", s["murmur.json"], "--quiet",
+        ])
+        #expect(murmur.status == 0)
+        #expect(try s.text("murmur.json") != report)
     }
 
     /// Task k is partition k of each input topic: topics with different counts cannot be replayed.
