@@ -7,11 +7,7 @@ struct BacktestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backtest",
         abstract: "Back-test a rule set (and a candidate beside it) over event history: a report a marketer can act on, as HTML and JSON.",
-        discussion: """
-            The history is --input files, or with --bootstrap (and no --input) the input topics, as
-            `replay --bootstrap` reads them: partition k of each is task k, and the report equals that of
-            the same events from a file with --partitions P and the partitioner that filled the topics.
-            """)
+        discussion: "The history is --input files, or with --bootstrap (and no --input) the input topics, as `replay --bootstrap` reads them: partition k of each is task k, and the report equals that of the same events from a file with --partitions P and the partitioner that filled the topics.")
 
     @OptionGroup var history: HistoryOptions
 

@@ -7,13 +7,7 @@ struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
         abstract: "Fold event history from JSON-lines files or the input topics and write the triggers it would have fired.",
-        discussion: """
-            From files: --input FILE... (with --partitions P, as a live run on P partitions would). From
-            topics: --bootstrap HOST:PORT without --input reads partition k of the three input topics as
-            task k, from their beginning (or --from) to their end offsets when the replay starts, outside
-            any consumer group and committing nothing; its output equals `replay --partitions P` of the
-            same events. Outputs go to files (--output), or with --triggers-topic to topics named one by one.
-            """)
+        discussion: "From files: --input FILE... (with --partitions P, as a live run on P partitions would). From topics: --bootstrap HOST:PORT without --input reads partition k of the three input topics as task k, from their beginning (or --from) to their end offsets when the replay starts, outside any consumer group and committing nothing; its output equals `replay --partitions P` of the same events. Outputs go to files (--output), or with --triggers-topic to topics named one by one.")
 
     @OptionGroup var history: HistoryOptions
 
