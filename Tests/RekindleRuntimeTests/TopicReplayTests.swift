@@ -200,6 +200,31 @@ import Testing
         #expect(try s.text("murmur.json") != report)
     }
 
+    /// The history ends at the end offsets taken when the read starts: messages produced after
+    /// them are not read, even though they are there when the reading reaches them.
+    @Test func theReadStopsAtTheEndOffsetsTakenAtTheStart() throws {
+        let cluster = try LiveKafka.cluster(partitions: 2)
+        defer { cluster.close() }
+        let lines = ReplayFixture.generated(customers: 40, days: 20, seed: 5)
+        let half = lines.count / 2
+        try LiveKafka.produce(Array(lines[..<half]), to: cluster)
+        let consumer = try Consumer(
+            ["bootstrap.servers": cluster.bootstrapServers, "group.id": "reader-\(UUID().uuidString)", "fetch.wait.max.ms": "10"],
+            fromBeginning: true)
+        defer { consumer.close() }
+        let all = TopicNames().inputs.flatMap { name in (0..<Int32(2)).map { TopicPartition(name, $0) } }
+        var ends: [TopicPartition: Int64] = [:]
+        for tp in all { ends[tp] = try consumer.queryWatermarks(tp).high }
+        try LiveKafka.produce(Array(lines[half...]), to: cluster)
+        var read = 0
+        try consumer.read(all.map(TopicPartitionOffset.beginning), to: ends) { m in
+            read += 1
+            #expect(m.offset < ends[m.topicPartition]!)
+        }
+        #expect(read == half)
+        #expect(try all.reduce(Int64(0)) { $0 + (try consumer.queryWatermarks($1).high) } == Int64(lines.count))
+    }
+
     /// Task k is partition k of each input topic: topics with different counts cannot be replayed.
     @Test func inputTopicsMustShareTheirPartitionCount() throws {
         let cluster = try MockCluster()
