@@ -100,30 +100,50 @@ public final class Consumer: @unchecked Sendable {
     }
 
     /// Reads each partition from the given offset to its current end (queried first), calling
-    /// `body` for every message; partitions already at their end are skipped.
+    /// `body` for every message; partitions already at their end are skipped. Fails when no
+    /// message came for `timeoutSeconds` (a long read that keeps moving goes on).
     public func readToEnd(_ starts: [TopicPartitionOffset], timeoutSeconds: Double = 120,
                           _ body: (ConsumedMessage) -> Void) throws(KafkaError) {
         var ends: [TopicPartition: Int64] = [:]
+        for s in starts { ends[s.topicPartition] = try queryWatermarks(s.topicPartition).high }
+        try read(starts, to: ends, stallSeconds: timeoutSeconds, body)
+    }
+
+    /// Reads each partition from its start offset up to (not including) its offset in `ends`,
+    /// calling `body` for every message; partitions with nothing before their end are skipped.
+    /// Fails when no message came for `stallSeconds`.
+    public func read(_ starts: [TopicPartitionOffset], to ends: [TopicPartition: Int64], stallSeconds: Double = 120,
+                     _ body: (ConsumedMessage) -> Void) throws(KafkaError) {
+        var ends = ends
         var assign: [TopicPartitionOffset] = []
         for s in starts {
-            let high = try queryWatermarks(s.topicPartition).high
-            if high > s.offset {
-                ends[s.topicPartition] = high
+            if let high = ends[s.topicPartition], high > s.offset, high > 0 {
                 assign.append(s)
+            } else {
+                ends[s.topicPartition] = nil
             }
         }
         guard !assign.isEmpty else { return }
         try self.assign(assign)
-        let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(timeoutSeconds * 1000)))
+        let stall = Duration.milliseconds(Int64(stallSeconds * 1000))
+        var deadline = ContinuousClock.now.advanced(by: stall)
         while !ends.isEmpty {
             guard ContinuousClock.now < deadline else {
                 throw KafkaError(code: -1, message: "did not reach the end of \(ends.keys.map(\.description).sorted())")
             }
             switch poll(timeoutMs: 100) {
             case .message(let m)?:
+                deadline = ContinuousClock.now.advanced(by: stall)
+                guard let end = ends[m.topicPartition] else { continue }
+                // Past the end (offsets may skip: compaction, transaction markers): done.
+                guard m.offset < end else {
+                    ends[m.topicPartition] = nil
+                    continue
+                }
                 body(m)
-                if let end = ends[m.topicPartition], m.offset + 1 >= end { ends[m.topicPartition] = nil }
-            case .endOfPartition(let tp, _)?: ends[tp] = nil
+                if m.offset + 1 >= end { ends[m.topicPartition] = nil }
+            case .endOfPartition(let tp, let offset)?:
+                if let end = ends[tp], offset >= end { ends[tp] = nil }
             case .error(let e)?: throw e
             default: break
             }
@@ -192,6 +212,25 @@ public final class Consumer: @unchecked Sendable {
         var low: Int64 = -1, high: Int64 = -1
         try KafkaError.check(rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, timeoutMs), "watermarks \(tp)")
         return (low, high)
+    }
+
+    /// For each partition, the first offset whose message timestamp is at or after `time` (ms since
+    /// the epoch), as the broker's time index gives it: nil where the broker gave none (every
+    /// message is older, or the broker keeps no time index: librdkafka's mock cluster).
+    public func offsetsForTimes(_ partitions: [TopicPartition], time: Int64, timeoutMs: Int32 = 10_000)
+        throws(KafkaError) -> [TopicPartition: Int64?]
+    {
+        let list = TopicPartition.list(partitions.map { TopicPartitionOffset($0, offset: time) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        try KafkaError.check(rd_kafka_offsets_for_times(rk, list, timeoutMs), "offsets for times")
+        var found: [TopicPartition: Int64?] = [:]
+        for i in 0..<Int(list.pointee.cnt) {
+            let e = list.pointee.elems[i]
+            let tp = TopicPartition(String(cString: e.topic), e.partition)
+            try KafkaError.check(e.err, "offsets for times \(tp)")
+            found[tp] = .some(e.offset >= 0 ? e.offset : nil)
+        }
+        return found
     }
 
     /// Partition counts of the named topics from the cluster's metadata (nil for a topic the

@@ -41,6 +41,11 @@ public struct TopicPartitionOffset: Hashable, Sendable {
         topicPartition = tp
         self.offset = offset
     }
+
+    /// The partition read from its first offset still kept.
+    public static func beginning(_ tp: TopicPartition) -> TopicPartitionOffset {
+        TopicPartitionOffset(tp, offset: rekindle_offset_beginning)
+    }
 }
 
 extension TopicPartition {

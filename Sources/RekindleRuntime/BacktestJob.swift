@@ -23,6 +23,9 @@ public struct BacktestJob {
     public var until: Millis?
     public var progress: Progress?
     public var checks = InputChecks()
+    /// Read the history from the input topics instead of `inputs` (`--bootstrap`): task `k` is
+    /// partition `k`, as in `replay --bootstrap`.
+    public var topicSource: TopicHistory.Source?
 
     public init(inputs: [String], reports: [String]) {
         self.inputs = inputs
@@ -60,6 +63,15 @@ public struct BacktestJob {
         if let comparePath { ruleSets.append(try RuleFile.load(path: comparePath)) }
         var checks = self.checks
         if checks.reference == nil { checks.reference = Millis((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+        if let topicSource {
+            let ordered = try TopicHistory.read(topicSource, progress: progress).ordered(maxFutureSkewMs: checks.maxFutureSkewMs)
+            let (events, partitioner) = try ordered.backtestStream()
+            var job = self
+            (job.partitions, job.partitioner) = (ordered.tasks.count, partitioner)
+            let bad = ordered.bad
+            let analysis = try job.analyse(ruleSets) { send in Self.sendAll(events, deadLetters: bad, send) }
+            return try publish(analysis!)
+        }
         var pipes: [String: PipeCopy] = [:]
         for path in inputs where InputFile.isPipe(path) { pipes[path] = try PipeCopy(path, beside: reports[0]) }
 
@@ -76,16 +88,26 @@ public struct BacktestJob {
                 let events = reader.events.sorted { a, b in
                     a.event.occurredAt != b.event.occurredAt ? a.event.occurredAt < b.event.occurredAt : a.sequence < b.sequence
                 }
-                guard send(OrderedEventReader.Batch(deadLetters: reader.deadLetters)) else { return true }
-                for start in stride(from: 0, to: events.count, by: 2048) {
-                    guard send(OrderedEventReader.Batch(events: Array(events[start..<min(start + 2048, events.count)]))) else { break }
-                }
-                return true
+                return Self.sendAll(events, deadLetters: reader.deadLetters, send)
             }
         }
         guard let analysis = pass else { preconditionFailure("a sorted pass cannot be unsorted") }
-        progress?.finish()
+        return try publish(analysis)
+    }
 
+    /// Sends a whole history already in order as the reading stage would: its dead letters, then its
+    /// events in batches (until `send` refuses). True: it was sent in order.
+    static func sendAll(_ events: [SourcedEvent], deadLetters: [DeadLetter], _ send: (OrderedEventReader.Batch) -> Bool) -> Bool {
+        guard send(OrderedEventReader.Batch(deadLetters: deadLetters)) else { return true }
+        for start in stride(from: 0, to: events.count, by: 2048) {
+            guard send(OrderedEventReader.Batch(events: Array(events[start..<min(start + 2048, events.count)]))) else { break }
+        }
+        return true
+    }
+
+    /// Writes the reports, each renamed into place only when all are whole.
+    func publish(_ analysis: BacktestAnalysis) throws -> BacktestAnalysis {
+        progress?.finish()
         var files: [OutputFile] = []
         defer { for f in files { f.discard() } }
         for path in reports {

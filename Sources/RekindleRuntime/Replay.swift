@@ -44,29 +44,55 @@ public struct Replay {
         }
         // Tasks share nothing: they fold on every core at once, each into its own slot, and the
         // merge below orders their outputs exactly as a one-thread loop over them would.
-        let rules = rules, lateness = allowedLatenessMs, routed = perTask, total = events.count
-        let slots = Mutex(
-            [(out: [Output], stats: TaskStats, folded: Int, refused: [DeadLetter], lift: [LiftCounts])?](repeating: nil, count: partitions))
-        let done = Mutex(0)
-        DispatchQueue.concurrentPerform(iterations: partitions) { k in
+        let rules = rules, lateness = allowedLatenessMs, routed = perTask
+        let finished = Replay.foldTasks(partitions, total: events.count, progress: progress) { k in
             var task = CampaignTask(rules: rules, allowedLatenessMs: lateness)
-            var out: [Output] = []
-            var refused: [DeadLetter] = []
-            var folded = 0
+            var fold = TaskFold(stats: task.stats)
             for e in routed[k] {
-                if task.fold(e, into: &out, refused: &refused) { folded += 1 }
+                if task.fold(e, into: &fold.out, refused: &fold.refused) { fold.folded += 1 }
             }
-            if end != Millis.min { task.advance(to: end, into: &out) }
+            if end != Millis.min { task.advance(to: end, into: &fold.out) }
+            (fold.stats, fold.lift, fold.events) = (task.stats, task.lift, routed[k].count)
+            return fold
+        }
+        return Replay.result(rules: rules, tasks: finished, deadLetters: deadLetters, afterUntil: afterUntil, watermark: end)
+    }
+
+    /// What one task's fold hands to the merge: its outputs in firing order, its counts, and the
+    /// dead letters of events it refused (or, from topics, of every bad message, in its order).
+    struct TaskFold: Sendable {
+        var out: [Output] = []
+        var stats: TaskStats
+        var folded = 0
+        var refused: [DeadLetter] = []
+        var lift: [LiftCounts] = []
+        /// Events routed to the task, for the progress count.
+        var events = 0
+    }
+
+    /// Runs `fold` for every task on every core at once, each into its own slot, with progress.
+    static func foldTasks(_ count: Int, total: Int, progress: Progress?, _ fold: @Sendable (Int) -> TaskFold) -> [TaskFold] {
+        let slots = Mutex([TaskFold?](repeating: nil, count: count))
+        let done = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: count) { k in
+            let result = fold(k)
             let foldedSoFar = done.withLock { n in
-                n += routed[k].count
+                n += result.events
                 return n
             }
             progress?.update("folded \(foldedSoFar)/\(total) events")
-            slots.withLock { $0[k] = (out, task.stats, folded, refused, task.lift) }
+            slots.withLock { $0[k] = result }
         }
-        let finished = slots.withLock { $0.map { $0! } }
-        let taskOutputs = finished.map(\.out)
         progress?.finish()
+        return slots.withLock { $0.map { $0! } }
+    }
+
+    /// The tasks' outputs merged in event-time order, with the report; `deadLetters` (those of
+    /// the reading) come before those the tasks refused, task by task.
+    static func result(rules: RuleSet, tasks finished: [TaskFold], deadLetters: [DeadLetter], afterUntil: Int, watermark end: Millis)
+        -> Result
+    {
+        let taskOutputs = finished.map(\.out)
         // Each task's outputs are in firing order; merge them by time, ties by task number.
         let triggers = Replay.mergeByTime(taskOutputs) {
             if case .trigger(let t) = $0 { return (t.firedAt, t) } else { return nil }
@@ -77,7 +103,6 @@ public struct Replay {
         let withheld = Replay.mergeByTime(taskOutputs) {
             if case .withheld(let t) = $0 { return (t.firedAt, t) } else { return nil }
         }
-        // Events the fold refused come after those of the reading, task by task.
         let refused = finished.flatMap(\.refused)
         var counter = BacktestReport.Counter(rules: rules)
         for t in triggers { counter.count(.trigger(t)) }

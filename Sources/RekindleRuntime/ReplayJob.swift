@@ -25,6 +25,11 @@ public struct ReplayJob {
     /// the reference defaults to the moment `run` starts (wall-clock time, the one reading of it
     /// a replay makes: histories are in the past, so they replay unchanged).
     public var checks = InputChecks()
+    /// Read the history from the input topics instead of `inputs` (`--bootstrap`).
+    public var topicSource: TopicHistory.Source?
+    /// Write triggers, conversions, dead letters and withheld touches to these topics instead of
+    /// files (`output` and the other file paths are then unused).
+    public var outputTopics: ReplayOutputTopics?
 
     public init(inputs: [String], output: String) {
         self.inputs = inputs
@@ -45,6 +50,7 @@ public struct ReplayJob {
 
     /// Each output with its flag, and how a message shows it (a default says it is one).
     var namedOutputs: [(flag: String, path: String, shown: String)] {
+        guard outputTopics == nil else { return report.map { [("--report", $0, $0)] } ?? [] }
         var list = [("--output", output, output)]
         list.append(("--conversions", conversionsPath, conversions ?? "\(conversionsPath) (the default, beside --output)"))
         list.append(("--dead-letters", deadLettersPath, deadLetters ?? "\(deadLettersPath) (the default, beside --output)"))
@@ -68,18 +74,25 @@ public struct ReplayJob {
         defer { for f in files { f.discard() } }
         try check()
         let rules = try RuleFile.load(path: rulesPath)
+        var checks = self.checks
+        if checks.reference == nil { checks.reference = Millis((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
+        if let outputTopics {
+            try outputTopics.check(reading: topicSource?.topics)
+            let result = try fold(rules: rules, checks: checks, pipes: [:])
+            try outputTopics.write(result, rules: rules, writesWithheld: writesWithheld(rules), progress: progress)
+            try publishReport(result.report)
+            return result.report
+        }
         // Written whatever the rules (a consent revocation withholds without experiments or a
         // policy), and published at the end only if needed.
         var withheldFile = try OutputFile(path: withheldPath)
         files.append(withheldFile)
-        var checks = self.checks
-        if checks.reference == nil { checks.reference = Millis((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
         var summary: BacktestReport?
         var pipes: [String: PipeCopy] = [:]
         // One task and files to write: the streaming pipeline, unless the input turns out to
         // need sorting (then its outputs are dropped and the sorting path writes new ones).
-        if partitions == 1 && ![output, conversionsPath, deadLettersPath, withheldPath].contains("-") {
+        if partitions == 1 && topicSource == nil && ![output, conversionsPath, deadLettersPath, withheldPath].contains("-") {
             let streamed = [try OutputFile(path: output), try OutputFile(path: conversionsPath), try OutputFile(path: deadLettersPath)]
             files += streamed
             var streaming = StreamingReplay(rules: rules)
@@ -103,15 +116,7 @@ public struct ReplayJob {
             }
         }
         if summary == nil {
-            var reader = EventFileReader(progress: progress, checks: checks)
-            for path in inputs {
-                if let pipe = pipes[path] { try pipe.readAgain(into: &reader) } else { try reader.read(path: path) }
-            }
-            var replay = Replay(rules: rules)
-            replay.partitions = partitions
-            replay.partitioner = partitioner
-            replay.until = until
-            let result = replay.run(events: reader.events, deadLetters: reader.deadLetters, progress: progress)
+            let result = try fold(rules: rules, checks: checks, pipes: pipes)
             // Each sealed (flushed) before the next: on stdout they follow one another.
             let triggers = try OutputFile(path: output)
             files.append(triggers)
@@ -141,6 +146,34 @@ public struct ReplayJob {
         for f in files { try f.seal() }
         for f in files { try f.publish() }
         return summary!
+    }
+
+    /// Writes the report file, if one is named, whole and renamed into place.
+    func publishReport(_ summary: BacktestReport) throws {
+        guard let report else { return }
+        let file = try OutputFile(path: report)
+        defer { file.discard() }
+        file.writer.write(line: summary.json)
+        try file.publish()
+    }
+
+    /// The whole history folded in memory, from the topics or the files.
+    func fold(rules: RuleSet, checks: InputChecks, pipes: [String: PipeCopy]) throws -> Replay.Result {
+        if let topicSource {
+            var replay = TopicReplay(rules: rules)
+            replay.until = until
+            replay.maxFutureSkewMs = checks.maxFutureSkewMs
+            return replay.run(try TopicHistory.read(topicSource, progress: progress), progress: progress)
+        }
+        var reader = EventFileReader(progress: progress, checks: checks)
+        for path in inputs {
+            if let pipe = pipes[path] { try pipe.readAgain(into: &reader) } else { try reader.read(path: path) }
+        }
+        var replay = Replay(rules: rules)
+        replay.partitions = partitions
+        replay.partitioner = partitioner
+        replay.until = until
+        return replay.run(events: reader.events, deadLetters: reader.deadLetters, progress: progress)
     }
 }
 

@@ -6,7 +6,7 @@ import RekindleRuntime
 /// how the customers are split into tasks, and what an event must pass beyond its form.
 struct HistoryOptions: ParsableArguments {
     @Option(name: .long, parsing: .upToNextOption, help: "Event files (JSON lines, any mix of kinds, any order); '-' reads standard input.")
-    var input: [String]
+    var input: [String] = []
 
     @Option(name: .long, help: "Split customers into this many tasks, as a live run on P partitions would.")
     var partitions: Int = 1
@@ -21,11 +21,15 @@ struct HistoryOptions: ParsableArguments {
     var now: String?
 
     func validate() throws {
-        guard !input.isEmpty else { throw ValidationError("--input: give at least one file") }
         guard partitions >= 1 && partitions <= 10_000 else { throw ValidationError("--partitions: expected 1 to 10000") }
         guard Partitioner(rawValue: partitioner) != nil else {
             throw ValidationError("--partitioner: expected murmur2 or crc32, got \"\(partitioner)\"")
         }
+    }
+
+    /// Refuses a run with no event file (`replay` may read topics instead; see `TopicOptions`).
+    func requireInput() throws {
+        guard !input.isEmpty else { throw ValidationError("--input: give at least one file") }
     }
 
     /// The partitioner named (checked by `validate`).
