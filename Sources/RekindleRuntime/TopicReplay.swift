@@ -37,7 +37,7 @@ public struct TopicReplay {
         let finished = Replay.foldTasks(history.partitions, total: total, progress: progress) { k in
             // The live merge over sorted partitions: by occurred_at, ties orders, product-views,
             // email-opens, then offset.
-            var runner = TaskRunner(partition: Int32(k), rules: rules, allowedLatenessMs: lateness)
+            let runner = TaskRunner(partition: Int32(k), rules: rules, allowedLatenessMs: lateness)
             for topic in Topic.allCases {
                 runner.inputs[topic.rawValue].assigned = true
                 runner.inputs[topic.rawValue].atEnd = true
