@@ -30,6 +30,9 @@ struct LiveBench: ParsableCommand {
     @Option(name: .long, help: "Outputs in Kafka transactions, one per task (on: as against a real cluster; the in-process broker implements none of their effects, but the calls cost what they cost).")
     var transactions = TransactionMode.on
 
+    @Option(name: .long, help: "Consumer events taken per batch of the live loop at most.")
+    var maxBatch = LiveOptions(bootstrap: "").maxBatch
+
     func run() throws {
         if let input { try InputFile.check(input, flag: "--input") }
         var lines: [[UInt8]] = []
@@ -91,6 +94,7 @@ struct LiveBench: ParsableCommand {
         options.groupId = "bench-live"
         options.stopWhenIdleSeconds = 0.2
         options.transactions = transactions
+        options.maxBatch = maxBatch
         let cpuBefore = processCPUSeconds(), wallBefore = ContinuousClock.now
         let summary = try LiveRunner(options: options).run()
         let cpu = processCPUSeconds() - cpuBefore, wall = wallBefore.duration(to: .now).seconds
