@@ -17,6 +17,28 @@ import Testing
         let result = Mutex<Result<LiveSummary, any Error>?>(nil)
     }
 
+    /// Issue 11: a catch-up shows its progress in the log (how far behind, how fast), and an
+    /// instance that has caught up stops saying so.
+    @Test func aCatchUpLogsHowFarBehindItIsAndHowFastItFolds() throws {
+        let cluster = try LiveKafka.cluster(partitions: 2)
+        defer { cluster.close() }
+        try LiveKafka.produce(ReplayFixture.generated(customers: 400, days: 60, seed: 5), to: cluster)
+        var options = LiveOptions(bootstrap: cluster.bootstrapServers)
+        options.groupId = "live-progress"
+        options.stopWhenIdleSeconds = 0.5
+        options.maxBatch = 50  // many small batches: a catch-up long enough to be reported
+        options.progressIntervalSeconds = 0.02
+        let log = LogCapture()
+        _ = try LiveRunner(options: options, logger: log.logger).run()
+        let lines = log.text.split(separator: "\n").filter { $0.contains("catching up:") }
+        #expect(!lines.isEmpty, "\(log.text.suffix(2000))")
+        let first = try #require(lines.first)
+        #expect(first.contains("messages behind the partitions' ends") && first.contains("/s)"), "\(first)")
+        // How far behind it says it is shrinks to nothing: the last report is below the first.
+        func behind(_ line: Substring) -> Int? { line.split(separator: " ").dropFirst(3).first.flatMap { Int($0) } }
+        #expect(try #require(behind(first)) >= (try #require(behind(lines.last!))), "\(lines)")
+    }
+
     @Test func snapshotAgeGrowsReadinessIsExportedAndRevokedPartitionsLeaveNoSeries() throws {
         let cluster = try LiveKafka.cluster(partitions: 2)
         defer { cluster.close() }

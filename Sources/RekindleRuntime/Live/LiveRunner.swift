@@ -17,6 +17,8 @@ public struct LiveOptions: Sendable {
     /// Exit once every assigned partition has been caught up this long, all delivered and committed.
     public var stopWhenIdleSeconds: Double?
     public var maxBatch = 10_000
+    /// While behind its partitions' ends, the run logs how far and how fast this often.
+    public var progressIntervalSeconds: Double = 10
     /// Where task snapshots go; nil: no snapshots, every assigned partition is re-folded from its
     /// beginning and outputs already produced are recognised by reading the output topics.
     public var snapshotStore: (any SnapshotStore)?
@@ -216,7 +218,7 @@ public final class LiveRunner: @unchecked Sendable {
                 lastGauges = .now
             }
             if !idle || !out.isEmpty || !dead.isEmpty { summary.lastBusy = .now }
-            if progress.at.duration(to: .now) >= .seconds(10) {
+            if progress.at.duration(to: .now) >= .milliseconds(Int64(options.progressIntervalSeconds * 1000)) {
                 logCatchUp(consumer, folded: summary.eventsIn - progress.folded, in: progress.at.duration(to: .now))
                 progress = (.now, summary.eventsIn)
             }
