@@ -168,4 +168,11 @@ extension CustomerStore: RandomAccessCollection {
         }
         _modify { yield &records[c] }
     }
+
+    /// `body` of customer `c`: the checked-out one read in place (as `self[current:]`), any other
+    /// one decoded. A function, not a coroutine, for reads that the fold and the inspector share.
+    @inline(__always)
+    func read<R>(_ c: Int, _ body: (CustomerState) -> R) -> R {
+        c == current ? body(records.checkedOut) : body(records.load(c))
+    }
 }
