@@ -113,17 +113,17 @@ public struct CampaignTask: Sendable {
     static func refusal(of event: Event, customer c: Int?, _ core: TaskCore) -> InputError? {
         guard case .order(let o) = event.body else { return nil }
         // Read in place: copying the customer would retain every one of its arrays.
-        let k = c.flatMap { core.customers[$0].orderIndex(o.orderId) }
+        let k = c.flatMap { core.customers[current: $0].orderIndex(o.orderId) }
         var wasCompleted = false
         if let c, let k {
-            if core.customers[c].orders[k].ignores(eventId: event.eventId, status: o.status) { return nil }
-            wasCompleted = core.customers[c].orders[k].status == .completed
+            if core.customers[current: c].orders[k].ignores(eventId: event.eventId, status: o.status) { return nil }
+            wasCompleted = core.customers[current: c].orders[k].status == .completed
         }
         let sum: Double
         if o.status == .completed {
-            sum = (c.map { core.customers[$0].facts.totalSpent } ?? 0) + o.total
+            sum = (c.map { core.customers[current: $0].facts.totalSpent } ?? 0) + o.total
         } else if let c, wasCompleted {
-            sum = core.customers[c].purchases.reduce(0.0) { $1.orderId == o.orderId ? $0 : $0 + $1.total }
+            sum = core.customers[current: c].purchases.reduce(0.0) { $1.orderId == o.orderId ? $0 : $0 + $1.total }
         } else {
             return nil
         }
@@ -177,8 +177,8 @@ public struct CampaignTask: Sendable {
         let t = e.occurredAt
         switch e.body {
         case .order(let o):
-            let at = core.customers[c].orderIndex(o.orderId)
-            var order = at.map { core.customers[c].orders[$0] } ?? CustomerState.OrderRecord(orderId: o.orderId)
+            let at = core.customers[current: c].orderIndex(o.orderId)
+            var order = at.map { core.customers[current: c].orders[$0] } ?? CustomerState.OrderRecord(orderId: o.orderId)
             if order.ignores(eventId: e.eventId, status: o.status) {
                 stats.ignoredOrderEvents += 1
                 return nil
@@ -195,12 +195,12 @@ public struct CampaignTask: Sendable {
                 }
                 order.products = products
             }
-            if o.loyaltyTier == "vip" { core.customers[c].facts.vipCard = true }
+            if o.loyaltyTier == "vip" { core.customers[current: c].facts.vipCard = true }
             if o.status == .completed {
                 if !order.everCompleted { experiments?.purchased(c, at: t, revenue: o.total) }
                 order.everCompleted = true
-                core.customers[c].purchases.append(.init(orderId: o.orderId, at: t, total: o.total))
-                core.customers[c].recomputeFacts()
+                core.customers[current: c].purchases.append(.init(orderId: o.orderId, at: t, total: o.total))
+                core.customers[current: c].recomputeFacts()
                 if !order.converted, let conversion = Self.attribute(rules, core, c, orderId: o.orderId, at: t, revenue: o.total) {
                     order.converted = true
                     out.append(.conversion(conversion))
@@ -211,10 +211,10 @@ public struct CampaignTask: Sendable {
                     order.creditedToModel = true
                 }
             } else if previous == .completed {
-                core.customers[c].purchases.removeAll { $0.orderId == o.orderId }
-                core.customers[c].recomputeFacts()
+                core.customers[current: c].purchases.removeAll { $0.orderId == o.orderId }
+                core.customers[current: c].recomputeFacts()
             }
-            core.customers[c].store(order, at: at)
+            core.customers[current: c].store(order, at: at)
             return .order(completed: o.status == .completed, products: order.products, at: t, late: late)
         case .productView(let v):
             signal(c, at: t)
@@ -235,47 +235,47 @@ public struct CampaignTask: Sendable {
 
     /// Any signal (spec 3.5) makes the customer seen.
     mutating func signal(_ c: Int, at t: Millis) {
-        core.customers[c].firstSeen = min(core.customers[c].firstSeen ?? t, t)
-        core.customers[c].lastSignal = max(core.customers[c].lastSignal ?? t, t)
+        core.customers[current: c].firstSeen = min(core.customers[current: c].firstSeen ?? t, t)
+        core.customers[current: c].lastSignal = max(core.customers[current: c].lastSignal ?? t, t)
     }
 
     /// Keeps the product's latest view and counts co-views for the model (spec 3.6).
     mutating func recordView(_ c: Int, product p: Int32, at t: Millis) {
         core.viewSequence += 1
         let window = core.settings.coviewWindowMs
-        let existing = core.customers[c].views.firstIndex { $0.product == p }
+        let existing = core.customers[current: c].views.firstIndex { $0.product == p }
         // A view starts a new co-view episode unless the product was viewed within the window.
-        let isNew = existing.map { abs(core.customers[c].views[$0].at - t) >= window } ?? true
+        let isNew = existing.map { abs(core.customers[current: c].views[$0].at - t) >= window } ?? true
         if isNew {
             core.model.addOccurrence(p)
-            for v in core.customers[c].views where v.product != p && abs(v.at - t) < window {
+            for v in core.customers[current: c].views where v.product != p && abs(v.at - t) < window {
                 core.model.addPair(p, v.product, names: core.productNames)
             }
         }
         if let k = existing {
             // A re-delivered view (same product, same instant) changes nothing.
-            if t > core.customers[c].views[k].at {
-                core.customers[c].views[k].at = t
-                core.customers[c].views[k].seq = core.viewSequence
+            if t > core.customers[current: c].views[k].at {
+                core.customers[current: c].views[k].at = t
+                core.customers[current: c].views[k].seq = core.viewSequence
             }
         } else {
-            core.customers[c].views.append(.init(product: p, at: t, seq: core.viewSequence))
+            core.customers[current: c].views.append(.init(product: p, at: t, seq: core.viewSequence))
         }
-        if !core.customers[c].viewedEver.contains(p) { core.customers[c].viewedEver.append(p) }
+        if !core.customers[current: c].viewedEver.contains(p) { core.customers[current: c].viewedEver.append(p) }
     }
 
     mutating func prune(_ c: Int) {
         guard core.watermark != .min else { return }
         let horizon = core.watermark.subtracting(core.settings.viewRetentionMs)
-        core.customers[c].views.removeAll { $0.at <= horizon }
-        core.customers[c].openTouches.removeAll { $0.windowEnd < core.watermark }
+        core.customers[current: c].views.removeAll { $0.at <= horizon }
+        core.customers[current: c].openTouches.removeAll { $0.windowEnd < core.watermark }
         var hook = Prune(customer: c)
         families.visitAll(&hook, &core)
     }
 
     /// Last-touch attribution (spec section 2): the latest touch with `fired_at < t <= fired_at + window`.
     static func attribute(_ rules: RuleSet, _ core: TaskCore, _ c: Int, orderId: String, at t: Millis, revenue: Double) -> Conversion? {
-        guard let touch = core.customers[c].openTouches.last(where: { $0.firedAt < t && t <= $0.windowEnd }) else { return nil }
+        guard let touch = core.customers[current: c].openTouches.last(where: { $0.firedAt < t && t <= $0.windowEnd }) else { return nil }
         let ruleId = rules.rules[Int(touch.rule)].id
         let customerId = core.customers.id(c)
         return Conversion(
@@ -324,7 +324,7 @@ public struct CampaignTask: Sendable {
     }
 
     mutating func reschedule(_ c: Int) {
-        var list = Candidates(customer: c, sink: NextWakeUp(after: core.timerClock, ledger: core.customers[c].fired))
+        var list = Candidates(customer: c, sink: NextWakeUp(after: core.timerClock, ledger: core.customers[current: c].fired))
         readFamilies(&list)
         let next = list.sink.next
         guard next != timers.due(c) else { return }
@@ -352,8 +352,8 @@ public struct CampaignTask: Sendable {
             guard check.holds else { continue }
             if anchor != .min {
                 let id = CustomerState.FiredTouch(rule: rule, anchor: anchor, touch: touch)
-                if core.customers[c].hasFired(id) { continue }
-                core.customers[c].fired.append(id)
+                if core.customers[current: c].hasFired(id) { continue }
+                core.customers[current: c].fired.append(id)
             }
             var fire = Fire(local: owner.local, touch: touch, customer: c, at: w)
             families.visit(owner.family, &fire, &core)
@@ -391,7 +391,7 @@ public struct CampaignTask: Sendable {
     mutating func customerBlock(_ c: Int, at t: Millis) -> CustomerSnapshot {
         var fields = CustomerFields(customer: c, at: t, view: false)
         readFamilies(&fields)
-        return Self.customerBlock(core.customers[c].facts, fields.fields)
+        return Self.customerBlock(core.customers[current: c].facts, fields.fields)
     }
 
     mutating func emit(_ c: Int, rule ri: Int32, touch: Int32, at t: Millis, _ firing: Firing, into out: inout [Output]) {
@@ -407,7 +407,7 @@ public struct CampaignTask: Sendable {
             experiments?.touched(c, rule: ri, group: group, at: t, windowEnd: windowEnd)
         } else {
             // Only a sent touch can be credited with a purchase (spec 7.1).
-            core.customers[c].openTouches.append(.init(rule: ri, touch: touch, firedAt: t, windowEnd: windowEnd))
+            core.customers[current: c].openTouches.append(.init(rule: ri, touch: touch, firedAt: t, windowEnd: windowEnd))
             stats.triggers += 1
             experiments?.touched(c, rule: ri, group: .treated, at: t, windowEnd: windowEnd)
         }
@@ -490,6 +490,9 @@ struct NextWakeUp: WakeSink {
     mutating func add(_ rule: Int32, _ touch: Int32, _ due: Millis, _ anchor: Millis) {
         // A touch due past the representable range never fires.
         guard due > after, due != .never else { return }
+        // A touch due no earlier than the next wake-up found changes nothing unless collecting:
+        // the ledger (never pruned, scanned linearly) is read only for one that could.
+        if !collecting, let next, due >= next { return }
         if anchor != .min && ledger.contains(.init(rule: rule, anchor: anchor, touch: touch)) { return }
         if next == nil || due < next! { next = due }
         if collecting && rule >= 0 { pending.append((rule, touch, due)) }

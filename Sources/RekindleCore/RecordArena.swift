@@ -286,6 +286,11 @@ extension RecordArena: RandomAccessCollection {
     var startIndex: Int { 0 }
     var endIndex: Int { slots.count }
 
+    /// The checked-out record, read in place.
+    var checkedOut: Record {
+        _read { yield working }
+    }
+
     /// The checked-out record in place; any other one as a decoded copy (read only).
     subscript(c: Int) -> Record {
         _read {

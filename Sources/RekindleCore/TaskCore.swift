@@ -34,8 +34,8 @@ struct TaskCore: Sendable {
     /// Products the customer ever viewed or bought (in an order that completed, even if it was
     /// returned later): never recommended to them.
     func knownProducts(_ c: Int) -> [Int32] {
-        var known = customers[c].viewedEver
-        for order in customers[c].orders where order.everCompleted { known += order.products }
+        var known = customers[current: c].viewedEver
+        for order in customers[current: c].orders where order.everCompleted { known += order.products }
         return known
     }
 

@@ -90,7 +90,7 @@ struct ChurnFamily: RuleFamily {
 
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
         guard case .order = e, !rules.isEmpty else { return }
-        recompute(c, core.customers[c])
+        recompute(c, core.customers[current: c])
     }
 
     mutating func recompute(_ c: Int, _ s: CustomerState) {

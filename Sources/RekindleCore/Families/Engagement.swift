@@ -37,7 +37,7 @@ struct EngagementFamily: RuleFamily {
     }
 
     func candidates<S: WakeSink>(_ c: Int, _ core: TaskCore, _ body: inout S) {
-        guard !rules.isEmpty, !cold[c], let last = core.customers[c].lastSignal else { return }
+        guard !rules.isEmpty, !cold[c], let last = core.customers.read(c, { $0.lastSignal }) else { return }
         let due = last.adding(coldAfterMs)
         // Wake when the spell begins, even with no `cooled` rule: `rewarmed` needs to know.
         body.add(-1, 1, due, .min)
@@ -45,7 +45,7 @@ struct EngagementFamily: RuleFamily {
     }
 
     mutating func wake(_ c: Int, at w: Millis, _ core: TaskCore) {
-        if let last = core.customers[c].lastSignal, !cold[c], last.adding(coldAfterMs) <= w { cold[c] = true }
+        if let last = core.customers[current: c].lastSignal, !cold[c], last.adding(coldAfterMs) <= w { cold[c] = true }
     }
 
     func holds(_ local: Int, touch: Int32, _ c: Int, _ core: TaskCore) -> Bool { true }

@@ -84,7 +84,7 @@ struct FrequencyFamily: RuleFamily {
 
     mutating func onEvent(_ e: AppliedEvent, _ c: Int, _ core: inout TaskCore, fired: inout [EventFiring]) {
         guard case .order(completed: true, _, let t, late: false) = e else { return }
-        let times = core.customers[c].purchases.map(\.at)
+        let times = core.customers[current: c].purchases.map(\.at)
         for r in rules {
             guard case .rise(let rise) = r.rule else { continue }
             let last = lastRise[c].last { $0.rule == r.index }?.at
@@ -93,9 +93,9 @@ struct FrequencyFamily: RuleFamily {
             lastRise[c].append(LastRise(rule: r.index, at: t))
             // Seeds: the products of the purchases that count, in order, each once.
             var seeds: [Int32] = []
-            for p in core.customers[c].purchases {
-                guard let k = core.customers[c].orderIndex(p.orderId) else { continue }
-                for q in core.customers[c].orders[k].products where !seeds.contains(q) { seeds.append(q) }
+            for p in core.customers[current: c].purchases {
+                guard let k = core.customers[current: c].orderIndex(p.orderId) else { continue }
+                for q in core.customers[current: c].orders[k].products where !seeds.contains(q) { seeds.append(q) }
             }
             let recs = core.recommend(c, seeds: seeds, limit: rise.maxRecommendations)
             fired.append(EventFiring(rule: r.index, touch: 1, firing: Firing(recommendations: recs)))

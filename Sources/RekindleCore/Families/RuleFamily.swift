@@ -108,7 +108,7 @@ extension RuleFamily {
 
     /// The customer's facts: `n`, `L`, `first`, money, the VIP card.
     @inline(__always)
-    func facts(_ c: Int, _ core: TaskCore) -> CustomerFacts { core.customers[c].facts }
+    func facts(_ c: Int, _ core: TaskCore) -> CustomerFacts { core.customers.read(c) { $0.facts } }
 }
 
 /// Takes the wake-ups a family has pending for a customer.

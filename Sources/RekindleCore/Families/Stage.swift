@@ -70,7 +70,7 @@ struct StageFamily: RuleFamily {
 
     func candidates<S: WakeSink>(_ c: Int, _ core: TaskCore, _ body: inout S) {
         let f = facts(c, core)
-        let firstSeen = core.customers[c].firstSeen
+        let firstSeen = core.customers.read(c) { $0.firstSeen }
         for r in rules {
             switch r.rule {
             case .rhythm(let rhythm):

@@ -46,8 +46,8 @@ struct VIPFamily: RuleFamily {
         guard case .order = e else { return }
         for r in rules {
             let once = CustomerState.FiredTouch(rule: r.index, anchor: .min, touch: 1)
-            guard !core.customers[c].hasFired(once), r.rule.qualifies(core.customers[c].facts) else { continue }
-            core.customers[c].fired.append(once)
+            guard !core.customers[current: c].hasFired(once), r.rule.qualifies(core.customers[current: c].facts) else { continue }
+            core.customers[current: c].fired.append(once)
             entered[c] = true
             // A late event's moment has passed: it is remembered, not fired.
             if !e.late { fired.append(EventFiring(rule: r.index, touch: 1)) }

@@ -148,7 +148,7 @@ struct ViewsFamily: RuleFamily {
         var ordered: [Int32] = []
         for m in states[c].orderMentions where m.at > from && m.at <= w { ordered += m.products }
         let offered = states[c].offered
-        let carried = core.customers[c].views
+        let carried = core.customers[current: c].views
             .filter { v in
                 v.at > from && v.at <= w && !ordered.contains(v.product)
                     && !offered.contains { $0.rule == ri && $0.product == v.product && w < $0.at.adding(a.reofferMs) }

@@ -106,7 +106,9 @@ struct ReplayBench: ParsableCommand {
                 task = CampaignTask(rules: ruleSet)
                 outputs = Self.fold(sorted, into: &task)
             }
-            print("\(sorted.count) events, \(task.customerCount) customers, \(outputs) outputs")
+            let work = task.recommendationWork
+            print("\(sorted.count) events, \(task.customerCount) customers, \(outputs) outputs, "
+                + "\(work.scorings) recommendation scorings walking \(work.neighbours) neighbours")
             for (name, n, s) in rows {
                 let thread = cpu[name].map { String(format: "  (thread CPU %.3f s)", $0) } ?? ""
                 print("\(name.padding(toLength: 54, withPad: " ", startingAt: 0)) \(String(format: "%8.3f", s)) s  \(String(format: "%10.0f", Double(n) / s)) events/s\(thread)")
