@@ -67,8 +67,12 @@ import Testing
         #expect(Self.recommendationDigest(w) == Self.recommendationDigest(e))
         let differing = zip(Self.triggers(e), Self.triggers(n)).count { $0.recommendations != $1.recommendations }
         #expect(differing > 0)
-        // The state is the counts alone, whatever the bound.
-        #expect(narrow.encodeState() == exact.encodeState())
+        // The state is the counts alone, whatever the bound (the stored timers name the rules
+        // they were computed under, so they are left out of the comparison).
+        func withoutTimers(_ t: CampaignTask) -> [SnapshotSectionTests.Section] {
+            SnapshotSectionTests.sections(t.encodeState()).filter { $0.name != "timers" }
+        }
+        #expect(withoutTimers(narrow) == withoutTimers(exact))
     }
 
     /// A snapshot holds the counts only; the strongest neighbours are rebuilt from them, so a
