@@ -11,7 +11,8 @@ import RekindleKafka
 ///
 /// With transactions (one `transactional.id` per task, spec section 5), a task's transaction stays
 /// open across batches and all open ones commit every `transactionInterval` (as Kafka Streams
-/// commits every 100 ms under exactly-once), not once per batch and task.
+/// commits every 100 ms under exactly-once), or less often when a round of commits is slow, not
+/// once per batch and task.
 ///
 /// In flight is bounded: past `maxBatches` batches or `maxMessages` messages, `send` waits for
 /// deliveries, so a slow or stalled output topic slows the input instead of growing memory.
@@ -40,6 +41,9 @@ final class DeliveryPipeline {
     private var transactional: [Int32: Producer] = [:]
     private var openTransactions: Set<Int32> = []
     private var lastTransactionCommit = ContinuousClock.now
+    /// How long the last round of commits took: the next round waits at least nine times that,
+    /// so that commits (one per task, each a broker round trip) take at most a tenth of the time.
+    private var lastCommitRound = Duration.zero
     let transactionInterval: Duration
     private var inFlight = Deque<Batch>()
     private var nextTicket = 1
@@ -75,7 +79,7 @@ final class DeliveryPipeline {
         inFlight.append(Batch(ticket: ticket, positions: positions, firedAt: firedAt, messages: count,
                               uncommitted: makeTransactional != nil && count > 0))
         if makeTransactional != nil,
-           lastTransactionCommit.duration(to: .now) >= transactionInterval || inFlight.count > maxBatches {
+           lastTransactionCommit.duration(to: .now) >= max(transactionInterval, lastCommitRound * 9) || inFlight.count > maxBatches {
             try commitTransactions()
         }
         producer.poll()
@@ -107,7 +111,11 @@ final class DeliveryPipeline {
     /// Commits every open transaction (each flushes its producer); on a failure aborts the rest
     /// and throws: nothing of theirs is committed to the group or claimed by a snapshot.
     func commitTransactions() throws {
-        defer { lastTransactionCommit = .now }
+        let started = ContinuousClock.now
+        defer {
+            lastTransactionCommit = .now
+            lastCommitRound = started.duration(to: lastTransactionCommit)
+        }
         guard !openTransactions.isEmpty else { return }
         for k in openTransactions.sorted() {
             let p = transactional[k]!
