@@ -72,19 +72,18 @@ public struct Replay {
 
     /// Runs `fold` for every task on every core at once, each into its own slot, with progress.
     static func foldTasks(_ count: Int, total: Int, progress: Progress?, _ fold: @Sendable (Int) -> TaskFold) -> [TaskFold] {
-        let slots = Mutex([TaskFold?](repeating: nil, count: count))
         let done = Mutex(0)
-        DispatchQueue.concurrentPerform(iterations: count) { k in
+        let folds = concurrentMap(count) { k in
             let result = fold(k)
             let foldedSoFar = done.withLock { n in
                 n += result.events
                 return n
             }
             progress?.update("folded \(foldedSoFar)/\(total) events")
-            slots.withLock { $0[k] = result }
+            return result
         }
         progress?.finish()
-        return slots.withLock { $0.map { $0! } }
+        return folds
     }
 
     /// The tasks' outputs merged in event-time order, with the report; `deadLetters` (those of

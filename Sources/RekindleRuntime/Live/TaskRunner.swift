@@ -1,6 +1,4 @@
 import DequeModule
-import Foundation
-import Synchronization
 import RekindleKafka
 import RekindleCore
 
@@ -56,19 +54,11 @@ final class TaskRunner: @unchecked Sendable {
     /// once: they share nothing. Results are in the order of `runners`, so the caller's output
     /// order is that of a one-thread loop over them.
     static func foldInParallel(_ runners: [TaskRunner], maxFutureSkewMs: Millis) -> [Folded] {
-        let slots = Mutex([Folded?](repeating: nil, count: runners.count))
-        let work: @Sendable (Int) -> Void = { i in
-            let r = runners[i]
-            let result = r.fold(maxFutureSkewMs: maxFutureSkewMs)
-            slots.withLock { $0[i] = result }
+        // At most one task with messages: no threads to wake.
+        if runners.lazy.filter({ !$0.inbox.isEmpty }).count < 2 {
+            return runners.map { $0.fold(maxFutureSkewMs: maxFutureSkewMs) }
         }
-        // One task, or none with messages: no threads to wake.
-        if runners.count < 2 || runners.lazy.filter({ !$0.inbox.isEmpty }).count < 2 {
-            for i in runners.indices { work(i) }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: runners.count, execute: work)
-        }
-        return slots.withLock { $0.map { $0! } }
+        return concurrentMap(runners.count) { runners[$0].fold(maxFutureSkewMs: maxFutureSkewMs) }
     }
 
     /// Validates the inbox into the inputs' buffers, then drains.
