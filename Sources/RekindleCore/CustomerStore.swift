@@ -26,16 +26,18 @@ struct CustomerStore: Sendable {
         return id.withUTF8 { find(UnsafeRawBufferPointer($0)) }
     }
 
-    func find(_ id: UnsafeRawBufferPointer) -> Int? {
-        let h = Self.hash(id)
+    func find(_ id: UnsafeRawBufferPointer) -> Int? { probe(id, hash: Self.hash(id)).customer }
+
+    /// Where `id` is in the index: its customer, or none and the free place where it would go.
+    private func probe(_ id: UnsafeRawBufferPointer, hash h: UInt64) -> (customer: Int?, place: Int) {
         let mask = table.count - 1
         var k = Int(truncatingIfNeeded: h) & mask
         while true {
             let e = table[k]
-            if e == 0 { return nil }
+            if e == 0 { return (nil, k) }
             if e >> 32 == h >> 32 {
                 let c = Int(e & 0xffff_ffff) - 1
-                if withId(c, { $0.elementsEqual(id) }) { return c }
+                if withId(c, { $0.elementsEqual(id) }) { return (c, k) }
             }
             k = (k + 1) & mask
         }
@@ -66,17 +68,11 @@ struct CustomerStore: Sendable {
         }
         var id = id
         return id.withUTF8 { utf8 in
-            let key = UnsafeRawBufferPointer(utf8)
-            let h = Self.hash(key)
-            let mask = table.count - 1
-            var k = Int(truncatingIfNeeded: h) & mask
-            while table[k] != 0 {
-                let e = table[k]
-                if e >> 32 == h >> 32, withId(Int(e & 0xffff_ffff) - 1, { $0.elementsEqual(key) }) { return false }
-                k = (k + 1) & mask
-            }
+            let h = Self.hash(UnsafeRawBufferPointer(utf8))
+            let found = probe(UnsafeRawBufferPointer(utf8), hash: h)
+            guard found.customer == nil else { return false }
             records.append(encoded: record)
-            table[k] = (h >> 32) << 32 | UInt64(count)
+            table[found.place] = (h >> 32) << 32 | UInt64(count)
             return true
         }
     }
