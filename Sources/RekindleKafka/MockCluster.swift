@@ -21,7 +21,7 @@ public final class MockCluster: @unchecked Sendable {
 
     /// Creates a topic (the mock implements no admin CreateTopics).
     public func createTopic(_ name: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
-        guard let cluster else { throw KafkaError(code: -1, message: "mock cluster closed") }
+        let cluster = try open()
         try KafkaError.check(
             rd_kafka_mock_topic_create(cluster, name, Int32(partitions), Int32(replicationFactor)),
             "create topic \(name)")
@@ -29,14 +29,14 @@ public final class MockCluster: @unchecked Sendable {
 
     /// Every broker refuses connections (`down: true`) or accepts them again; no leader change.
     public func setBrokersDown(_ down: Bool) throws(KafkaError) {
-        guard let cluster else { throw KafkaError(code: -1, message: "mock cluster closed") }
+        let cluster = try open()
         try KafkaError.check(down ? rd_kafka_mock_broker_set_down(cluster, -1) : rd_kafka_mock_broker_set_up(cluster, -1),
                              down ? "broker down" : "broker up")
     }
 
     /// Every broker answers each request this much later.
     public func setRoundTrip(milliseconds: Int) throws(KafkaError) {
-        guard let cluster else { throw KafkaError(code: -1, message: "mock cluster closed") }
+        let cluster = try open()
         try KafkaError.check(rd_kafka_mock_broker_set_rtt(cluster, -1, Int32(milliseconds)), "broker round trip")
     }
 
@@ -45,6 +45,12 @@ public final class MockCluster: @unchecked Sendable {
         guard let cluster else { return }
         var list = errors
         list.withUnsafeMutableBufferPointer { rd_kafka_mock_push_request_errors_array(cluster, 0, $0.count, $0.baseAddress) }
+    }
+
+    /// The cluster, while it is not closed.
+    private func open() throws(KafkaError) -> OpaquePointer {
+        guard let cluster else { throw KafkaError(code: -1, message: "mock cluster closed") }
+        return cluster
     }
 
     /// Destroys the cluster before its owning handle (the other order aborts the process).

@@ -317,6 +317,20 @@ public struct LiveEngine: Sendable {
         return list
     }
 
+    /// Each assigned input partition's lag: the messages from the task's position to the end
+    /// `high` gives (where it knows one).
+    func lags(high: (TopicPartition) -> Int64?) -> [(topicPartition: TopicPartition, messages: Int64)] {
+        var list: [(topicPartition: TopicPartition, messages: Int64)] = []
+        for k in tasks.keys.sorted() {
+            let t = tasks[k]!
+            for topic in Topic.allCases where t.inputs[topic.rawValue].assigned {
+                let tp = TopicPartition(topics.name(of: topic), k)
+                if let end = high(tp) { list.append((tp, max(0, end - (t.inputs[topic.rawValue].nextOffset ?? 0)))) }
+            }
+        }
+        return list
+    }
+
     /// Of `delivered` (positions whose outputs are all delivered), those of partitions still
     /// assigned here that the group has not been given yet.
     func uncommitted(_ delivered: [TopicPartitionOffset]) -> [TopicPartitionOffset] {

@@ -245,7 +245,7 @@ public final class LiveRunner: @unchecked Sendable {
             }
         }
         try pipeline.drain()
-        if let delivered = pipeline.lastDelivery, delivered > summary.lastBusy ?? delivered { summary.lastBusy = delivered }
+        if let delivered = pipeline.lastDelivery { summary.lastBusy = max(summary.lastBusy ?? delivered, delivered) }
         commit(consumer)
         counter.countEvents(folded: summary.eventsIn)
         counter.countBadInputs(summary.badInputs)
@@ -406,16 +406,7 @@ public final class LiveRunner: @unchecked Sendable {
 
     /// While the tasks here are behind their partitions' ends: how far, and how fast they fold.
     private func logCatchUp(_ consumer: Consumer, folded: Int, in elapsed: Duration) {
-        let behind = state.withLock { s in
-            s.tasks.reduce(Int64(0)) { sum, entry in
-                Topic.allCases.reduce(sum) { sum, topic in
-                    let input = entry.value.inputs[topic.rawValue]
-                    guard input.assigned, let high = consumer.cachedHighWatermark(TopicPartition(options.topics.name(of: topic), entry.key))
-                    else { return sum }
-                    return sum + max(0, high - (input.nextOffset ?? 0))
-                }
-            }
-        }
+        let behind = state.withLock { $0.lags(high: consumer.cachedHighWatermark) }.reduce(0) { $0 + $1.messages }
         guard behind > 0 else { return }
         let rate = Int(Double(folded) / max(elapsed.seconds, 0.001))
         logger.info("catching up: \(behind) messages behind the partitions' ends; \(folded) folded in the last \(Int(elapsed.seconds.rounded())) s (\(rate)/s)")
@@ -443,13 +434,9 @@ public final class LiveRunner: @unchecked Sendable {
                 if t.task.watermark != .min {
                     metrics.setWatermarkDelay(task: Int(k), milliseconds: Double(nowMs - t.task.watermark))
                 }
-                for topic in Topic.allCases where t.inputs[topic.rawValue].assigned {
-                    let tp = TopicPartition(options.topics.name(of: topic), k)
-                    if let high = consumer.cachedHighWatermark(tp) {
-                        let next = t.inputs[topic.rawValue].nextOffset ?? 0
-                        metrics.setLag(topic: tp.topic, partition: Int(k), messages: max(0, high - next))
-                    }
-                }
+            }
+            for lag in s.lags(high: consumer.cachedHighWatermark) {
+                metrics.setLag(topic: lag.topicPartition.topic, partition: Int(lag.topicPartition.partition), messages: lag.messages)
             }
         }
     }
