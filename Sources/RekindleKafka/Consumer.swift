@@ -40,6 +40,9 @@ final class RebalanceBox: @unchecked Sendable {
     let fromBeginning: Bool
     /// Called before partitions are taken away, so the owner can flush and commit first.
     var willRevoke: (([TopicPartition]) -> Void)?
+    /// Called instead of `willRevoke` when the assignment was lost (the group moved the partitions
+    /// on after this member missed its session timeout).
+    var assignmentLost: (([TopicPartition]) -> Void)?
     /// Where to start reading newly assigned partitions (absent: the beginning, or the group's
     /// committed offset when not `fromBeginning`).
     var startOffsets: (([TopicPartition]) -> [TopicPartition: Int64])?
@@ -72,6 +75,15 @@ public final class Consumer: @unchecked Sendable {
     public var willRevoke: (([TopicPartition]) -> Void)? {
         get { box.willRevoke }
         set { box.willRevoke = newValue }
+    }
+
+    /// Called, instead of `willRevoke`, when partitions are revoked because they were already given
+    /// to another member (this one missed its session timeout: a paused process, a zombie). Their
+    /// new owner may have moved on, so nothing of theirs may be committed or snapshotted here.
+    /// Unset: `willRevoke` is called.
+    public var assignmentLost: (([TopicPartition]) -> Void)? {
+        get { box.assignmentLost }
+        set { box.assignmentLost = newValue }
     }
 
     /// Chooses the start offset of each newly assigned partition (e.g. from a snapshot); runs on
@@ -295,7 +307,11 @@ private let rebalanceCallback: @convention(c) (
         _ = rd_kafka_assign(rk, partitions)
         box.pending.append(.assigned(list))
     } else {
-        box.willRevoke?(list)
+        if rd_kafka_assignment_lost(rk) != 0, let lost = box.assignmentLost {
+            lost(list)
+        } else {
+            box.willRevoke?(list)
+        }
         _ = rd_kafka_assign(rk, nil)
         box.pending.append(.revoked(list))
     }

@@ -32,15 +32,16 @@ final class DeliveryPipeline {
         var uncommitted: Bool
     }
 
-    let producer: Producer
+    let producer: any OutputProducer
     let maxBatches: Int
     let maxMessages: Int
     private let metrics: RekindleMetrics?
     /// Task k's transactional producer, made on first use; nil: no transactions.
-    private let makeTransactional: ((Int32) throws -> Producer)?
-    private var transactional: [Int32: Producer] = [:]
+    private let makeTransactional: ((Int32) throws -> any OutputProducer)?
+    private var transactional: [Int32: any OutputProducer] = [:]
     private var openTransactions: Set<Int32> = []
-    private var lastTransactionCommit = ContinuousClock.now
+    private let clock: any LiveClock
+    private var lastTransactionCommit: ContinuousClock.Instant
     /// How long the last round of commits took: the next round waits at least nine times that,
     /// so that commits (one per task, each a broker round trip) take at most a tenth of the time.
     private var lastCommitRound = Duration.zero
@@ -52,9 +53,12 @@ final class DeliveryPipeline {
     /// When a batch with messages in it was last seen delivered: the end of a catch-up.
     private(set) var lastDelivery: ContinuousClock.Instant?
 
-    init(producer: Producer, metrics: RekindleMetrics?, transactional: ((Int32) throws -> Producer)? = nil,
-         transactionInterval: Duration = .milliseconds(100), maxBatches: Int = 16, maxMessages: Int = 200_000) {
+    init(producer: any OutputProducer, metrics: RekindleMetrics?, transactional: ((Int32) throws -> any OutputProducer)? = nil,
+         clock: any LiveClock = SystemClock(), transactionInterval: Duration = .milliseconds(100), maxBatches: Int = 16,
+         maxMessages: Int = 200_000) {
         self.producer = producer
+        self.clock = clock
+        lastTransactionCommit = clock.now
         self.metrics = metrics
         self.makeTransactional = transactional
         self.transactionInterval = transactionInterval
@@ -73,16 +77,16 @@ final class DeliveryPipeline {
         var count = 0
         for (k, messages) in byTask where !messages.isEmpty {
             let p = try producer(for: k)
-            for m in messages { try p.produce(topic: m.topic, key: m.key, value: m.value, ticket: ticket) }
+            for m in messages { try p.produce(topic: m.topic, key: m.key, value: m.value, partition: nil, ticket: ticket) }
             count += messages.count
         }
         inFlight.append(Batch(ticket: ticket, positions: positions, firedAt: firedAt, messages: count,
                               uncommitted: makeTransactional != nil && count > 0))
         if makeTransactional != nil,
-           lastTransactionCommit.duration(to: .now) >= max(transactionInterval, lastCommitRound * 9) || inFlight.count > maxBatches {
+           lastTransactionCommit.duration(to: clock.now) >= max(transactionInterval, lastCommitRound * 9) || inFlight.count > maxBatches {
             try commitTransactions()
         }
-        producer.poll()
+        producer.poll(timeoutMs: 0)
         try settle()
         while inFlight.count > maxBatches || producer.outstanding > maxMessages {
             producer.poll(timeoutMs: 5)
@@ -92,15 +96,9 @@ final class DeliveryPipeline {
 
     /// The producer for task k's outputs: the shared one, or the task's transactional one with a
     /// transaction open.
-    private func producer(for k: Int32) throws -> Producer {
-        guard let make = makeTransactional else { return producer }
-        let p: Producer
-        if let existing = transactional[k] {
-            p = existing
-        } else {
-            p = try make(k)
-            transactional[k] = p
-        }
+    private func producer(for k: Int32) throws -> any OutputProducer {
+        guard makeTransactional != nil else { return producer }
+        let p = try fence(k)!
         if !openTransactions.contains(k) {
             try p.beginTransaction()
             openTransactions.insert(k)
@@ -108,22 +106,49 @@ final class DeliveryPipeline {
         return p
     }
 
+    /// Makes task k's transactional producer now, if it has none yet (no-op without transactions):
+    /// on assignment, before the task reads its output topics to recover, so that a zombie owner's
+    /// open transaction is aborted first and cannot commit outputs the recovery read did not see.
+    @discardableResult
+    func fence(_ k: Int32) throws -> (any OutputProducer)? {
+        guard let make = makeTransactional else { return nil }
+        if let existing = transactional[k] { return existing }
+        let p = try make(k)
+        transactional[k] = p
+        return p
+    }
+
+    /// Forgets task k once it has left this instance. Its input positions go from the batches in
+    /// flight and from `delivered`: if the task comes back, it starts again from its snapshot, and
+    /// a position of its earlier stay here must not be committed for it. Its transactional
+    /// producer goes too: the `transactional.id` moves with the task, and a later owner's producer
+    /// fences this one. A transaction still open (a lost assignment) is aborted; nothing of it
+    /// reaches the log.
+    func forget(_ k: Int32) {
+        delivered.removeAll { $0.topicPartition.partition == k }
+        for i in inFlight.indices { inFlight[i].positions.removeAll { $0.topicPartition.partition == k } }
+        guard let p = transactional.removeValue(forKey: k) else { return }
+        if openTransactions.remove(k) != nil { try? p.abortTransaction(timeoutMs: 30_000) }
+    }
+
     /// Commits every open transaction (each flushes its producer); on a failure aborts the rest
     /// and throws: nothing of theirs is committed to the group or claimed by a snapshot.
     func commitTransactions() throws {
-        let started = ContinuousClock.now
+        let started = clock.now
         defer {
-            lastTransactionCommit = .now
+            lastTransactionCommit = clock.now
             lastCommitRound = started.duration(to: lastTransactionCommit)
         }
-        guard !openTransactions.isEmpty else { return }
+        // With none open, batches may still be marked uncommitted: their only transaction was
+        // that of a task since forgotten (a lost assignment aborts it, and `forget` took its
+        // positions out of them); nothing of theirs is left to wait for.
         for k in openTransactions.sorted() {
             let p = transactional[k]!
             do {
-                try p.commitTransaction()
+                try p.commitTransaction(timeoutMs: 30_000)
                 openTransactions.remove(k)
             } catch {
-                for other in openTransactions { try? transactional[other]!.abortTransaction() }
+                for other in openTransactions { try? transactional[other]!.abortTransaction(timeoutMs: 30_000) }
                 openTransactions = []
                 throw error
             }
@@ -146,7 +171,7 @@ final class DeliveryPipeline {
             }
             completedWithOutputs = completedWithOutputs || first.messages > 0
         }
-        if completedWithOutputs { lastDelivery = .now }
+        if completedWithOutputs { lastDelivery = clock.now }
     }
 
     private func pending(_ ticket: Int) -> Int {
@@ -156,8 +181,8 @@ final class DeliveryPipeline {
     /// Waits until everything produced is delivered: before a snapshot, a revocation or the end.
     func drain() throws {
         try commitTransactions()
-        try producer.flush()
-        for p in transactional.values { try p.flush() }
+        try producer.flush(timeoutMs: 30_000)
+        for p in transactional.values { try p.flush(timeoutMs: 30_000) }
         try settle()
         if !inFlight.isEmpty {
             throw LiveError("\(inFlight.count) output batches still undelivered after a flush (the delivery reports were not all counted)")

@@ -74,6 +74,9 @@ public final class LiveRunner: @unchecked Sendable {
     public let options: LiveOptions
     let metrics: RekindleMetrics?
     let logger: Logger
+    /// Kafka for `rekindle run`; a simulated log for `rekindle simulate`, which drives this loop.
+    let transport: any LiveTransport
+    let clock: any LiveClock
 
     private let state: Mutex<LiveEngine>
     private let stopRequested = Atomic<Bool>(false)
@@ -82,13 +85,45 @@ public final class LiveRunner: @unchecked Sendable {
     /// When each task's last snapshot was written here, or when it was first seen here: its
     /// snapshot age counts from then.
     private let snapshotTimes = Mutex<[Int32: ContinuousClock.Instant]>([:])
-    /// Outputs in flight; set by `run()` (a revocation, called back from its poll, drains it).
-    private var pipeline: DeliveryPipeline?
+    /// The running loop's clients and bookkeeping, from `start()` to `finish()`.
+    private var loop: Loop?
 
-    public init(options: LiveOptions, metrics: RekindleMetrics? = nil, logger: Logger = Logger(label: "rekindle.run")) {
+    /// What one run of the loop holds between its iterations.
+    private final class Loop {
+        let consumer: any InputConsumer
+        let producer: any OutputProducer
+        /// Outputs in flight (a revocation, called back from the consumer's poll, drains it).
+        let pipeline: DeliveryPipeline
+        var lastSnapshot: ContinuousClock.Instant
+        var lastGauges: ContinuousClock.Instant
+        var progress: (at: ContinuousClock.Instant, folded: Int)
+        var summary: LiveSummary
+        /// Counting outputs keeps every customer each rule reached: only for a run that ends.
+        var counter: BacktestReport.Counter
+        let keepForReport: Bool
+        var idleSince: ContinuousClock.Instant?
+
+        init(consumer: any InputConsumer, producer: any OutputProducer, pipeline: DeliveryPipeline, rules: RuleSet,
+             keepForReport: Bool, now: ContinuousClock.Instant) {
+            self.consumer = consumer
+            self.producer = producer
+            self.pipeline = pipeline
+            lastSnapshot = now
+            lastGauges = now
+            progress = (now, 0)
+            summary = LiveSummary(report: BacktestReport(rules: rules))
+            counter = BacktestReport.Counter(rules: rules)
+            self.keepForReport = keepForReport
+        }
+    }
+
+    public init(options: LiveOptions, metrics: RekindleMetrics? = nil, logger: Logger = Logger(label: "rekindle.run"),
+                transport: any LiveTransport = KafkaTransport(), clock: any LiveClock = SystemClock()) {
         self.options = options
         self.metrics = metrics
         self.logger = logger
+        self.transport = transport
+        self.clock = clock
         var engine = LiveEngine(
             rules: options.rules, topics: options.topics, allowedLatenessMs: options.allowedLatenessMs, metrics: metrics,
             logger: logger, groupId: options.groupId)
@@ -124,30 +159,53 @@ public final class LiveRunner: @unchecked Sendable {
         }
     }
 
+    /// Runs the loop until `stop()` or, with `stopWhenIdleSeconds`, until idle that long.
     public func run() throws -> LiveSummary {
+        do {
+            try start()
+            while !stopRequested.load(ordering: .relaxed) {
+                guard try iterate() else { break }
+            }
+            return try finish()
+        } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// After a failure: leaves the group at once, delivering, committing and snapshotting nothing
+    /// more (the next owner recovers from the last snapshot).
+    public func abandon() {
+        let running = loop
+        loop = nil
+        running?.consumer.close()
+    }
+
+    /// Prepares the snapshot store, makes the clients, checks the topics and joins the group.
+    public func start() throws {
         // Before anything is consumed: a store that cannot take snapshots ends the run here.
         if let store = options.snapshotStore {
             for leftover in try store.prepare() { logger.notice("removed \(leftover), left by an interrupted snapshot write") }
         }
-        let producer = try Producer(options.kafka)
-        let consumer = try Consumer(options.consumerProperties, fromBeginning: true)
+        let producer = try transport.makeProducer(options)
+        let consumer = try transport.makeConsumer(options)
         try checkTopics(consumer)
         let useTransactions: Bool
         switch options.transactions {
         case .on: useTransactions = true
         case .off: useTransactions = false
         case .auto:
-            let marker = try consumer.partitionCounts([TopicNames.embeddedBrokerMarker])[TopicNames.embeddedBrokerMarker]
+            let marker = try consumer.partitionCounts([TopicNames.embeddedBrokerMarker], timeoutMs: 10_000)[TopicNames.embeddedBrokerMarker]
             useTransactions = marker == .some(nil)
         }
         logger.info("outputs in transactions: \(useTransactions ? "yes" : "no")")
-        let pipeline = DeliveryPipeline(producer: producer, metrics: metrics, transactional: useTransactions ? { [unowned self] k in
-            try self.transactionalProducer(k)
-        } : nil)
-        self.pipeline = pipeline
-        defer { self.pipeline = nil }
+        let (transport, options) = (self.transport, self.options)
+        let pipeline = DeliveryPipeline(producer: producer, metrics: metrics, transactional: useTransactions ? { k in
+            try transport.makeTransactionalProducer(options, task: k)
+        } : nil, clock: clock)
         let outputs = options.topics
-        let counts = try consumer.partitionCounts([outputs.triggers, outputs.conversions, outputs.deadLetters, outputs.withheld])
+        let counts = try consumer.partitionCounts(
+            [outputs.triggers, outputs.conversions, outputs.deadLetters, outputs.withheld], timeoutMs: 10_000)
         state.withLock { s in
             // The withheld topic is read back only where it exists (a run without experiments needs none).
             let kinds: [(String, OutputLedger.OutputKind)] = [
@@ -156,118 +214,119 @@ public final class LiveRunner: @unchecked Sendable {
             ]
             s.outputPartitions = kinds.map { (topic: $0.0, kind: $0.1, count: (counts[$0.0] ?? nil) ?? 0) }
         }
-        consumer.startOffsets = { [unowned self] tps in self.prepareRestore(tps) }
-        consumer.willRevoke = { [unowned self] tps in self.release(tps, consumer: consumer) }
-        var lastSnapshot = ContinuousClock.now
-        var lastGauges = ContinuousClock.now
-        var progress = (at: ContinuousClock.now, folded: 0)
+        loop = Loop(consumer: consumer, producer: producer, pipeline: pipeline, rules: options.rules,
+                    keepForReport: options.stopWhenIdleSeconds != nil, now: clock.now)
+        // Weak: the consumer lives in `loop`, and closing it (also from the runner's deinit)
+        // calls back.
+        consumer.startOffsets = { [weak self] tps in self?.prepareRestore(tps) ?? [:] }
+        consumer.willRevoke = { [weak self] tps in self?.release(tps) }
+        consumer.assignmentLost = { [weak self] tps in self?.lose(tps) }
         try consumer.subscribe(options.topics.inputs)
-        var summary = LiveSummary(report: BacktestReport(rules: options.rules))
-        // Counting outputs keeps every customer each rule reached: only for a run that ends.
-        var counter = BacktestReport.Counter(rules: options.rules)
-        let keepForReport = options.stopWhenIdleSeconds != nil
-        var idleSince: ContinuousClock.Instant?
+    }
 
-        while !stopRequested.load(ordering: .relaxed) {
-            var events: [ConsumerEvent] = []
-            if let first = consumer.poll(timeoutMs: 50) {
-                events.append(first)
-                while events.count < options.maxBatch, let e = consumer.poll(timeoutMs: 0) { events.append(e) }
-            }
-            var out: [LiveEngine.TaskOutput] = []
-            var dead: [LiveEngine.DeadLetterOut] = []
-            let kafka = options.kafka
-            let (idle, eventsIn) = state.withLock { s in
-                s.step(events, out: &out, dead: &dead) { try OutputLedger.read($0, kafka: kafka) }
-            }
-            if summary.firstAssigned == nil, events.contains(where: { if case .assigned = $0 { return true } else { return false } }) {
-                summary.firstAssigned = .now
-            }
-            summary.eventsIn += eventsIn
-            summary.badInputs += dead.count
+    /// One round: poll a batch, fold it on every core, hand its outputs to the pipeline (not
+    /// waited for: the next round folds while they are delivered), commit what is delivered, and
+    /// snapshot when due. Returns false once idle for `stopWhenIdleSeconds`.
+    public func iterate() throws -> Bool {
+        guard let loop else { throw LiveError("the loop was not started") }
+        let (consumer, pipeline) = (loop.consumer, loop.pipeline)
+        var events: [ConsumerEvent] = []
+        if let first = consumer.poll(timeoutMs: 50) {
+            events.append(first)
+            while events.count < options.maxBatch, let e = consumer.poll(timeoutMs: 0) { events.append(e) }
+        }
+        var out: [LiveEngine.TaskOutput] = []
+        var dead: [LiveEngine.DeadLetterOut] = []
+        let (transport, options) = (self.transport, self.options)
+        let (idle, eventsIn) = state.withLock { s in
+            s.step(events, out: &out, dead: &dead) { try transport.readOutputs($0, options: options) }
+        }
+        if loop.summary.firstAssigned == nil, events.contains(where: { if case .assigned = $0 { return true } else { return false } }) {
+            loop.summary.firstAssigned = clock.now
+        }
+        loop.summary.eventsIn += eventsIn
+        loop.summary.badInputs += dead.count
 
-            // Each output with the task that made it (a dead letter's task is its source partition).
-            var byTask: [Int32: [DeliveryPipeline.Message]] = [:]
-            var firedAt: [Millis] = []
-            for (owner, o) in out {
-                switch o {
-                case .trigger(let t):
-                    byTask[owner, default: []].append(.init(topic: options.topics.triggers, key: Array(t.customerId.utf8), value: t.json))
-                    metrics?.trigger(rule: t.ruleId)
-                    firedAt.append(t.firedAt)
-                case .conversion(let c):
-                    byTask[owner, default: []].append(.init(topic: options.topics.conversions, key: Array(c.customerId.utf8), value: c.json))
-                    metrics?.conversion(rule: c.ruleId)
-                case .withheld(let t):
-                    byTask[owner, default: []].append(.init(topic: options.topics.withheld, key: Array(t.customerId.utf8), value: t.json))
-                    metrics?.withheld(rule: t.ruleId, reason: t.withheld?.rawValue ?? "")
-                }
-                if keepForReport { counter.count(o) }
+        // Each output with the task that made it (a dead letter's task is its source partition).
+        var byTask: [Int32: [DeliveryPipeline.Message]] = [:]
+        var firedAt: [Millis] = []
+        for (owner, o) in out {
+            switch o {
+            case .trigger(let t):
+                byTask[owner, default: []].append(.init(topic: options.topics.triggers, key: Array(t.customerId.utf8), value: t.json))
+                metrics?.trigger(rule: t.ruleId)
+                firedAt.append(t.firedAt)
+            case .conversion(let c):
+                byTask[owner, default: []].append(.init(topic: options.topics.conversions, key: Array(c.customerId.utf8), value: c.json))
+                metrics?.conversion(rule: c.ruleId)
+            case .withheld(let t):
+                byTask[owner, default: []].append(.init(topic: options.topics.withheld, key: Array(t.customerId.utf8), value: t.json))
+                metrics?.withheld(rule: t.ruleId, reason: t.withheld?.rawValue ?? "")
             }
-            for (letter, key, kind) in dead {
-                guard case .topic(let name, let partition, _) = letter.source else { continue }
-                byTask[partition, default: []].append(.init(topic: options.topics.deadLetters, key: key, value: letter.json))
-                metrics?.badInput(topic: name, reason: kind.rawValue)
-            }
-            let positions = state.withLock { $0.positions() }
-            // Not waited for: the next batch folds while this one is delivered.
-            try pipeline.send(byTask.keys.sorted().map { ($0, byTask[$0]!) }, positions: positions, firedAt: firedAt)
-            commit(consumer, async: true)
-            if lastGauges.duration(to: .now) >= .milliseconds(250) {
-                updateGauges(consumer)
-                lastGauges = .now
-            }
-            if !idle || !out.isEmpty || !dead.isEmpty { summary.lastBusy = .now }
-            if progress.at.duration(to: .now) >= .milliseconds(Int64(options.progressIntervalSeconds * 1000)) {
-                logCatchUp(consumer, folded: summary.eventsIn - progress.folded, in: progress.at.duration(to: .now))
-                progress = (.now, summary.eventsIn)
-            }
-            if options.snapshotStore != nil {
-                let due = state.withLock { $0.eventsSinceSnapshot >= options.snapshotEveryEvents }
-                    || lastSnapshot.duration(to: .now) >= .milliseconds(Int64(options.snapshotIntervalSeconds * 1000))
-                if due {
-                    try pipeline.drain()
-                    try takeSnapshots(of: nil, consumer: consumer)
-                    lastSnapshot = .now
-                }
-            }
-            try checkSnapshotFailures()
-
-            if let seconds = options.stopWhenIdleSeconds, idle, pipeline.batchesInFlight == 0, producer.outstanding == 0 {
-                let now = ContinuousClock.now
-                if let since = idleSince {
-                    if since.duration(to: now) >= .milliseconds(Int64(seconds * 1000)) { break }
-                } else {
-                    idleSince = now
-                }
-            } else {
-                idleSince = nil
+            if loop.keepForReport { loop.counter.count(o) }
+        }
+        for (letter, key, kind) in dead {
+            guard case .topic(let name, let partition, _) = letter.source else { continue }
+            byTask[partition, default: []].append(.init(topic: options.topics.deadLetters, key: key, value: letter.json))
+            metrics?.badInput(topic: name, reason: kind.rawValue)
+        }
+        let positions = state.withLock { $0.positions() }
+        try pipeline.send(byTask.keys.sorted().map { ($0, byTask[$0]!) }, positions: positions, firedAt: firedAt)
+        commit(async: true)
+        let now = clock.now
+        if loop.lastGauges.duration(to: now) >= .milliseconds(250) {
+            updateGauges(consumer)
+            loop.lastGauges = now
+        }
+        if !idle || !out.isEmpty || !dead.isEmpty { loop.summary.lastBusy = now }
+        if loop.progress.at.duration(to: now) >= .milliseconds(Int64(options.progressIntervalSeconds * 1000)) {
+            logCatchUp(consumer, folded: loop.summary.eventsIn - loop.progress.folded, in: loop.progress.at.duration(to: now))
+            loop.progress = (now, loop.summary.eventsIn)
+        }
+        if options.snapshotStore != nil {
+            let due = state.withLock { $0.eventsSinceSnapshot >= options.snapshotEveryEvents }
+                || loop.lastSnapshot.duration(to: now) >= .milliseconds(Int64(options.snapshotIntervalSeconds * 1000))
+            if due {
+                try pipeline.drain()
+                try takeSnapshots(of: nil)
+                loop.lastSnapshot = clock.now
             }
         }
-        try pipeline.drain()
-        if let delivered = pipeline.lastDelivery { summary.lastBusy = max(summary.lastBusy ?? delivered, delivered) }
-        commit(consumer)
-        counter.countEvents(folded: summary.eventsIn)
-        counter.countBadInputs(summary.badInputs)
+        try checkSnapshotFailures()
+
+        if let seconds = options.stopWhenIdleSeconds, idle, pipeline.batchesInFlight == 0, loop.producer.outstanding == 0 {
+            if let since = loop.idleSince {
+                if since.duration(to: clock.now) >= .milliseconds(Int64(seconds * 1000)) { return false }
+            } else {
+                loop.idleSince = clock.now
+            }
+        } else {
+            loop.idleSince = nil
+        }
+        return true
+    }
+
+    /// Delivers everything, commits, leaves the group (revoking, so every task is snapshotted)
+    /// and returns what the run did.
+    public func finish() throws -> LiveSummary {
+        guard let loop else { throw LiveError("the loop was not started") }
+        try loop.pipeline.drain()
+        if let delivered = loop.pipeline.lastDelivery { loop.summary.lastBusy = max(loop.summary.lastBusy ?? delivered, delivered) }
+        commit()
+        loop.counter.countEvents(folded: loop.summary.eventsIn)
+        loop.counter.countBadInputs(loop.summary.badInputs)
+        var summary = loop.summary
         // Read the tasks before leaving the group: revocation drops them.
         state.withLock { s in
             summary.watermarks = s.watermarks
             let tasks = s.tasks.keys.sorted().map { s.tasks[$0]!.task }
-            summary.report = counter.report(
+            summary.report = loop.counter.report(
                 tasks: tasks.map(\.stats), watermark: summary.watermarks.map(\.watermark).max() ?? .min, lift: tasks.map(\.lift))
         }
-        consumer.close()
+        loop.consumer.close()
+        self.loop = nil
         try checkSnapshotFailures()
         return summary
-    }
-
-    /// Task k's transactional producer; making it fences its zombies.
-    private func transactionalProducer(_ k: Int32) throws -> Producer {
-        var props = options.kafka
-        props["transactional.id"] = "\(options.groupId)-task-\(k)"
-        let p = try Producer(props)
-        try p.initTransactions()
-        return p
     }
 
     /// Task `k` is partition `k` of every input topic: they must exist and have one partition count
@@ -275,14 +334,14 @@ public final class LiveRunner: @unchecked Sendable {
     /// The inputs must exist with one partition count (task k reads partition k of each), and the
     /// outputs must exist: a topic a producer auto-creates gets the broker's default partition
     /// count, silently, and `rekindle broker` would give it 4 whatever the inputs have.
-    private func checkTopics(_ consumer: Consumer) throws {
+    private func checkTopics(_ consumer: any InputConsumer) throws {
         // (The snapshot topic is checked by its store's `prepare`.)
         // The withheld topic when the rules withhold (experiments, caps): a run without them needs
         // none, as before they existed (a consent revocation alone still withholds, to that topic).
         let withholds = options.rules.experiments != nil || options.rules.policy != nil
         let outputs = [options.topics.triggers, options.topics.conversions, options.topics.deadLetters]
             + (withholds ? [options.topics.withheld] : [])
-        let counts = try consumer.partitionCounts(options.topics.inputs + outputs)
+        let counts = try consumer.partitionCounts(options.topics.inputs + outputs, timeoutMs: 10_000)
         let cluster = options.kafka["bootstrap.servers"] ?? "the cluster"
         let missing = options.topics.inputs.filter { counts[$0] == .some(nil) }
         if !missing.isEmpty {
@@ -307,12 +366,12 @@ public final class LiveRunner: @unchecked Sendable {
 
     /// Commits, for every input partition, the offset after the last message whose outputs
     /// have been delivered. Failures (e.g. during a rebalance) are logged and retried later.
-    private func commit(_ consumer: Consumer, async: Bool = false) {
-        guard let delivered = pipeline?.delivered else { return }
-        let offsets = state.withLock { $0.uncommitted(delivered) }
+    private func commit(async: Bool = false) {
+        guard let loop else { return }
+        let offsets = state.withLock { $0.uncommitted(loop.pipeline.delivered) }
         guard !offsets.isEmpty else { return }
         do {
-            try consumer.commit(offsets, async: async)
+            try loop.consumer.commit(offsets, async: async)
             state.withLock { $0.markCommitted(offsets) }
         } catch {
             logger.warning("commit failed, will retry: \(error)")
@@ -320,33 +379,61 @@ public final class LiveRunner: @unchecked Sendable {
     }
 
     /// On revocation: commit what was delivered, snapshot, then drop the tasks of those partitions.
-    private func release(_ tps: [TopicPartition], consumer: Consumer) {
+    private func release(_ tps: [TopicPartition]) {
+        guard let loop else { return }
         do {
-            try pipeline?.drain()
+            try loop.pipeline.drain()
         } catch {
             // Nothing past the last delivered batch is committed or snapshotted; the next owner
             // recovers from the last snapshot and produces what is missing.
             logger.error("delivering outputs on revocation failed: \(error)")
-            state.withLock { $0.release(tps) }
+            drop(tps)
             return
         }
-        commit(consumer)
+        commit()
         if options.snapshotStore != nil {
             do {
-                try takeSnapshots(of: Set(tps.map(\.partition)), consumer: consumer)
+                try takeSnapshots(of: Set(tps.map(\.partition)))
             } catch {
                 logger.error("snapshot on revocation failed: \(error)")
             }
         }
-        state.withLock { $0.release(tps) }
+        drop(tps)
+    }
+
+    /// The group gave these partitions to another member while this one was not polling (a
+    /// pause past the session timeout). Their new owner restored from the last snapshot and may
+    /// have moved on: committing or snapshotting them here would set it back, so their tasks are
+    /// dropped as they are. Outputs still in flight for them may land twice without transactions;
+    /// with them, the new owner's producer fenced this one on assignment, and they are aborted.
+    private func lose(_ tps: [TopicPartition]) {
+        logger.warning("assignment lost: \(tps.map(\.description).sorted().joined(separator: " ")) went to another member while this one was not polling; their tasks are dropped without commit or snapshot")
+        drop(tps)
+    }
+
+    /// Drops the tasks of these partitions, and the transactional producers of tasks now gone.
+    private func drop(_ tps: [TopicPartition]) {
+        let gone = state.withLock { s in
+            s.release(tps)
+            return Set(tps.map(\.partition)).filter { s.tasks[$0] == nil }
+        }
+        for k in gone.sorted() { loop?.pipeline.forget(k) }
     }
 
     /// Runs in the rebalance callback, before the assignment takes effect: restores each newly
     /// assigned task from its newest good snapshot and returns where its inputs resume.
     private func prepareRestore(_ tps: [TopicPartition]) -> [TopicPartition: Int64] {
+        let partitions = Set(tps.filter { options.topics.input(named: $0.topic) != nil }.map(\.partition))
+        let held = state.withLock { s in Set(s.tasks.keys) }
+        for k in partitions.subtracting(held).sorted() {
+            // Fence before the recovery read (as Kafka Streams initialises a task's producer
+            // before restoring it): a zombie owner can then commit nothing this task won't see.
+            do { try loop?.pipeline.fence(k) } catch {
+                logger.error("task \(k): cannot make its transactional producer yet (\(error)); its first output retries")
+            }
+        }
         guard let store = options.snapshotStore else { return [:] }
         var offsets: [TopicPartition: Int64] = [:]
-        let partitions = Set(tps.filter { options.topics.input(named: $0.topic) != nil }.map(\.partition))
         for k in partitions.sorted() {
             let candidates: [SnapshotCandidate]
             do { candidates = try store.candidates(partition: k) } catch {
@@ -362,19 +449,19 @@ public final class LiveRunner: @unchecked Sendable {
 
     /// Snapshots the given tasks (all when nil). Called only when every output of the events
     /// folded so far has been delivered, so the snapshot's output offsets cover them.
-    private func takeSnapshots(of partitions: Set<Int32>?, consumer: Consumer) throws {
-        guard let store = options.snapshotStore else { return }
+    private func takeSnapshots(of partitions: Set<Int32>?) throws {
+        guard let store = options.snapshotStore, let consumer = loop?.consumer else { return }
         let outputTopics = state.withLock { $0.outputPartitions }
         var outputOffsets: [OffsetEntry] = []
         for (topic, _, count) in outputTopics {
             for p in 0..<Int32(count) {
-                let high = try consumer.queryWatermarks(TopicPartition(topic, p)).high
+                let high = try consumer.queryWatermarks(TopicPartition(topic, p), timeoutMs: 5_000).high
                 outputOffsets.append(OffsetEntry(topic: topic, partition: p, offset: high))
             }
         }
         let snapshots = state.withLock { $0.snapshots(of: partitions, outputOffsets: outputOffsets) }
         for snap in snapshots {
-            let started = ContinuousClock.now
+            let started = clock.now
             do {
                 try store.save(snap)
             } catch {
@@ -389,10 +476,11 @@ public final class LiveRunner: @unchecked Sendable {
                 continue
             }
             snapshotFailures.withLock { $0.count = 0 }
-            let d = started.duration(to: .now)
+            let d = started.duration(to: clock.now)
             metrics?.snapshotWritten(seconds: d.seconds)
             metrics?.setSnapshotAge(task: Int(snap.partition), seconds: 0)
-            snapshotTimes.withLock { $0[snap.partition] = .now }
+            let now = clock.now
+            snapshotTimes.withLock { $0[snap.partition] = now }
         }
     }
 
@@ -405,18 +493,18 @@ public final class LiveRunner: @unchecked Sendable {
     }
 
     /// While the tasks here are behind their partitions' ends: how far, and how fast they fold.
-    private func logCatchUp(_ consumer: Consumer, folded: Int, in elapsed: Duration) {
+    private func logCatchUp(_ consumer: any InputConsumer, folded: Int, in elapsed: Duration) {
         let behind = state.withLock { $0.lags(high: consumer.cachedHighWatermark) }.reduce(0) { $0 + $1.messages }
         guard behind > 0 else { return }
         let rate = Int(Double(folded) / max(elapsed.seconds, 0.001))
         logger.info("catching up: \(behind) messages behind the partitions' ends; \(folded) folded in the last \(Int(elapsed.seconds.rounded())) s (\(rate)/s)")
     }
 
-    private func updateGauges(_ consumer: Consumer) {
+    private func updateGauges(_ consumer: any InputConsumer) {
         guard let metrics else { return }
         let nowMs = Millis(Date().timeIntervalSince1970 * 1000)
         metrics.setReady(health().ready)
-        let now = ContinuousClock.now
+        let now = clock.now
         let snapshotting = options.snapshotStore != nil
         state.withLock { s in
             metrics.setAssignedTasks(s.tasks.count)

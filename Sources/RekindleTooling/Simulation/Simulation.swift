@@ -9,42 +9,46 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var seed: UInt64
     public var events = 0
     public var partitions = 0
+    public var transactions = false
     public var steps = 0
+    public var iterations = 0
     public var crashes = 0
-    public var rebalances = 0
+    /// Where the crashes struck: between iterations, or inside the loop at a client call.
+    public var crashPoints: [String: Int] = [:]
+    public var joins = 0
+    public var leaves = 0
+    public var pauses = 0
     public var snapshots = 0
-    public var lostSnapshotWrites = 0
+    public var lostSnapshotWrites: Int { crashPoints["snapshot write, before its rename"] ?? 0 }
+    public var failedSnapshotWrites = 0
     public var corruptions = 0
+    public var rejectedCommits = 0
+    public var zombieDoubles = 0
+    public var checks = 0
     public var triggers = 0
     public var failure: String?
 
     public var description: String {
-        let facts = "seed \(seed): \(events) events, \(partitions) partitions, \(steps) steps, \(crashes) crashes, "
-            + "\(rebalances) rebalances, \(snapshots) snapshots (\(lostSnapshotWrites) lost, \(corruptions) corrupted), \(triggers) triggers"
+        let facts = "seed \(seed): \(events) events, \(partitions) partitions, transactions \(transactions ? "on" : "off"), "
+            + "\(steps) steps (\(iterations) loop iterations), \(crashes) crashes, \(joins) joins, \(leaves) leaves, "
+            + "\(pauses) pauses, \(snapshots) snapshots (\(lostSnapshotWrites) lost, \(failedSnapshotWrites) failed, "
+            + "\(corruptions) corrupted), \(zombieDoubles) zombie doubles, \(triggers) triggers, \(checks) checks"
         guard let failure else { return facts + ": ok" }
         return facts + ": FAILED: \(failure)\n  replay it with: rekindle simulate --seed \(seed)"
     }
 }
 
-/// A deterministic simulation of the live runtime in the style of FoundationDB and TigerBeetle:
-/// from a seed it chooses the stream, the partition count, 1 to 3 instances, batch sizes and
-/// topic interleavings, crashes (with unflushed outputs partly landed, and snapshot writes lost
-/// before their rename), snapshot corruption and rebalances; it drives the same `LiveEngine` the
-/// Kafka runner uses against a simulated log, and checks that the outputs on the log are exactly
-/// a clean replay's: none lost, none doubled, byte for byte.
+/// A deterministic simulation of the live runtime in the style of FoundationDB and TigerBeetle.
+/// From a seed it chooses the stream, the partition count, 1 to 3 instances, transactions on or
+/// off, batch sizes and interleavings, deliveries, crashes (between iterations, and inside the
+/// loop at a produce, flush, group commit, transaction commit or snapshot write), failed and lost
+/// snapshot writes, corrupted snapshots, joins, graceful leaves and paused instances that come
+/// back after their partitions moved (zombies). It runs the real `LiveRunner` loop, the one
+/// `rekindle run` runs, over a simulated log, group, producers, snapshot store and clock, and
+/// checks the invariants after every step (`InvariantCheckers`).
 public enum Simulation {
-    struct Instance {
-        let id: Int
-        var engine: LiveEngine
-        var positions: [TopicPartition: Int64] = [:]
-        var owned: Set<Int32> = []
-        var eofSent: Set<TopicPartition> = []
-        /// Produced, not yet delivered.
-        var pending: [(TopicPartition, [UInt8])] = []
-    }
-
     public static func run(seed: UInt64) -> SimulationReport {
-        var world = World(seed: seed)
+        let world = World(seed: seed)
         return world.run()
     }
 
@@ -66,27 +70,29 @@ public enum Simulation {
             + ", \(extra.count) extra (\(doubled) of them doubled)" + (extra.first.map { " (first: \($0.prefix(160)))" } ?? "")
     }
 
-    struct World {
-        var rng: SplitMix64
+    final class World {
+        struct Instance {
+            let context: InstanceContext
+            let runner: LiveRunner
+            var paused = false
+        }
+
         var report: SimulationReport
-        var log: SimulatedLog
-        var store = SimulatedSnapshotStore()
+        let cluster: SimulatedCluster
         var instances: [Instance] = []
         var nextId = 0
-        /// Membership changed: partitions must be re-spread before the next action.
-        var needsRebalance = false
         let maxInstances: Int
-        let lines: [String]
-        let topics = TopicNames()
+        let transactions: Bool
+        let chaosSteps: Int
         let traceEnabled = ProcessInfo.processInfo.environment["REKINDLE_SIM_TRACE"] != nil
         let logger: Logger = {
             var l = Logger(label: "rekindle.simulation")
-            l.logLevel = .critical
+            l.logLevel = ProcessInfo.processInfo.environment["REKINDLE_SIM_TRACE"] != nil ? .info : .critical
             return l
         }()
 
         init(seed: UInt64) {
-            rng = SplitMix64(seed: seed)
+            var rng = SplitMix64(seed: seed)
             report = SimulationReport(seed: seed)
             var o = GeneratorOptions()
             o.seed = seed
@@ -96,227 +102,30 @@ public enum Simulation {
             o.badFraction = 0.02
             var lines: [String] = []
             SyntheticStream.generate(o) { lines.append($0) }
-            self.lines = lines
             let partitions = 1 + rng.below(3)
             maxInstances = 1 + rng.below(3)
-            log = SimulatedLog(lines: lines, partitions: partitions, rng: &rng)
+            transactions = rng.below(2) == 0
+            chaosSteps = 40 + rng.below(400)
+            let topics = TopicNames()
+            // Place the inputs first (bad lines go to a random partition), then derive the oracle
+            // from exactly what the log holds.
+            let placed = SimulatedCluster(
+                lines: lines, partitions: partitions, rng: rng,
+                checkers: InvariantCheckers(expected: [], badInputs: [], deadLetterTopic: topics.deadLetters))
+            let (expected, bad) = Self.oracle(placed)
+            placed.checkers = InvariantCheckers(expected: expected, badInputs: bad, deadLetterTopic: topics.deadLetters)
+            cluster = placed
             report.partitions = partitions
             report.events = lines.count
+            report.transactions = transactions
         }
 
-        func makeEngine() -> LiveEngine {
-            var e = LiveEngine(rules: .defaults, topics: topics, allowedLatenessMs: 0, metrics: nil, logger: logger)
-            let p = log.partitions
-            e.outputPartitions = [(topics.triggers, .trigger, p), (topics.conversions, .conversion, p), (topics.deadLetters, .deadLetter, p)]
-            return e
-        }
-
-        func inputs(of k: Int32) -> [TopicPartition] { topics.inputs.map { TopicPartition($0, k) } }
-
-        var allConsumed: Bool {
-            log.inputs.keys.allSatisfy { tp in
-                instances.contains { $0.owned.contains(tp.partition) && $0.positions[tp] == log.end(tp) }
-            }
-        }
-
-        mutating func run() -> SimulationReport {
-            addInstance()
-            while report.steps < 50_000 {
-                report.steps += 1
-                while needsRebalance {
-                    needsRebalance = false
-                    rebalance()
-                }
-                if allConsumed && instances.count == 1 && instances[0].pending.isEmpty {
-                    // The end: one instance owns everything; let it go idle (every task advances
-                    // to the last event's time, as replay does) and deliver.
-                    deliver(0)  // sends any end-of-partition still owed
-                    flush(0)
-                    if instances[0].engine.tasksAreIdle {
-                        step(0, events: [])
-                        flush(0)
-                        check()
-                        return report
-                    }
-                    continue
-                }
-                if allConsumed && instances.count > 1 {
-                    leave(instances.indices.last!)  // finish on one instance
-                    continue
-                }
-                let roll = rng.below(100)
-                let i = rng.below(instances.count)
-                switch roll {
-                case 0..<50: deliver(i)
-                case 50..<63: flush(i)
-                case 63..<73: flush(i); snapshot(i, of: nil)
-                case 73..<77: crash(i)
-                case 77..<79:
-                    if let what = store.corrupt(&rng) {
-                        report.corruptions += 1
-                        _ = what
-                    }
-                case 79..<83: if instances.count < maxInstances { addInstance() }
-                case 83..<86: if instances.count > 1 { leave(i) }
-                default: step(i, events: [])
-                }
-            }
-            report.failure = "did not finish in \(report.steps) steps"
-            return report
-        }
-
-        // MARK: Actions
-
-        func trace(_ s: @autoclosure () -> String) {
-            if traceEnabled { print("  [\(report.steps)] \(s())") }
-        }
-
-        mutating func step(_ i: Int, events: [ConsumerEvent]) {
-            let watermarks = instances[i].engine.watermarks.map { "\($0.partition): \($0.watermark == .min ? "-" : Timestamp.format($0.watermark))" }
-            trace("instance \(instances[i].id) step: \(events.count) events, watermarks \(watermarks)")
-            var out: [LiveEngine.TaskOutput] = []
-            var dead: [LiveEngine.DeadLetterOut] = []
-            let log = self.log
-            _ = instances[i].engine.step(events, out: &out, dead: &dead) { log.read($0) }
-            for (_, o) in out {
-                switch o {
-                case .trigger(let t):
-                    instances[i].pending.append((log.outputPartition(topics.triggers, key: Array(t.customerId.utf8)), t.json))
-                case .conversion(let c):
-                    instances[i].pending.append((log.outputPartition(topics.conversions, key: Array(c.customerId.utf8)), c.json))
-                case .withheld(let t):
-                    instances[i].pending.append((log.outputPartition(topics.withheld, key: Array(t.customerId.utf8)), t.json))
-                }
-            }
-            for d in dead { instances[i].pending.append((log.outputPartition(topics.deadLetters, key: d.key), d.letter.json)) }
-        }
-
-        /// A batch of random size, interleaving the instance's partitions at random, each in order.
-        mutating func deliver(_ i: Int) {
-            var events: [ConsumerEvent] = []
-            let owned = instances[i].owned.sorted().flatMap { inputs(of: $0) }
-            for _ in 0..<(1 + rng.below(40)) {
-                let open = owned.filter { (instances[i].positions[$0] ?? 0) < log.end($0) }
-                guard !open.isEmpty else { break }
-                let tp = open[rng.below(open.count)]
-                let at = instances[i].positions[tp]!
-                events.append(.message(log.inputs[tp]![Int(at)]))
-                instances[i].positions[tp] = at + 1
-            }
-            for tp in owned where instances[i].positions[tp] == log.end(tp) && !instances[i].eofSent.contains(tp) {
-                events.append(.endOfPartition(tp, offset: log.end(tp)))
-                instances[i].eofSent.insert(tp)
-            }
-            step(i, events: events)
-        }
-
-        mutating func flush(_ i: Int) {
-            trace("flush instance \(instances[i].id): \(instances[i].pending.count) outputs; log triggers \(log.outputs.filter { $0.key.topic == "campaign-triggers" }.map { $0.value.count })")
-            for (tp, value) in instances[i].pending { log.outputs[tp]!.append(value) }
-            instances[i].pending.removeAll()
-        }
-
-        /// Snapshots after a flush (as the runner does). A write may be lost to a crash before
-        /// its rename, and then the instance is gone.
-        mutating func snapshot(_ i: Int, of partitions: Set<Int32>?) {
-            precondition(instances[i].pending.isEmpty)
-            let snaps = instances[i].engine.snapshots(of: partitions, outputOffsets: log.outputEnds)
-            trace("snapshot instance \(instances[i].id): \(snaps.map { "task \($0.partition) seq \($0.sequence) in \($0.inputOffsets.map(\.offset)) out \($0.outputOffsets.filter { $0.topic == "campaign-triggers" }.map(\.offset))" })")
-            for s in snaps {
-                if rng.below(100) < 3 {
-                    report.lostSnapshotWrites += 1
-                    crash(i)
-                    return
-                }
-                store.save(s)
-                report.snapshots += 1
-            }
-        }
-
-        /// The process dies: unflushed outputs land as a random prefix per partition.
-        mutating func crash(_ i: Int) {
-            report.crashes += 1
-            trace("CRASH instance \(instances[i].id) with \(instances[i].pending.count) pending")
-            var byPartition: [TopicPartition: [[UInt8]]] = [:]
-            for (tp, v) in instances[i].pending { byPartition[tp, default: []].append(v) }
-            for tp in byPartition.keys.sorted(by: { ($0.topic, $0.partition) < ($1.topic, $1.partition) }) {
-                let values = byPartition[tp]!
-                log.outputs[tp]!.append(contentsOf: values.prefix(rng.below(values.count + 1)))
-            }
-            instances.remove(at: i)
-            if instances.isEmpty || rng.below(2) == 0 { addInstance() }
-            needsRebalance = true
-        }
-
-        mutating func addInstance() {
-            instances.append(Instance(id: nextId, engine: makeEngine()))
-            nextId += 1
-            needsRebalance = true
-        }
-
-        /// A graceful leave: its partitions are revoked (flushed and snapshotted) first.
-        mutating func leave(_ i: Int) {
-            let id = instances[i].id
-            revoke(i, instances[i].owned)
-            instances.removeAll { $0.id == id }
-            if instances.isEmpty { addInstance() }
-            needsRebalance = true
-        }
-
-        mutating func revoke(_ i: Int, _ partitions: Set<Int32>) {
-            guard !partitions.isEmpty else { return }
-            flush(i)
-            let id = instances[i].id
-            snapshot(i, of: partitions)
-            guard let j = instances.firstIndex(where: { $0.id == id }) else { return }  // crashed while snapshotting
-            instances[j].engine.release(partitions.sorted().flatMap { inputs(of: $0) })
-            instances[j].owned.subtract(partitions)
-            for k in partitions {
-                for tp in inputs(of: k) {
-                    instances[j].positions[tp] = nil
-                    instances[j].eofSent.remove(tp)
-                }
-            }
-        }
-
-        /// Partition k goes to the (k mod n)-th live instance by id, as a range assignor spreads them.
-        /// A crash during it (a lost snapshot write) sets `needsRebalance` and ends it early: the
-        /// caller starts over with the new membership, so no partition ever has two owners.
-        mutating func rebalance() {
-            guard !instances.isEmpty else { return }
-            report.rebalances += 1
-            let ids = instances.map(\.id).sorted()
-            func owner(_ k: Int32) -> Int { ids[Int(k) % ids.count] }
-            for id in ids {
-                guard let i = instances.firstIndex(where: { $0.id == id }) else { continue }
-                let lose = instances[i].owned.filter { owner($0) != id }
-                revoke(i, Set(lose))
-                if needsRebalance { return }
-            }
-            for i in instances.indices {
-                let gain = (0..<Int32(log.partitions)).filter { owner($0) == instances[i].id && !instances[i].owned.contains($0) }
-                guard !gain.isEmpty else { continue }
-                var tps: [TopicPartition] = []
-                for k in gain {
-                    let offsets = instances[i].engine.restore(k, from: store.candidates(k))
-                    trace("instance \(instances[i].id) gains task \(k) from \(offsets.map(\.offset)) (candidates \(store.candidates(k).count))")
-                    for tp in inputs(of: k) {
-                        instances[i].positions[tp] = offsets.first { $0.topic == tp.topic && $0.partition == tp.partition }?.offset ?? 0
-                        tps.append(tp)
-                    }
-                    instances[i].owned.insert(k)
-                }
-                step(i, events: [.assigned(tps)])
-            }
-        }
-
-        // MARK: The invariant
-
-        mutating func check() {
-            // The oracle: a clean replay, ties in the order the live merge uses (topic, then offset).
+        /// The clean replay of the log's inputs, ties in the order the live merge uses (topic,
+        /// then offset): its outputs, and where the bad inputs are.
+        static func oracle(_ cluster: SimulatedCluster) -> (Set<[UInt8]>, Set<String>) {
             var ordered: [(Topic, TopicPartition, ConsumedMessage)] = []
-            for (tp, messages) in log.inputs {
-                let topic = topics.input(named: tp.topic)!
+            for (tp, messages) in cluster.inputs {
+                let topic = cluster.topics.input(named: tp.topic)!
                 for m in messages { ordered.append((topic, tp, m)) }
             }
             ordered.sort { ($0.0.rawValue, $0.1.partition, $0.2.offset) < ($1.0.rawValue, $1.1.partition, $1.2.offset) }
@@ -329,30 +138,243 @@ public enum Simulation {
                 }
             }
             var replay = Replay(rules: .defaults)
-            replay.partitions = log.partitions
-            let expected = replay.run(events: events, deadLetters: [])
-            let want = expected.triggers.map { String(decoding: $0.json, as: UTF8.self) }.sorted()
-            let got = topicLines(topics.triggers)
-            report.triggers = got.count
-            if let problem = Simulation.difference(got, want, "triggers") { report.failure = problem; return }
-            let wantConversions = expected.conversions.map { String(decoding: $0.json, as: UTF8.self) }.sorted()
-            if let problem = Simulation.difference(topicLines(topics.conversions), wantConversions, "conversions") {
-                report.failure = problem
-                return
-            }
-            var seen: [String] = []
-            for line in topicLines(topics.deadLetters) {
-                guard let v = try? JSONParser.parse(line), case .string(let t)? = v["source"]?["topic"],
-                    case .number(let p)? = v["source"]?["partition"], case .number(let o)? = v["source"]?["offset"]
-                else { report.failure = "unreadable dead letter \(line)"; return }
-                seen.append("\(t)|\(Int(p))|\(Int(o))")
-            }
-            if let problem = Simulation.difference(seen.sorted(), bad.sorted(), "dead letters") { report.failure = problem }
+            replay.partitions = cluster.partitions
+            let r = replay.run(events: events, deadLetters: [])
+            var expected = Set(r.triggers.map(\.json))
+            expected.formUnion(r.conversions.map(\.json))
+            expected.formUnion(r.withheld.map(\.json))
+            return (expected, bad)
         }
 
-        func topicLines(_ topic: String) -> [String] {
-            log.outputs.filter { $0.key.topic == topic }.flatMap { $0.value }.map { String(decoding: $0, as: UTF8.self) }.sorted()
+        func trace(_ s: @autoclosure () -> String) {
+            if traceEnabled { print("  [\(report.steps) t=\(cluster.clock.elapsed)] \(s())") }
+        }
+
+        var failed: Bool { cluster.checkers.violation != nil || report.failure != nil }
+
+        func run() -> SimulationReport {
+            addInstance()
+            while report.steps < chaosSteps, !failed {
+                report.steps += 1
+                chaosStep()
+            }
+            if !failed { calmEnd() }
+            cluster.checkers.finishedIfSound(failed: failed)
+            let c = cluster.checkers.counts
+            report.checks = c.checks
+            report.zombieDoubles = c.doubledByZombies
+            report.failedSnapshotWrites = c.failedSnapshotWrites
+            report.rejectedCommits = c.rejectedCommits
+            report.snapshots = c.snapshots
+            report.triggers = cluster.outputs.filter { $0.key.topic == cluster.topics.triggers }.reduce(0) { $0 + $1.value.count }
+            if report.failure == nil, let v = cluster.checkers.violation { report.failure = v }
+            return report
+        }
+
+        func chaosStep() {
+            let live = instances.indices.filter { !instances[$0].paused }
+            guard !live.isEmpty else {
+                resume(instances.indices.randomIndex(&cluster.rng))
+                return
+            }
+            let i = live[cluster.rng.below(live.count)]
+            switch cluster.rng.below(100) {
+            case 0..<45: iterate(i)
+            case 45..<65: deliver(i)
+            case 65..<68:
+                instances[i].context.die(at: "between iterations")
+                bury(i)
+            case 68..<70:
+                if let what = cluster.store.corrupt(&cluster.rng) {
+                    report.corruptions += 1
+                    trace(what)
+                }
+            case 70..<73: if instances.count < maxInstances { addInstance() }
+            case 73..<76: if live.count > 1 { leave(i) }
+            case 76..<78: if live.count > 1 { pause(i) }
+            case 78..<82:
+                if let z = instances.indices.first(where: { instances[$0].paused }) { resume(z) }
+            default:
+                cluster.clock.advance(.milliseconds(Int64(cluster.rng.below(400))))
+                iterate(i)
+            }
+        }
+
+        /// Faults stop; zombies come back, all but one instance leave, and the last runs until
+        /// idle with everything delivered, as `rekindle run --stop-when-idle` ends.
+        func calmEnd() {
+            cluster.faults = false
+            for z in instances.indices where instances[z].paused { resume(z) }
+            while instances.count > 1, !failed { leave(instances.count - 1) }
+            var rounds = 0
+            while !failed {
+                rounds += 1
+                if rounds > 50_000 {
+                    report.failure = "did not go idle in \(rounds) iterations of the calm end"
+                    return
+                }
+                guard let more = iterate(0) else { return }
+                if !more { break }
+                deliver(0)
+            }
+            guard !failed else { return }
+            do {
+                _ = try instances[0].runner.finish()
+            } catch {
+                report.failure = "the last instance did not finish: \(error)"
+            }
+        }
+
+        // MARK: Actions
+
+        func addInstance() {
+            let context = InstanceContext(id: nextId, cluster: cluster)
+            nextId += 1
+            var o = LiveOptions(bootstrap: "simulated")
+            o.groupId = "simulation"
+            o.snapshotStore = SimulatedSnapshotWriter(context: context)
+            o.snapshotIntervalSeconds = Double(100 + cluster.rng.below(2_000)) / 1_000
+            o.snapshotEveryEvents = 10 + cluster.rng.below(300)
+            o.transactions = transactions ? .on : .off
+            o.stopWhenIdleSeconds = 0
+            o.progressIntervalSeconds = 1e9
+            let runner = LiveRunner(options: o, metrics: nil, logger: logger, transport: SimulatedTransport(context: context),
+                                    clock: cluster.clock)
+            instances.append(Instance(context: context, runner: runner))
+            report.joins += 1
+            trace("instance \(context.id) joins")
+            do {
+                try runner.start()
+            } catch {
+                report.failure = "instance \(context.id) did not start: \(error)"
+            }
+        }
+
+        /// One iteration of instance i's loop; nil when it died in it.
+        @discardableResult
+        func iterate(_ i: Int) -> Bool? {
+            let context = instances[i].context
+            context.iteration += 1
+            context.consumer?.budget = 1 + cluster.rng.below(40)
+            report.iterations += 1
+            var more = true
+            do {
+                more = try instances[i].runner.iterate()
+            } catch {
+                trace("instance \(context.id) stops: \(error)")
+                context.die(at: context.crashedAt ?? "the loop threw: \(error)")
+            }
+            if context.dead {
+                bury(i)
+                return nil
+            }
+            return more
+        }
+
+        func deliver(_ i: Int) {
+            for p in instances[i].context.producers { p.deliver(all: false) }
+        }
+
+        /// The process is gone: what was in flight lands as a prefix per partition (without
+        /// transactions), and the group moves its partitions on.
+        func bury(_ i: Int) {
+            let context = instances[i].context
+            report.crashes += 1
+            report.crashPoints[context.crashedAt ?? "unknown", default: 0] += 1
+            trace("CRASH instance \(context.id) at \(context.crashedAt ?? "?") with \(context.undelivered) undelivered")
+            for p in context.producers { p.crash() }
+            cluster.members[context.id] = nil
+            instances.remove(at: i)
+            if instances.isEmpty || (instances.count < maxInstances && cluster.rng.below(2) == 0) { addInstance() }
+        }
+
+        /// A graceful leave: `finish` delivers, commits, and leaves the group, revoking (and so
+        /// snapshotting) its tasks.
+        func leave(_ i: Int) {
+            let context = instances[i].context
+            trace("instance \(context.id) leaves")
+            do {
+                _ = try instances[i].runner.finish()
+            } catch {
+                context.die(at: context.crashedAt ?? "finish threw: \(error)")
+            }
+            if context.dead {
+                bury(i)
+                return
+            }
+            report.leaves += 1
+            cluster.members[context.id] = nil
+            instances.remove(at: i)
+            if instances.isEmpty { addInstance() }
+        }
+
+        /// The process stops (a long GC, SIGSTOP, a VM migration) past its session timeout: the
+        /// group expels it and its partitions go to others; it does not know until it polls.
+        /// Without transactions, what it had in flight may land after the new owner recovered.
+        func pause(_ i: Int) {
+            let context = instances[i].context
+            report.pauses += 1
+            instances[i].paused = true
+            cluster.members[context.id]?.expelled = true
+            if !transactions {
+                for p in context.producers { cluster.checkers.mayDouble.formUnion(p.inFlightValues) }
+            }
+            trace("instance \(context.id) pauses with \(context.undelivered) undelivered")
+        }
+
+        func resume(_ i: Int) {
+            instances[i].paused = false
+            trace("instance \(instances[i].context.id) resumes")
         }
     }
 }
 
+extension Range where Bound == Int {
+    func randomIndex(_ rng: inout SplitMix64) -> Int { lowerBound + rng.below(count) }
+}
+
+/// What many seeds did together: evidence that the faults were really injected.
+public struct SimulationTotals: CustomStringConvertible, Sendable {
+    public var runs = 0
+    public var withTransactions = 0
+    public var iterations = 0
+    public var crashPoints: [String: Int] = [:]
+    public var joins = 0
+    public var leaves = 0
+    public var pauses = 0
+    public var snapshots = 0
+    public var failedSnapshotWrites = 0
+    public var corruptions = 0
+    public var rejectedCommits = 0
+    public var zombieDoubles = 0
+    public var checks = 0
+
+    public init() {}
+
+    public mutating func add(_ r: SimulationReport) {
+        runs += 1
+        if r.transactions { withTransactions += 1 }
+        iterations += r.iterations
+        crashPoints.merge(r.crashPoints, uniquingKeysWith: +)
+        joins += r.joins
+        leaves += r.leaves
+        pauses += r.pauses
+        snapshots += r.snapshots
+        failedSnapshotWrites += r.failedSnapshotWrites
+        corruptions += r.corruptions
+        rejectedCommits += r.rejectedCommits
+        zombieDoubles += r.zombieDoubles
+        checks += r.checks
+    }
+
+    public var crashes: Int { crashPoints.values.reduce(0, +) }
+
+    public var description: String {
+        let points = crashPoints.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        return "  \(runs) runs (\(withTransactions) with transactions), \(iterations) loop iterations, \(checks) invariant checks\n"
+            + "  \(crashes) crashes: \(points)\n"
+            + "  \(joins) joins, \(leaves) leaves, \(pauses) pauses (zombies; \(rejectedCommits) of their commits rejected, "
+            + "\(zombieDoubles) outputs doubled by zombies without transactions)\n"
+            + "  \(snapshots) snapshots written, \(failedSnapshotWrites) writes failed, \(corruptions) corrupted"
+    }
+}
