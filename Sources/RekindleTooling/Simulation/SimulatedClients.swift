@@ -15,6 +15,8 @@ final class InstanceContext {
     var producers: [SimulatedProducer] = []
     /// What the crash cut short, for the report.
     var crashedAt: String?
+    /// The world's hook for a pause inside a client call (the process stops there a while).
+    var pauseHere: ((String) -> Void)?
 
     init(id: Int, cluster: SimulatedCluster) {
         self.id = id
@@ -129,6 +131,7 @@ final class SimulatedConsumer: InputConsumer {
     }
 
     func commit(_ offsets: [TopicPartitionOffset], async: Bool) throws(KafkaError) {
+        context.pauseHere?("a group commit")
         if context.mayCrash("group commit", permille: 10) { throw InstanceContext.deadError }
         try cluster.commit(offsets, by: context.id, context: context)
     }
@@ -197,9 +200,14 @@ final class SimulatedProducer: OutputProducer {
     var earliestUndelivered: Int? { (inFlight.map(\.iteration) + inTransaction.map(\.iteration)).min() }
 
     func produce(topic: String, key: [UInt8]?, value: [UInt8]?, partition: Int32?, ticket: Int) throws(KafkaError) {
+        context.pauseHere?("a produce")
         if context.mayCrash("produce", permille: 2) { throw InstanceContext.deadError }
         if fenced { throw KafkaError(code: -144, message: "produce: Local: This instance has been fenced by a newer instance") }
         let tp = cluster.outputPartition(topic, key: key)
+        if task == nil, cluster.members[context.id]?.expelled == true {
+            // A zombie without transactions, not yet told: whatever it sends now may be doubled.
+            cluster.checkers.mayDouble.insert(value ?? [])
+        }
         inFlight.append(Message(tp: tp, value: value ?? [], ticket: ticket, iteration: context.iteration))
     }
 
@@ -267,6 +275,7 @@ final class SimulatedProducer: OutputProducer {
     }
 
     func commitTransaction(timeoutMs: Int32) throws(KafkaError) {
+        context.pauseHere?("a transaction commit")
         if context.mayCrash("before a transaction commit", permille: 5) { throw InstanceContext.deadError }
         if fenced {
             abortOpenTransaction()
@@ -320,6 +329,7 @@ final class SimulatedSnapshotWriter: SnapshotStore, @unchecked Sendable {
 
     func save(_ snapshot: TaskSnapshot) throws {
         let cluster = context.cluster
+        context.pauseHere?("a snapshot write")
         if context.mayCrash("snapshot write, before its rename", permille: 30) { throw InstanceContext.deadError }
         if cluster.faults, cluster.rng.below(100) < 3 {
             cluster.checkers.counts.failedSnapshotWrites += 1
