@@ -16,11 +16,11 @@ import Testing
         // The schedules really injected every kind of fault, with and without transactions.
         #expect(total.withTransactions > 30 && total.runs - total.withTransactions > 30, "\(total)")
         for point in ["between iterations", "produce", "flush", "group commit", "snapshot write, before its rename"] {
-            #expect(total.crashPoints[point, default: 0] > 5, "\(point): \(total)")
+            #expect(total.counts.crashPoints[point, default: 0] > 5, "\(point): \(total)")
         }
-        #expect(total.pauses > 50 && total.leaves > 50 && total.corruptions > 100 && total.failedSnapshotWrites > 20, "\(total)")
+        #expect(total.counts.pauses > 50 && total.counts.leaves > 50 && total.counts.corruptions > 100 && total.counts.failedSnapshotWrites > 20, "\(total)")
         // Zombies without transactions do double what they had in flight: the checker sees it.
-        #expect(total.zombieDoubles > 0, "\(total)")
+        #expect(total.counts.zombieDoubles > 0, "\(total)")
     }
 
     @Test func aRunIsDeterminedByItsSeed() {

@@ -4,15 +4,9 @@ import RekindleCore
 import RekindleKafka
 import RekindleRuntime
 
-/// What one seeded simulation did, and the first broken invariant if any.
-public struct SimulationReport: Sendable, CustomStringConvertible {
-    public var seed: UInt64
-    public var events = 0
-    public var partitions = 0
-    public var transactions = false
-    public var steps = 0
+/// What the faults and checks of one or more runs add up to: evidence that they were injected.
+public struct SimulationCounts: Sendable {
     public var iterations = 0
-    public var crashes = 0
     /// Where the crashes struck: between iterations, or inside the loop at a client call.
     public var crashPoints: [String: Int] = [:]
     public var joins = 0
@@ -21,20 +15,51 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     /// Of the pauses, those inside a call of the loop (mid-iteration).
     public var pausesInside = 0
     public var snapshots = 0
-    public var lostSnapshotWrites: Int { crashPoints["snapshot write, before its rename"] ?? 0 }
     public var failedSnapshotWrites = 0
     public var corruptions = 0
     public var rejectedCommits = 0
     public var zombieDoubles = 0
     public var checks = 0
+
+    public init() {}
+
+    public var crashes: Int { crashPoints.values.reduce(0, +) }
+    public var lostSnapshotWrites: Int { crashPoints["snapshot write, before its rename"] ?? 0 }
+
+    public mutating func add(_ o: SimulationCounts) {
+        iterations += o.iterations
+        crashPoints.merge(o.crashPoints, uniquingKeysWith: +)
+        joins += o.joins
+        leaves += o.leaves
+        pauses += o.pauses
+        pausesInside += o.pausesInside
+        snapshots += o.snapshots
+        failedSnapshotWrites += o.failedSnapshotWrites
+        corruptions += o.corruptions
+        rejectedCommits += o.rejectedCommits
+        zombieDoubles += o.zombieDoubles
+        checks += o.checks
+    }
+}
+
+/// What one seeded simulation did, and the first broken invariant if any.
+public struct SimulationReport: Sendable, CustomStringConvertible {
+    public var seed: UInt64
+    public var events = 0
+    public var partitions = 0
+    public var transactions = false
+    public var steps = 0
+    public var counts = SimulationCounts()
     public var triggers = 0
     public var failure: String?
 
     public var description: String {
+        let c = counts
         let facts = "seed \(seed): \(events) events, \(partitions) partitions, transactions \(transactions ? "on" : "off"), "
-            + "\(steps) steps (\(iterations) loop iterations), \(crashes) crashes, \(joins) joins, \(leaves) leaves, "
-            + "\(pauses) pauses (\(pausesInside) inside the loop), \(snapshots) snapshots (\(lostSnapshotWrites) lost, \(failedSnapshotWrites) failed, "
-            + "\(corruptions) corrupted), \(zombieDoubles) zombie doubles, \(triggers) triggers, \(checks) checks"
+            + "\(steps) steps (\(c.iterations) loop iterations), \(c.crashes) crashes, \(c.joins) joins, \(c.leaves) leaves, "
+            + "\(c.pauses) pauses (\(c.pausesInside) inside the loop), \(c.snapshots) snapshots (\(c.lostSnapshotWrites) lost, "
+            + "\(c.failedSnapshotWrites) failed, \(c.corruptions) corrupted), \(c.zombieDoubles) zombie doubles, \(triggers) triggers, "
+            + "\(c.checks) checks"
         guard let failure else { return facts + ": ok" }
         return facts + ": FAILED: \(failure)\n  replay it with: rekindle simulate --seed \(seed)"
     }
@@ -172,11 +197,11 @@ public enum Simulation {
             if !failed { calmEnd() }
             cluster.checkers.finishedIfSound(failed: failed)
             let c = cluster.checkers.counts
-            report.checks = c.checks
-            report.zombieDoubles = c.doubledByZombies
-            report.failedSnapshotWrites = c.failedSnapshotWrites
-            report.rejectedCommits = c.rejectedCommits
-            report.snapshots = c.snapshots
+            report.counts.checks = c.checks
+            report.counts.zombieDoubles = c.doubledByZombies
+            report.counts.failedSnapshotWrites = c.failedSnapshotWrites
+            report.counts.rejectedCommits = c.rejectedCommits
+            report.counts.snapshots = c.snapshots
             report.triggers = cluster.outputs.filter { $0.key.topic == cluster.topics.triggers }.reduce(0) { $0 + $1.value.count }
             if report.failure == nil, let v = cluster.checkers.violation { report.failure = v }
             return report
@@ -200,7 +225,7 @@ public enum Simulation {
                 bury(x)
             case 68..<70:
                 if let what = cluster.store.corrupt(&cluster.rng) {
-                    report.corruptions += 1
+                    report.counts.corruptions += 1
                     trace(what)
                 }
             case 70..<73: if instances.count < maxInstances { addInstance() }
@@ -260,7 +285,7 @@ public enum Simulation {
                 context.pauseHere = { [unowned self, unowned instance] point in self.pauseInside(instance, at: point) }
             }
             instances.append(instance)
-            report.joins += 1
+            report.counts.joins += 1
             trace("instance \(context.id) joins")
             do {
                 try runner.start()
@@ -275,7 +300,7 @@ public enum Simulation {
             let context = x.context
             context.iteration += 1
             context.consumer?.budget = 1 + cluster.rng.below(40)
-            report.iterations += 1
+            report.counts.iterations += 1
             var more = true
             do {
                 more = try x.runner.iterate()
@@ -299,8 +324,7 @@ public enum Simulation {
         func bury(_ x: Instance) {
             guard instances.contains(where: { $0 === x }) else { return }
             let context = x.context
-            report.crashes += 1
-            report.crashPoints[context.crashedAt ?? "unknown", default: 0] += 1
+            report.counts.crashPoints[context.crashedAt ?? "unknown", default: 0] += 1
             trace("CRASH instance \(context.id) at \(context.crashedAt ?? "?") with \(context.undelivered) undelivered")
             for p in context.producers { p.crash() }
             cluster.members[context.id] = nil
@@ -322,7 +346,7 @@ public enum Simulation {
                 bury(x)
                 return
             }
-            report.leaves += 1
+            report.counts.leaves += 1
             cluster.members[context.id] = nil
             instances.removeAll { $0 === x }
             if instances.isEmpty { addInstance() }
@@ -333,7 +357,7 @@ public enum Simulation {
         /// Without transactions, what it had in flight may land after the new owner recovered.
         func pause(_ x: Instance) {
             let context = x.context
-            report.pauses += 1
+            report.counts.pauses += 1
             x.paused = true
             expel(context)
             trace("instance \(context.id) pauses with \(context.undelivered) undelivered")
@@ -369,8 +393,8 @@ public enum Simulation {
             else { return }
             suspended = x
             defer { suspended = nil }
-            report.pauses += 1
-            report.pausesInside += 1
+            report.counts.pauses += 1
+            report.counts.pausesInside += 1
             expel(x.context)
             trace("instance \(x.context.id) pauses inside the loop, at \(point)")
             for _ in 0..<(1 + cluster.rng.below(30)) where !failed && report.steps < chaosSteps {
@@ -386,50 +410,27 @@ extension Range where Bound == Int {
     func randomIndex(_ rng: inout SplitMix64) -> Int { lowerBound + rng.below(count) }
 }
 
-/// What many seeds did together: evidence that the faults were really injected.
+/// What many seeds did together.
 public struct SimulationTotals: CustomStringConvertible, Sendable {
     public var runs = 0
     public var withTransactions = 0
-    public var iterations = 0
-    public var crashPoints: [String: Int] = [:]
-    public var joins = 0
-    public var leaves = 0
-    public var pauses = 0
-    public var pausesInside = 0
-    public var snapshots = 0
-    public var failedSnapshotWrites = 0
-    public var corruptions = 0
-    public var rejectedCommits = 0
-    public var zombieDoubles = 0
-    public var checks = 0
+    public var counts = SimulationCounts()
 
     public init() {}
 
     public mutating func add(_ r: SimulationReport) {
         runs += 1
         if r.transactions { withTransactions += 1 }
-        iterations += r.iterations
-        crashPoints.merge(r.crashPoints, uniquingKeysWith: +)
-        joins += r.joins
-        leaves += r.leaves
-        pauses += r.pauses
-        pausesInside += r.pausesInside
-        snapshots += r.snapshots
-        failedSnapshotWrites += r.failedSnapshotWrites
-        corruptions += r.corruptions
-        rejectedCommits += r.rejectedCommits
-        zombieDoubles += r.zombieDoubles
-        checks += r.checks
+        counts.add(r.counts)
     }
 
-    public var crashes: Int { crashPoints.values.reduce(0, +) }
-
     public var description: String {
-        let points = crashPoints.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
-        return "  \(runs) runs (\(withTransactions) with transactions), \(iterations) loop iterations, \(checks) invariant checks\n"
-            + "  \(crashes) crashes: \(points)\n"
-            + "  \(joins) joins, \(leaves) leaves, \(pauses) pauses (zombies, \(pausesInside) of them inside the loop; \(rejectedCommits) of their commits rejected, "
-            + "\(zombieDoubles) outputs doubled by zombies without transactions)\n"
-            + "  \(snapshots) snapshots written, \(failedSnapshotWrites) writes failed, \(corruptions) corrupted"
+        let c = counts
+        let points = c.crashPoints.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+        return "  \(runs) runs (\(withTransactions) with transactions), \(c.iterations) loop iterations, \(c.checks) invariant checks\n"
+            + "  \(c.crashes) crashes: \(points)\n"
+            + "  \(c.joins) joins, \(c.leaves) leaves, \(c.pauses) pauses (zombies, \(c.pausesInside) of them inside the loop; "
+            + "\(c.rejectedCommits) of their commits rejected, \(c.zombieDoubles) outputs doubled by zombies without transactions)\n"
+            + "  \(c.snapshots) snapshots written, \(c.failedSnapshotWrites) writes failed, \(c.corruptions) corrupted"
     }
 }
