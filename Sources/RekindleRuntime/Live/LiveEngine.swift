@@ -4,9 +4,9 @@ import RekindleKafka
 
 /// The live runner's logic without its transport: tasks per partition number, their merge and
 /// fold, idle tasks following the instance watermark, restore from snapshots, the recovery ledger,
-/// and snapshot and commit bookkeeping. `LiveRunner` feeds it librdkafka's events; the simulator
-/// (`RekindleTooling`) feeds it a deterministic log, through the public part below. Not
-/// thread-safe: the owner serialises calls.
+/// and snapshot and commit bookkeeping. `LiveRunner` feeds it its consumer's events (librdkafka's
+/// in `rekindle run`, a simulated log's in `rekindle simulate`). Not thread-safe: the owner
+/// serialises calls.
 public struct LiveEngine: Sendable {
     private(set) var rules: RuleSet
     let topics: TopicNames
