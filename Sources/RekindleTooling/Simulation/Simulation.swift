@@ -306,13 +306,21 @@ public enum Simulation {
                 more = try x.runner.iterate()
             } catch {
                 trace("instance \(context.id) stops: \(error)")
-                context.die(at: context.crashedAt ?? "the loop threw: \(error)")
+                context.die(at: context.crashedAt ?? Self.exit(error))
             }
             if context.dead {
                 bury(x)
                 return nil
             }
             return more
+        }
+
+        /// Why a process ended itself (the loop threw), as a kind for the totals.
+        static func exit(_ error: any Error) -> String {
+            let text = "\(error)"
+            if text.contains("fenced") { return "exit: fenced by the task's new owner" }
+            if text.contains("snapshot writes failed in a row") { return "exit: snapshot failure limit" }
+            return "exit: \(text)"
         }
 
         func deliver(_ x: Instance) {
@@ -340,7 +348,7 @@ public enum Simulation {
             do {
                 _ = try x.runner.finish()
             } catch {
-                context.die(at: context.crashedAt ?? "finish threw: \(error)")
+                context.die(at: context.crashedAt ?? Self.exit(error))
             }
             if context.dead {
                 bury(x)
