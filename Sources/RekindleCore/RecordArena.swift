@@ -387,8 +387,24 @@ struct ArenaReader {
     mutating func string() -> String { String(decoding: rawString(), as: UTF8.self) }
 
     mutating func ints(into a: inout [Int32]) {
-        a.removeAll(keepingCapacity: true)
-        for _ in 0..<count() { a.append(int32()) }
+        let n = count()
+        a.empty(for: n)
+        for _ in 0..<n { a.append(int32()) }
+    }
+}
+
+extension Array {
+    /// Empties an array that `n` decoded elements go into. It keeps its storage, so that moving
+    /// from record to record allocates nothing, unless that is more than twice what `n` needs:
+    /// then it takes storage for `n`. A decode cache place would otherwise hold the storage of
+    /// the biggest record ever decoded into it, for as long as the cache lives.
+    @inline(__always) mutating func empty(for n: Int) {
+        if capacity > 2 * n + 8 {
+            self = []
+            reserveCapacity(n)
+        } else {
+            removeAll(keepingCapacity: true)
+        }
     }
 }
 
