@@ -1,4 +1,8 @@
 extension CampaignTask {
+    /// The number of the customer with this id in the task, if it has one: a number stays the
+    /// customer's until it is erased (a replay's report counter keys customers by it).
+    public func customerNumber(_ id: String) -> Int? { core.customers.find(id) }
+
     /// One customer's state as `rekindle inspect` and `/customers/{id}` show it: facts, each
     /// family's fields (stage, engagement, VIP, ...) and the touches still ahead whose conditions
     /// hold today (each is checked again when due), with their due times. Nil for an unknown

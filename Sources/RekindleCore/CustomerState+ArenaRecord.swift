@@ -68,19 +68,24 @@ extension CustomerState: ArenaRecord {
             orders[k].converted = f & Self.converted != 0
             orders[k].creditedToModel = f & Self.creditedToModel != 0
             orders[k].everCompleted = f & Self.everCompleted != 0
-            orders[k].eventIds.removeAll(keepingCapacity: true)
-            for _ in 0..<r.count() { orders[k].eventIds.append(r.string()) }
+            let events = r.count()
+            orders[k].eventIds.empty(for: events)
+            for _ in 0..<events { orders[k].eventIds.append(r.string()) }
             r.ints(into: &orders[k].products)
         }
-        purchases.removeAll(keepingCapacity: true)
-        for _ in 0..<r.count() { purchases.append(Purchase(orderId: r.string(), at: r.int(), total: r.compactDouble())) }
-        views.removeAll(keepingCapacity: true)
-        for _ in 0..<r.count() { views.append(View(product: r.int32(), at: r.int(), seq: r.int())) }
+        let nPurchases = r.count()
+        purchases.empty(for: nPurchases)
+        for _ in 0..<nPurchases { purchases.append(Purchase(orderId: r.string(), at: r.int(), total: r.compactDouble())) }
+        let nViews = r.count()
+        views.empty(for: nViews)
+        for _ in 0..<nViews { views.append(View(product: r.int32(), at: r.int(), seq: r.int())) }
         r.ints(into: &viewedEver)
-        fired.removeAll(keepingCapacity: true)
-        for _ in 0..<r.count() { fired.append(FiredTouch(rule: r.int32(), anchor: r.int(), touch: r.int32())) }
-        openTouches.removeAll(keepingCapacity: true)
-        for _ in 0..<r.count() {
+        let nFired = r.count()
+        fired.empty(for: nFired)
+        for _ in 0..<nFired { fired.append(FiredTouch(rule: r.int32(), anchor: r.int(), touch: r.int32())) }
+        let nOpen = r.count()
+        openTouches.empty(for: nOpen)
+        for _ in 0..<nOpen {
             let rule = r.int32(), touch = r.int32(), firedAt = r.int()
             openTouches.append(OpenTouch(rule: rule, touch: touch, firedAt: firedAt, windowEnd: firedAt &+ r.int()))
         }

@@ -103,8 +103,11 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
     /// It grows with the records to at most `maxCache` places. Measured on a skewed stream of 80k
     /// customers (replay of /work/bench/zipf.jsonl, max_neighbours 200) against arrays per
     /// customer: 4,096 places made the fold 35-45% slower, 16,384 about 45%, 65,536 within about
-    /// 10%; at 1M customers the 65,536 places hold about 155 bytes per customer of decoded records
-    /// (bench state: 555 against 400 without). Records that decode lazily would let it shrink.
+    /// 10%; at 1M customers the 65,536 places hold about 150 bytes per customer of decoded records
+    /// (bench state on /work/bench/1mc.jsonl: 449 against 296 with 64 places). Places that keep
+    /// the record whose decoding saves most (small records folded beside a big one until their
+    /// decoding cost as much as its) did not let it shrink: with 2,048 or 8,192 places the zipf
+    /// fold was still 55-70% slower. Records that decode lazily would.
     private var cache: [Record] = []
     private var owner: [Int32] = []
     private var dirty: [Bool] = []
@@ -387,8 +390,24 @@ struct ArenaReader {
     mutating func string() -> String { String(decoding: rawString(), as: UTF8.self) }
 
     mutating func ints(into a: inout [Int32]) {
-        a.removeAll(keepingCapacity: true)
-        for _ in 0..<count() { a.append(int32()) }
+        let n = count()
+        a.empty(for: n)
+        for _ in 0..<n { a.append(int32()) }
+    }
+}
+
+extension Array {
+    /// Empties an array that `n` decoded elements go into. It keeps its storage, so that moving
+    /// from record to record allocates nothing, unless that is more than twice what `n` needs:
+    /// then it takes storage for `n`. A decode cache place would otherwise hold the storage of
+    /// the biggest record ever decoded into it, for as long as the cache lives.
+    @inline(__always) mutating func empty(for n: Int) {
+        if capacity > 2 * n + 8 {
+            self = []
+            reserveCapacity(n)
+        } else {
+            removeAll(keepingCapacity: true)
+        }
     }
 }
 

@@ -64,7 +64,7 @@ public struct StreamingReplay {
         paths: [String], into sinks: Sinks, progress: Progress? = nil, afterFold: ((CampaignTask) -> Void)? = nil
     ) throws -> Outcome {
         let parsed = Channel<OrderedEventReader.Batch>(capacity: depth)
-        let outputs = Channel<[Output]>(capacity: depth)
+        let outputs = Channel<Folded>(capacity: depth)
 
         // Stage 1: read, parse and put in order. Dead letters go in line order.
         let unsorted = Box(false)
@@ -79,13 +79,23 @@ public struct StreamingReplay {
         let counter = Box(BacktestReport.Counter(rules: rules))
         let writer = StageThread {
             while let batch = outputs.take() {
-                for o in batch {
+                var erasures = batch.erasures.makeIterator()
+                var erasure = erasures.next()
+                for (k, o) in batch.outputs.enumerated() {
+                    while let e = erasure, e.at == k {
+                        counter.value.erased(customer: e.customer, id: e.id)
+                        erasure = erasures.next()
+                    }
                     switch o {
                     case .trigger(let t): sinks.triggers.write { t.appendJSON(to: &$0) }
                     case .conversion(let c): sinks.conversions.write { c.appendJSON(to: &$0) }
                     case .withheld(let t): sinks.withheld?.write { t.appendJSON(to: &$0) }
                     }
-                    counter.value.count(o)
+                    counter.value.count(o, customer: batch.customers[k] < 0 ? nil : Int(batch.customers[k]))
+                }
+                while let e = erasure {
+                    counter.value.erased(customer: e.customer, id: e.id)
+                    erasure = erasures.next()
                 }
             }
         }
@@ -94,7 +104,7 @@ public struct StreamingReplay {
         var task = CampaignTask(rules: rules, allowedLatenessMs: allowedLatenessMs)
         var last = Millis.min
         var events = 0, folded = 0, afterUntil = 0, bad = 0
-        var out: [Output] = []
+        var out = Folded()
         // Events the fold refused: dead letters after those of the reading, as `Replay` has them.
         var refused: [DeadLetter] = []
         while let batch = parsed.take() {
@@ -107,11 +117,16 @@ public struct StreamingReplay {
                     afterUntil += 1
                     continue
                 }
-                if task.fold(e, into: &out, refused: &refused) { folded += 1 }
+                // An erased customer's number, known before the fold forgets it: triggers its
+                // timers fired before the erasure are still its own.
+                let erasing = e.event.body == .erasure ? task.customerNumber(e.event.customerId) : nil
+                let start = out.outputs.count
+                if task.fold(e, into: &out.outputs, refused: &refused) { folded += 1 }
+                out.number(from: start, in: task, erasing: erasing.map { ($0, e.event.customerId) })
             }
-            if !out.isEmpty {
+            if !out.outputs.isEmpty || !out.erasures.isEmpty {
                 _ = outputs.put(out)
-                out = []
+                out = Folded()
             }
         }
         try reader.join()
@@ -121,7 +136,11 @@ public struct StreamingReplay {
             return .unsorted
         }
         let end = until ?? (events > 0 ? last : Millis.min)
-        if end != Millis.min { task.advance(to: end, into: &out) }
+        if end != Millis.min {
+            let start = out.outputs.count
+            task.advance(to: end, into: &out.outputs)
+            out.number(from: start, in: task, erasing: nil)
+        }
         afterFold?(task)
         for d in refused { sinks.deadLetters.write(line: d.json) }
         _ = outputs.put(out)
@@ -131,6 +150,31 @@ public struct StreamingReplay {
         counter.value.countEvents(folded: folded, afterUntil: afterUntil)
         counter.value.countBadInputs(bad + refused.count)
         return .done(counter.value.report(tasks: [task.stats], watermark: end, lift: [task.lift]))
+    }
+}
+
+/// Outputs of the streaming replay's fold with what its counter keys customers by: each
+/// trigger's customer number in the task (-1 for other outputs), and the customers erased, each
+/// before the output at `at` (so the counter moves their marks in the order the fold did).
+struct Folded: Sendable {
+    var outputs: [Output] = []
+    var customers: [Int32] = []
+    var erasures: [(at: Int, customer: Int, id: String)] = []
+
+    /// Numbers the outputs from `start` on, folded by `task`; `erasing`: the customer that fold
+    /// erased (no longer found by id), with its id.
+    mutating func number(from start: Int, in task: CampaignTask, erasing: (customer: Int, id: String)?) {
+        for o in outputs[start...] {
+            guard case .trigger(let t) = o else {
+                customers.append(-1)
+                continue
+            }
+            let c = task.customerNumber(t.customerId) ?? erasing.flatMap { $0.id == t.customerId ? $0.customer : nil }
+            customers.append(c.map { Int32(truncatingIfNeeded: $0) } ?? -1)
+        }
+        if let erasing, task.customerNumber(erasing.id) == nil {
+            erasures.append((outputs.count, erasing.customer, erasing.id))
+        }
     }
 }
 

@@ -29,6 +29,56 @@ import Testing
         #expect(store.footprint.garbage <= store.footprint.arena / 8 + 1 << 16)
     }
 
+    /// Customers whose cache places collide, a big record among small ones, so that each place
+    /// passes from a record of 400 views to records of none (whose decoding gives the big one's
+    /// storage up) and back: every change is kept, and a record read or encoded while it is
+    /// checked out is the changed one.
+    @Test func customersSharingACachePlaceKeepEveryChangeAsBigAndSmallRecordsTakeTurns() {
+        typealias Arena = RecordArena<CustomerState>
+        var store = CustomerStore()
+        let n = 3 * Arena.maxCache + 5
+        for c in 0..<n { _ = store.add(CustomerState(id: "c\(c)")) }
+        // Customer 0's record is big: 400 views.
+        store.checkout(0)
+        for p in 0..<400 { store[0].views.append(.init(product: Int32(p), at: Millis(p), seq: Int64(p))) }
+        let colliding = [0, Arena.maxCache, 2 * Arena.maxCache, 3 * Arena.maxCache, 1, Arena.maxCache + 1]
+        for round in 0..<200 {
+            for c in colliding {
+                store.checkout(c)
+                store[c].fired.append(.init(rule: Int32(round), anchor: Millis(c), touch: 1))
+                // Read and encoded while checked out and changed: the change is there.
+                #expect(store[c].fired.count == round + 1)
+                store.records.withEncoded(c) { raw in
+                    var r = ArenaReader(raw)
+                    var back = CustomerState()
+                    back.decodeRecord(&r)
+                    #expect(back.fired.count == round + 1 && back.id == "c\(c)")
+                }
+            }
+        }
+        // A fresh checkout of another customer writes the last one back; then all are checked in.
+        store.checkout(7)
+        for c in colliding {
+            let s = store[c]
+            #expect(s.fired.map(\.rule) == (0..<200).map { Int32($0) })
+            #expect(s.views.count == (c == 0 ? 400 : 0))
+        }
+        store.checkIn()
+        var w = ByteWriter()
+        store.records.encodeRecords(&w)
+        var r = ByteReader(w.bytes)
+        var seen = 0
+        do {
+            try CustomerState.decodeRecords(&r, count: n, products: 400, remap: RuleRemap(map: (0..<200).map { Int32($0) })) { record, _ in
+                if colliding.contains(seen) { #expect(record.fired.count == 200) }
+                seen += 1
+            }
+        } catch {
+            Issue.record("the encoded records do not read back: \(error)")
+        }
+        #expect(seen == n)
+    }
+
     @Test func aCustomerRecordRoundTripsEveryField() {
         var s = CustomerState(id: "c-1")
         s.facts.completedOrders = 2; s.facts.lastPurchaseAt = 1_767_225_600_123; s.facts.firstPurchaseAt = -5

@@ -42,6 +42,21 @@ import Testing
         #expect(q.count == 0)
     }
 
+    @Test func anEntryTakesTwelveBytesAndKeepsEveryDueTimeAndItsOrder() {
+        #expect(MemoryLayout<TimerQueue.Entry>.stride == 12)
+        let dues: [Millis] = [.max, 1_767_225_600_123, 1 << 32, (1 << 32) - 1, 1, 0, -1, -(1 << 32), .min]
+        var q = TimerQueue()
+        var store = CustomerStore()
+        for (c, due) in dues.enumerated() {
+            _ = store.add(CustomerState(id: "c\(c)"))
+            q.schedule(customer: Int32(c), due: due, ids: store)
+            #expect(q.due(c) == due)
+        }
+        var got: [Millis] = []
+        while let e = q.popDue(upTo: .max, ids: store) { got.append(e.due) }
+        #expect(got == dues.sorted())
+    }
+
     @Test func aTaskKeepsOneTimerPerCustomerHoweverOftenItsTouchesAreCancelled() {
         // Views every minute move the abandoned-view timer each time (the old heap kept each).
         var task = CampaignTask(rules: .defaults)

@@ -52,8 +52,9 @@ struct ViewsFamily: RuleFamily {
                 orderMentions[k].at = r.int()
                 r.ints(into: &orderMentions[k].products)
             }
-            offered.removeAll(keepingCapacity: true)
-            for _ in 0..<r.count() { offered.append(Offered(rule: r.int32(), product: r.int32(), at: r.int())) }
+            let nOffered = r.count()
+            offered.empty(for: nOffered)
+            for _ in 0..<nOffered { offered.append(Offered(rule: r.int32(), product: r.int32(), at: r.int())) }
         }
 
         mutating func restored(products: Int, remap: RuleRemap) throws(SnapshotError) -> Bool {
