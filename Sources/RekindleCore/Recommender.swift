@@ -25,7 +25,7 @@ public struct Recommender: Sendable {
     struct Neighbours: Sendable {
         var ids: [Int32] = []
         var counts: [Int32] = []
-        var slot: [Int32: Int32] = [:]
+        var slot = SlotTable()
         /// With a bound K, once there are more than K neighbours: the slots of the K strongest,
         /// as a binary min-heap (the weakest at the root). Empty while every neighbour is kept.
         var strongest: [Int32] = []
@@ -40,7 +40,7 @@ public struct Recommender: Sendable {
                 return k
             }
             let k = Int32(ids.count)
-            slot[q] = k
+            slot.insert(q, k)
             ids.append(q)
             counts.append(n)
             return k
@@ -244,15 +244,22 @@ public struct Recommender: Sendable {
                             }
                         }
                     }
+                    // Once `best` is full, a candidate scoring below its last is not better than
+                    // it (`better`): skipped on a comparison with a local copy of that score,
+                    // without reading `best` (most candidates are; reading the array for each
+                    // was a third of the ranking's samples).
+                    var floor = -Double.infinity
                     for i in 0..<met {
                         let q = touched[i]
                         marks[Int(q)] = 0
                         let candidate = (key: q, value: scores[Int(q)])
                         scores[Int(q)] = 0
+                        if candidate.value < floor { continue }
                         if best.count == limit, let last = best.last, !better(candidate, last) { continue }
                         let at = best.firstIndex { better(candidate, $0) } ?? best.count
                         best.insert(candidate, at: at)
                         if best.count > limit { best.removeLast() }
+                        if best.count == limit { floor = best[limit - 1].value }
                     }
                 }
                 for e in excluded where Int(e) < n {
@@ -266,5 +273,65 @@ public struct Recommender: Sendable {
             }
         }
         return best.map { names[Int($0.key)] }
+    }
+}
+
+/// A neighbour's slot by product index, for `Neighbours.add` (every co-occurrence counted looks
+/// one up): open addressing with linear probing, each entry its key and value in one word, so a
+/// lookup reads one cache line and hashes with a multiplication. It replaced a `[Int32: Int32]`,
+/// whose SipHash and separate key and value arrays were most of `add`'s samples in the fold.
+/// At most three quarters full (as a Swift dictionary), so it takes about the memory one took.
+struct SlotTable: Sendable {
+    /// `key << 32 | value` as bits; `empty` (key and value -1: no product index) is a free place.
+    private var entries: [UInt64] = []
+    private var shift = 64
+    private(set) var count = 0
+    private static var empty: UInt64 { .max }
+
+    /// Where the probe for `key` starts: Fibonacci hashing, the product's top bits.
+    @inline(__always)
+    private static func start(_ key: Int32, _ shift: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: key)) &* 0x9E37_79B9_7F4A_7C15) >> UInt64(shift))
+    }
+
+    subscript(key: Int32) -> Int32? {
+        guard count > 0 else { return nil }
+        return entries.withUnsafeBufferPointer { e in
+            let mask = e.count - 1
+            var i = Self.start(key, shift)
+            while true {
+                let x = e[i]
+                if x == Self.empty { return nil }
+                if UInt32(truncatingIfNeeded: x >> 32) == UInt32(bitPattern: key) { return Int32(truncatingIfNeeded: x) }
+                i = (i + 1) & mask
+            }
+        }
+    }
+
+    /// Adds `key`, which is not in the table, with `value`.
+    mutating func insert(_ key: Int32, _ value: Int32) {
+        if (count + 1) * 4 > entries.count * 3 { grow() }
+        Self.place(key, value, in: &entries, shift)
+        count += 1
+    }
+
+    private static func place(_ key: Int32, _ value: Int32, in entries: inout [UInt64], _ shift: Int) {
+        entries.withUnsafeMutableBufferPointer { e in
+            let mask = e.count - 1
+            var i = start(key, shift)
+            while e[i] != empty { i = (i + 1) & mask }
+            e[i] = UInt64(UInt32(bitPattern: key)) << 32 | UInt64(UInt32(bitPattern: value))
+        }
+    }
+
+    /// Doubles the places (4 at first) and puts every entry back.
+    private mutating func grow() {
+        let size = max(4, entries.count * 2)
+        let old = entries
+        entries = Array(repeating: Self.empty, count: size)
+        shift = 64 - size.trailingZeroBitCount
+        for x in old where x != Self.empty {
+            Self.place(Int32(truncatingIfNeeded: x >> 32), Int32(truncatingIfNeeded: x), in: &entries, shift)
+        }
     }
 }
