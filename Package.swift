@@ -24,9 +24,13 @@ let package = Package(
     targets: [
         // The pure fold: events in, triggers and conversions out. No I/O, no clock, no Kafka.
         // Crypto is used only for SHA-256 of trigger ids and rule-set versions (a pure function).
+        // The recommender's cosine terms, vectorised (Swift's square root is libm's, which may set
+        // errno and so is never vectorised; see scoring.c). No flags: the vectors are written out.
+        .target(name: "CRekindleScoring"),
         .target(
             name: "RekindleCore",
             dependencies: [
+                "CRekindleScoring",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HeapModule", package: "swift-collections"),
             ]

@@ -1,3 +1,5 @@
+import CRekindleScoring
+
 /// Item-to-item recommendations learned from the stream itself (spec 3.6): products viewed by one
 /// customer within the co-view window of each other, or bought in one order, count as occurring
 /// together; candidates are scored by cosine similarity `co(a,b) / sqrt(count(a) x count(b))`,
@@ -23,7 +25,7 @@ public struct Recommender: Sendable {
     struct Neighbours: Sendable {
         var ids: [Int32] = []
         var counts: [Int32] = []
-        var slot: [Int32: Int32] = [:]
+        var slot = SlotTable()
         /// With a bound K, once there are more than K neighbours: the slots of the K strongest,
         /// as a binary min-heap (the weakest at the root). Empty while every neighbour is kept.
         var strongest: [Int32] = []
@@ -38,7 +40,7 @@ public struct Recommender: Sendable {
                 return k
             }
             let k = Int32(ids.count)
-            slot[q] = k
+            slot.insert(q, k)
             ids.append(q)
             counts.append(n)
             return k
@@ -145,16 +147,18 @@ public struct Recommender: Sendable {
     /// which the bound caps (a statistic for benchmarks; not in snapshots).
     private(set) var scoring = (calls: 0, neighbours: 0)
 
-    /// Per-product scratch for `recommend`: each product's score and mark (0 untouched, 1 scored,
-    /// 2 excluded) side by side, and the products scored, in the order they were met. Dense
-    /// arrays instead of a dictionary and a set: profiling showed hashing dominated.
-    private var scratch: [Scratch] = []
+    /// Per-product scratch for `recommend`: each product's score, and its mark (0 untouched,
+    /// 1 scored, 2 excluded, 3 excluded and scored), and the products scored, in the order they
+    /// were met (one place more than there are products: a place is written before it is known
+    /// to be taken). Dense arrays instead of a dictionary and a set: profiling showed hashing
+    /// dominated. Marks apart from scores: a byte a product is read for every neighbour walked,
+    /// and the scores' 8 bytes only when one is added to (16-byte entries of both missed the
+    /// cache more often).
+    private var scores: [Double] = []
+    private var marks: [UInt8] = []
     private var scratchTouched: [Int32] = []
-
-    struct Scratch {
-        var score: Double = 0
-        var mark: UInt8 = 0
-    }
+    /// One seed's terms, by neighbour: scratch for `recommend`, kept to save an allocation a seed.
+    private var terms: [Double] = []
 
     /// Up to `limit` products most similar to `seeds`, none of them in `excluded` or `seeds`.
     /// `excluded` may repeat a product (marking is idempotent): callers pass lists, not a Set.
@@ -166,9 +170,10 @@ public struct Recommender: Sendable {
     mutating func recommend(seeds: [Int32], excluded: [Int32], limit: Int, names: [String]) -> [String] {
         guard limit > 0 else { return [] }
         let n = counts.count
-        if scratch.count < n {
-            scratch.append(contentsOf: repeatElement(Scratch(), count: n - scratch.count))
-            scratchTouched.append(contentsOf: repeatElement(0, count: n - scratchTouched.count))
+        if scores.count < n {
+            scores.append(contentsOf: repeatElement(0, count: n - scores.count))
+            marks.append(contentsOf: repeatElement(0, count: n - marks.count))
+            scratchTouched.append(contentsOf: repeatElement(0, count: n + 1 - scratchTouched.count))
         }
         scoring.calls += 1
         var met = 0
@@ -179,52 +184,154 @@ public struct Recommender: Sendable {
         func better(_ a: (key: Int32, value: Double), _ b: (key: Int32, value: Double)) -> Bool {
             a.value != b.value ? a.value > b.value : RuleSet.byteLess(names[Int(a.key)], names[Int(b.key)])
         }
-        scratch.withUnsafeMutableBufferPointer { scratch in
-            for e in excluded where Int(e) < n { scratch[Int(e)].mark = 2 }
-            for e in seeds where Int(e) < n { scratch[Int(e)].mark = 2 }
-            scratchTouched.withUnsafeMutableBufferPointer { touched in
-                for s in seeds where Int(s) < n && counts[Int(s)] > 0 {
-                    let cs = Double(counts[Int(s)])
-                    let near = neighbors[Int(s)]
-                    scoring.neighbours += near.strongest.isEmpty ? near.ids.count : near.strongest.count
-                    // Candidates are met in any order: each gets one term per seed, in the seeds' order.
-                    counts.withUnsafeBufferPointer { counts in
-                        near.ids.withUnsafeBufferPointer { ids in
-                            near.counts.withUnsafeBufferPointer { co in
-                                @inline(__always) func score(_ j: Int) {
-                                    let q = ids[j]
-                                    let k = Int(q)
-                                    let mark = scratch[k].mark
-                                    if mark == 2 { return }
-                                    if mark == 0 {
-                                        scratch[k] = Scratch(score: 0, mark: 1)
-                                        touched[met] = q
-                                        met += 1
+        scores.withUnsafeMutableBufferPointer { scores in
+            marks.withUnsafeMutableBufferPointer { marks in
+                for e in excluded where Int(e) < n { marks[Int(e)] = 2 }
+                for e in seeds where Int(e) < n { marks[Int(e)] = 2 }
+                scratchTouched.withUnsafeMutableBufferPointer { touched in
+                    let sc = scores.baseAddress!, mk = marks.baseAddress!, met0 = touched.baseAddress!
+                    for s in seeds where Int(s) < n && counts[Int(s)] > 0 {
+                        let cs = Double(counts[Int(s)])
+                        let near = neighbors[Int(s)]
+                        let m = near.strongest.isEmpty ? near.ids.count : near.strongest.count
+                        scoring.neighbours += m
+                        guard m > 0 else { continue }
+                        if terms.count < m { terms.append(contentsOf: repeatElement(0, count: m - terms.count)) }
+                        terms.withUnsafeMutableBufferPointer { terms in
+                            counts.withUnsafeBufferPointer { counts in
+                                near.ids.withUnsafeBufferPointer { ids in
+                                    near.counts.withUnsafeBufferPointer { co in
+                                        // The terms first, vectorised in C (`rekindle_cosine_terms`:
+                                        // four square roots and divisions an instruction with
+                                        // AVX2), where the Swift loop took one at a time; marked
+                                        // candidates' terms are computed and not used. Each term
+                                        // is the same operations on the same values as the Swift
+                                        // expression `Double(co[j]) / (cs * Double(counts[k])).squareRoot()`,
+                                        // so the same bits: IEEE square root and division are
+                                        // correctly rounded, lane by lane.
+                                        if near.strongest.isEmpty {
+                                            rekindle_cosine_terms(terms.baseAddress!, m, cs, co.baseAddress!, ids.baseAddress!, counts.baseAddress!, nil)
+                                        } else {
+                                            near.strongest.withUnsafeBufferPointer { strongest in
+                                                rekindle_cosine_terms(
+                                                    terms.baseAddress!, m, cs, co.baseAddress!, ids.baseAddress!, counts.baseAddress!,
+                                                    strongest.baseAddress!)
+                                            }
+                                        }
+                                        // Then each term added to its candidate's score, without a
+                                        // branch on the mark (whether a candidate is met for the
+                                        // first time is a coin toss the predictor lost): every
+                                        // candidate's id is written at the end of the list, which
+                                        // grows only for a first meeting; an excluded product's
+                                        // score grows too and is reset with its mark. A score
+                                        // starts at 0 and takes its terms in the seeds' order, then
+                                        // the neighbours', as before: the same sums.
+                                        @inline(__always) func add(_ q: Int32, _ term: Double) {
+                                            let k = Int(q)
+                                            let mark = mk[k]
+                                            met0[met] = q
+                                            met &+= mark == 0 ? 1 : 0
+                                            mk[k] = mark | 1
+                                            sc[k] += term
+                                        }
+                                        if near.strongest.isEmpty {
+                                            for j in 0..<m { add(ids[j], terms[j]) }
+                                        } else {
+                                            for i in 0..<m { add(ids[Int(near.strongest[i])], terms[i]) }
+                                        }
                                     }
-                                    scratch[k].score += Double(co[j]) / (cs * Double(counts[k])).squareRoot()
-                                }
-                                if near.strongest.isEmpty {
-                                    for j in 0..<ids.count { score(j) }
-                                } else {
-                                    for j in near.strongest { score(Int(j)) }
                                 }
                             }
                         }
                     }
+                    // Once `best` is full, a candidate scoring below its last is not better than
+                    // it (`better`): skipped on a comparison with a local copy of that score,
+                    // without reading `best` (most candidates are; reading the array for each
+                    // was a third of the ranking's samples).
+                    var floor = -Double.infinity
+                    for i in 0..<met {
+                        let q = touched[i]
+                        marks[Int(q)] = 0
+                        let candidate = (key: q, value: scores[Int(q)])
+                        scores[Int(q)] = 0
+                        if candidate.value < floor { continue }
+                        if best.count == limit, let last = best.last, !better(candidate, last) { continue }
+                        let at = best.firstIndex { better(candidate, $0) } ?? best.count
+                        best.insert(candidate, at: at)
+                        if best.count > limit { best.removeLast() }
+                        if best.count == limit { floor = best[limit - 1].value }
+                    }
                 }
-                for i in 0..<met {
-                    let q = touched[i]
-                    scratch[Int(q)].mark = 0
-                    let candidate = (key: q, value: scratch[Int(q)].score)
-                    if best.count == limit, let last = best.last, !better(candidate, last) { continue }
-                    let at = best.firstIndex { better(candidate, $0) } ?? best.count
-                    best.insert(candidate, at: at)
-                    if best.count > limit { best.removeLast() }
+                for e in excluded where Int(e) < n {
+                    marks[Int(e)] = 0
+                    scores[Int(e)] = 0
+                }
+                for e in seeds where Int(e) < n {
+                    marks[Int(e)] = 0
+                    scores[Int(e)] = 0
                 }
             }
-            for e in excluded where Int(e) < n { scratch[Int(e)].mark = 0 }
-            for e in seeds where Int(e) < n { scratch[Int(e)].mark = 0 }
         }
         return best.map { names[Int($0.key)] }
+    }
+}
+
+/// A neighbour's slot by product index, for `Neighbours.add` (every co-occurrence counted looks
+/// one up): open addressing with linear probing, each entry its key and value in one word, so a
+/// lookup reads one cache line and hashes with a multiplication. It replaced a `[Int32: Int32]`,
+/// whose SipHash and separate key and value arrays were most of `add`'s samples in the fold.
+/// At most three quarters full (as a Swift dictionary), so it takes about the memory one took.
+struct SlotTable: Sendable {
+    /// `key << 32 | value` as bits; `empty` (key and value -1: no product index) is a free place.
+    private var entries: [UInt64] = []
+    private var shift = 64
+    private(set) var count = 0
+    private static var empty: UInt64 { .max }
+
+    /// Where the probe for `key` starts: Fibonacci hashing, the product's top bits.
+    @inline(__always)
+    private static func start(_ key: Int32, _ shift: Int) -> Int {
+        Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: key)) &* 0x9E37_79B9_7F4A_7C15) >> UInt64(shift))
+    }
+
+    subscript(key: Int32) -> Int32? {
+        guard count > 0 else { return nil }
+        return entries.withUnsafeBufferPointer { e in
+            let mask = e.count - 1
+            var i = Self.start(key, shift)
+            while true {
+                let x = e[i]
+                if x == Self.empty { return nil }
+                if UInt32(truncatingIfNeeded: x >> 32) == UInt32(bitPattern: key) { return Int32(truncatingIfNeeded: x) }
+                i = (i + 1) & mask
+            }
+        }
+    }
+
+    /// Adds `key`, which is not in the table, with `value`.
+    mutating func insert(_ key: Int32, _ value: Int32) {
+        if (count + 1) * 4 > entries.count * 3 { grow() }
+        Self.place(key, value, in: &entries, shift)
+        count += 1
+    }
+
+    private static func place(_ key: Int32, _ value: Int32, in entries: inout [UInt64], _ shift: Int) {
+        entries.withUnsafeMutableBufferPointer { e in
+            let mask = e.count - 1
+            var i = start(key, shift)
+            while e[i] != empty { i = (i + 1) & mask }
+            e[i] = UInt64(UInt32(bitPattern: key)) << 32 | UInt64(UInt32(bitPattern: value))
+        }
+    }
+
+    /// Doubles the places (4 at first) and puts every entry back.
+    private mutating func grow() {
+        let size = max(4, entries.count * 2)
+        let old = entries
+        entries = Array(repeating: Self.empty, count: size)
+        shift = 64 - size.trailingZeroBitCount
+        for x in old where x != Self.empty {
+            Self.place(Int32(truncatingIfNeeded: x >> 32), Int32(truncatingIfNeeded: x), in: &entries, shift)
+        }
     }
 }

@@ -104,32 +104,49 @@ struct TimerQueue: Sendable {
         down(Int(slot[Int(last.customer)]), ids)
     }
 
+    // The sifts move a hole instead of swapping: the entry is written once where it stops and
+    // each entry it passes moves once, over unsafe buffers (the swaps' array accesses checked
+    // uniqueness and bounds at every step, and `down` was the largest part of rescheduling). The
+    // path and the comparisons are the swaps' (each compares with the entry being moved), so the
+    // heap ends the same.
+
     private mutating func up(_ start: Int, _ ids: CustomerStore) {
-        var k = start
-        while k > 0 {
-            let parent = (k - 1) / 2
-            guard Self.less(heap[k], heap[parent], ids) else { break }
-            swapAt(k, parent)
-            k = parent
+        heap.withUnsafeMutableBufferPointer { h in
+            slot.withUnsafeMutableBufferPointer { s in
+                let e = h[start]
+                var k = start
+                while k > 0 {
+                    let parent = (k - 1) / 2
+                    guard Self.less(e, h[parent], ids) else { break }
+                    h[k] = h[parent]
+                    s[Int(h[k].customer)] = Int32(k)
+                    k = parent
+                }
+                h[k] = e
+                s[Int(e.customer)] = Int32(k)
+            }
         }
     }
 
     private mutating func down(_ start: Int, _ ids: CustomerStore) {
-        var k = start
-        while true {
-            let l = 2 * k + 1
-            guard l < heap.count else { return }
-            var m = l
-            if l + 1 < heap.count && Self.less(heap[l + 1], heap[l], ids) { m = l + 1 }
-            guard Self.less(heap[m], heap[k], ids) else { return }
-            swapAt(k, m)
-            k = m
+        heap.withUnsafeMutableBufferPointer { h in
+            slot.withUnsafeMutableBufferPointer { s in
+                let n = h.count
+                let e = h[start]
+                var k = start
+                while true {
+                    let l = 2 * k + 1
+                    guard l < n else { break }
+                    var m = l
+                    if l + 1 < n && Self.less(h[l + 1], h[l], ids) { m = l + 1 }
+                    guard Self.less(h[m], e, ids) else { break }
+                    h[k] = h[m]
+                    s[Int(h[k].customer)] = Int32(k)
+                    k = m
+                }
+                h[k] = e
+                s[Int(e.customer)] = Int32(k)
+            }
         }
-    }
-
-    private mutating func swapAt(_ a: Int, _ b: Int) {
-        heap.swapAt(a, b)
-        slot[Int(heap[a].customer)] = Int32(a)
-        slot[Int(heap[b].customer)] = Int32(b)
     }
 }

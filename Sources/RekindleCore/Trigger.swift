@@ -129,18 +129,33 @@ public struct Trigger: Sendable, Equatable, WireMessage {
 
     /// Lowercase hex of the first 16 bytes of SHA-256 over `rule_id|customer_id|fired_at_ms|touch`.
     public static func id(ruleId: String, customerId: String, firedAt: Millis, touch: Int) -> String {
-        // "rule|customer|firedAt|touch" assembled as bytes and hex written in place: one trigger
-        // in two has one, and the interpolated String plus two arrays showed in profiles.
-        var input: [UInt8] = []
-        input.reserveCapacity(ruleId.utf8.count + customerId.utf8.count + 32)
-        input.append(contentsOf: ruleId.utf8)
-        input.append(124)
-        input.append(contentsOf: customerId.utf8)
-        input.append(124)
-        input.append(contentsOf: String(firedAt).utf8)
-        input.append(124)
-        input.append(contentsOf: String(touch).utf8)
-        let digest = SHA256.hash(data: input)
+        // "rule|customer|firedAt|touch" assembled in a stack buffer and hashed from it, the hex
+        // written in place: one trigger in two has one, and the byte array, the two decimal
+        // Strings and the digest's copies showed in profiles of the fold.
+        var ruleId = ruleId, customerId = customerId
+        let capacity = ruleId.utf8.count + customerId.utf8.count + 2 * 21 + 2
+        var hasher = SHA256()
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { buffer in
+            var k = 0
+            func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+                for b in bytes {
+                    buffer[k] = b
+                    k += 1
+                }
+            }
+            ruleId.withUTF8 { append($0) }
+            buffer[k] = 124
+            k += 1
+            customerId.withUTF8 { append($0) }
+            buffer[k] = 124
+            k += 1
+            k = writeDecimal(Int64(firedAt), into: buffer, at: k)
+            buffer[k] = 124
+            k += 1
+            k = writeDecimal(Int64(touch), into: buffer, at: k)
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(start: buffer.baseAddress, count: k))
+        }
+        let digest = hasher.finalize()
         return String(unsafeUninitializedCapacity: 32) { out in
             var k = 0
             digest.withUnsafeBytes { raw in
@@ -152,6 +167,32 @@ public struct Trigger: Sendable, Equatable, WireMessage {
             }
             return k
         }
+    }
+
+    /// Writes `v` in decimal as `String(v)` spells it (a minus sign, no leading zeros) at `k`;
+    /// returns the index after it. Takes at most 20 bytes.
+    static func writeDecimal(_ v: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>, at k: Int) -> Int {
+        var k = k
+        if v < 0 {
+            buffer[k] = 45
+            k += 1
+        }
+        // The magnitude as unsigned: Int64.min has none as an Int64.
+        var m = v.magnitude
+        var digits = 1
+        var rest = m / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        var i = k + digits
+        let end = i
+        repeat {
+            i -= 1
+            buffer[i] = 48 + UInt8(truncatingIfNeeded: m % 10)
+            m /= 10
+        } while m > 0
+        return end
     }
 
     @inline(__always)

@@ -32,4 +32,17 @@ import Testing
         #expect(Trigger.id(ruleId: "rf.dormant", customerId: "c42", firedAt: 1_778_976_000_000, touch: 1)
             == "c44c0d075e01d663e8d7b3a6f36fa8fb")
     }
+
+    /// The input is assembled in a stack buffer with the numbers written by hand: the same bytes
+    /// as the interpolated String it replaced for signs, extremes, zero, non-ASCII and long ids.
+    @Test(arguments: [
+        ("rule.x", "c\u{e9}", Int64(-1), 0, "946beac4a58179ba085619cf6ca9d522"),
+        ("r", String(repeating: "k", count: 300), Int64.min, Int.max, "e4f35c3f3abbc0bb640e5b8b76685bd2"),
+        ("", "c", Int64(0), 10, "3b4cafbb852a8c72e6b98eef22fcae35"),
+        ("a", "b", Int64(1_000_000_000), -3, "a80b5b7a22825f3c8d082aa9a3c67b10"),
+    ])
+    func triggerIdMatchesPythonsHashOfTheSameText(rule: String, customer: String, at: Int64, touch: Int, expected: String) {
+        // hashlib.sha256(f"{rule}|{customer}|{at}|{touch}".encode()).hexdigest()[:32]
+        #expect(Trigger.id(ruleId: rule, customerId: customer, firedAt: at, touch: touch) == expected)
+    }
 }

@@ -195,6 +195,27 @@ import Testing
         }
     }
 
+    /// The neighbours' slot table against a dictionary: every key found with its value, and none
+    /// that was not added, through the growths (keys clustered and spread, as product indices are).
+    @Test(arguments: [0, 1, 3, 7, 100, 5_000])
+    func theSlotTableFindsWhatADictionaryWould(count: Int) {
+        var generator = SplitMix64(seed: UInt64(count))
+        var table = SlotTable()
+        var reference: [Int32: Int32] = [:]
+        while reference.count < count {
+            // Half the keys among the first 200 (taken before long), half anywhere.
+            let key = Int32.random(in: 0...(Bool.random(using: &generator) ? 200 : Int32.max - 1), using: &generator)
+            #expect(table[key] == reference[key])
+            guard reference[key] == nil else { continue }
+            let value = Int32(reference.count)
+            table.insert(key, value)
+            reference[key] = value
+            #expect(table.count == reference.count)
+        }
+        for (key, value) in reference { #expect(table[key] == value) }
+        for key in Int32(0)..<300 { #expect(table[key] == reference[key]) }
+    }
+
     static func described(_ value: String) -> String {
         (try? JSONParser.parse(value).described) ?? value
     }

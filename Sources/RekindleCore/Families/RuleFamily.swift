@@ -128,9 +128,12 @@ extension RuleFamily where Rule: AnchoredTouches {
     func candidates<S: WakeSink>(_ c: Int, _ core: TaskCore, _ body: inout S) {
         let f = facts(c, core)
         guard f.completedOrders > 0 else { return }
-        for r in rules {
-            for k in 1...r.rule.touchCount {
-                body.add(r.index, Int32(k), r.rule.due(touch: k, last: f.lastPurchaseAt), f.lastPurchaseAt)
+        // By index, the rules read in place: `for r in rules` copied each rule (a reanimation
+        // rule's touches and their channels retained and released at every reschedule).
+        let rules = self.rules
+        for i in rules.indices {
+            for k in 1...rules[i].rule.touchCount {
+                body.add(rules[i].index, Int32(k), rules[i].rule.due(touch: k, last: f.lastPurchaseAt), f.lastPurchaseAt)
             }
         }
     }
