@@ -22,24 +22,24 @@ import Testing
 
     @Test func anOutputTwiceOnTheLogIsADouble() {
         let c = Self.cluster()
-        c.checkers.appended(Self.good, to: Self.out, by: 0, at: .zero)
+        c.checkers.appended(Self.good, to: Self.out, by: 0)
         #expect(c.checkers.violation == nil)
-        c.checkers.appended(Self.good, to: Self.out, by: 1, at: .zero)
+        c.checkers.appended(Self.good, to: Self.out, by: 1)
         #expect(c.checkers.violation?.contains("doubled") == true)
     }
 
     @Test func aZombiesInFlightOutputMayLandTwiceButIsCounted() {
         let c = Self.cluster()
         c.checkers.mayDouble = [Self.good]
-        c.checkers.appended(Self.good, to: Self.out, by: 0, at: .zero)
-        c.checkers.appended(Self.good, to: Self.out, by: 0, at: .zero)
+        c.checkers.appended(Self.good, to: Self.out, by: 0)
+        c.checkers.appended(Self.good, to: Self.out, by: 0)
         #expect(c.checkers.violation == nil)
         #expect(c.checkers.counts.doubledByZombies == 1)
     }
 
     @Test func anOutputNoReplayMakesIsForeign() {
         let c = Self.cluster()
-        c.checkers.appended(Array(#"{"trigger":"a","x":1}"#.utf8), to: Self.out, by: 0, at: .zero)
+        c.checkers.appended(Array(#"{"trigger":"a","x":1}"#.utf8), to: Self.out, by: 0)
         #expect(c.checkers.violation?.contains("no clean replay makes") == true)
     }
 
@@ -47,18 +47,18 @@ import Testing
         let letter = Array(#"{"source":{"topic":"orders","partition":0,"offset":3},"error":"x"}"#.utf8)
         let dl = TopicPartition(Self.topics.deadLetters, 0)
         var c = Self.cluster()
-        c.checkers.appended(letter, to: dl, by: 0, at: .zero)
+        c.checkers.appended(letter, to: dl, by: 0)
         #expect(c.checkers.violation == nil)
-        c.checkers.appended(letter, to: dl, by: 0, at: .zero)
+        c.checkers.appended(letter, to: dl, by: 0)
         #expect(c.checkers.violation?.contains("doubled") == true)
         c = Self.cluster()
-        c.checkers.appended(Array(#"{"source":{"topic":"orders","partition":0,"offset":4},"error":"x"}"#.utf8), to: dl, by: 0, at: .zero)
+        c.checkers.appended(Array(#"{"source":{"topic":"orders","partition":0,"offset":4},"error":"x"}"#.utf8), to: dl, by: 0)
         #expect(c.checkers.violation?.contains("good input") == true)
     }
 
     @Test func somethingTheReplayMakesThatNeverLandedIsMissingAtTheEnd() {
         let c = Self.cluster()
-        c.checkers.appended(Self.good, to: Self.out, by: 0, at: .zero)
+        c.checkers.appended(Self.good, to: Self.out, by: 0)
         c.checkers.finishedIfSound(failed: false)
         #expect(c.checkers.violation?.contains("never reached the log") == true)
     }

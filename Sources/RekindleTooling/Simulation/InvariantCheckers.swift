@@ -46,7 +46,7 @@ struct InvariantCheckers {
         if violation == nil { violation = what }
     }
 
-    mutating func appended(_ value: [UInt8], to tp: TopicPartition, by instance: Int, at time: Duration) {
+    mutating func appended(_ value: [UInt8], to tp: TopicPartition, by instance: Int) {
         counts.checks += 1
         let shown = String(decoding: value.prefix(160), as: UTF8.self)
         if tp.topic == deadLetterTopic {

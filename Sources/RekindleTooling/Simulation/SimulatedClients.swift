@@ -184,7 +184,6 @@ final class SimulatedProducer: OutputProducer {
     private(set) var inFlight: [Message] = []
     /// Delivered into the open transaction, not yet visible.
     private(set) var inTransaction: [Message] = []
-    private var transactionOpen = false
     private var failure: KafkaError?
 
     init(context: InstanceContext, task: Int32?) {
@@ -271,7 +270,6 @@ final class SimulatedProducer: OutputProducer {
     func beginTransaction() throws(KafkaError) {
         if context.dead { throw InstanceContext.deadError }
         if fenced { throw KafkaError(code: -144, message: "begin transaction: fenced by a newer instance") }
-        transactionOpen = true
     }
 
     func commitTransaction(timeoutMs: Int32) throws(KafkaError) {
@@ -284,7 +282,6 @@ final class SimulatedProducer: OutputProducer {
         deliver(all: true)
         cluster.append(inTransaction, by: context.id)
         inTransaction = []
-        transactionOpen = false
         // The commit took effect; the process may still die before it hears so.
         if context.mayCrash("after a transaction commit", permille: 5) { throw InstanceContext.deadError }
     }
@@ -298,7 +295,6 @@ final class SimulatedProducer: OutputProducer {
     func abortOpenTransaction() {
         inFlight = []
         inTransaction = []
-        transactionOpen = false
     }
 
     /// A crash: without transactions, a prefix of each partition's in-flight messages lands

@@ -72,7 +72,7 @@ final class SimulatedCluster {
     func append(_ messages: [SimulatedProducer.Message], by instance: Int) {
         for m in messages {
             outputs[m.tp]!.append(m.value)
-            checkers.appended(m.value, to: m.tp, by: instance, at: clock.elapsed)
+            checkers.appended(m.value, to: m.tp, by: instance)
         }
     }
 

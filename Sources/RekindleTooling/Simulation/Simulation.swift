@@ -414,10 +414,6 @@ public enum Simulation {
     }
 }
 
-extension Range where Bound == Int {
-    func randomIndex(_ rng: inout SplitMix64) -> Int { lowerBound + rng.below(count) }
-}
-
 /// What many seeds did together.
 public struct SimulationTotals: CustomStringConvertible, Sendable {
     public var runs = 0
