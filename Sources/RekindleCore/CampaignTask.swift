@@ -37,6 +37,22 @@ public struct CampaignTask: Sendable {
     var pressure: PressureLedger?
     /// Each customer's consent per channel, from consent events.
     var consents = ConsentLedger()
+    /// While on, each output appended is journalled in `origins`, in the same order: the
+    /// customer's number in this task and the rule's index, which the caller would otherwise find
+    /// again by hashing the output's ids (the back-test's counting did, two String hashes per
+    /// output). Not state: no snapshot holds it, and it changes nothing the fold does.
+    public var journalsOrigins = false
+    /// Where the outputs appended since `clearOrigins` came from (while `journalsOrigins`).
+    public private(set) var origins: [OutputOrigin] = []
+
+    /// Who an output is for: the customer's number in the task (numbers are never reused, an
+    /// erased customer's included) and the rule's index in `rules.rules`.
+    public struct OutputOrigin: Sendable, Equatable {
+        public var customer: Int32
+        public var rule: Int32
+    }
+
+    public mutating func clearOrigins() { origins.removeAll(keepingCapacity: true) }
 
     public init(rules: RuleSet, allowedLatenessMs: Millis = 0) {
         self.rules = rules
@@ -203,7 +219,8 @@ public struct CampaignTask: Sendable {
                 core.customers[current: c].recomputeFacts()
                 if !order.converted, let conversion = Self.attribute(rules, core, c, orderId: o.orderId, at: t, revenue: o.total) {
                     order.converted = true
-                    out.append(.conversion(conversion))
+                    out.append(.conversion(conversion.conversion))
+                    if journalsOrigins { origins.append(.init(customer: Int32(c), rule: conversion.rule)) }
                     stats.conversions += 1
                 }
                 if !order.creditedToModel && !order.products.isEmpty {
@@ -274,15 +291,18 @@ public struct CampaignTask: Sendable {
     }
 
     /// Last-touch attribution (spec section 2): the latest touch with `fired_at < t <= fired_at + window`.
-    static func attribute(_ rules: RuleSet, _ core: TaskCore, _ c: Int, orderId: String, at t: Millis, revenue: Double) -> Conversion? {
+    static func attribute(
+        _ rules: RuleSet, _ core: TaskCore, _ c: Int, orderId: String, at t: Millis, revenue: Double
+    ) -> (conversion: Conversion, rule: Int32)? {
         guard let touch = core.customers[current: c].openTouches.last(where: { $0.firedAt < t && t <= $0.windowEnd }) else { return nil }
         let ruleId = rules.rules[Int(touch.rule)].id
         let customerId = core.customers.id(c)
-        return Conversion(
+        let conversion = Conversion(
             triggerId: Trigger.id(ruleId: ruleId, customerId: customerId, firedAt: touch.firedAt, touch: Int(touch.touch)),
             ruleId: ruleId, touch: Int(touch.touch),
             customerId: customerId, orderId: orderId, convertedAt: t, revenue: revenue,
             hoursAfterTrigger: Double(t - touch.firedAt) / Double(millisPerHour))
+        return (conversion, touch.rule)
     }
 
     // MARK: - Timers
@@ -417,6 +437,7 @@ public struct CampaignTask: Sendable {
             products: firing.products, recommendations: firing.recommendations, conversionWindowDays: window,
             rulesVersion: rules.hash, withheld: withheld)
         out.append(withheld == nil ? .trigger(trigger) : .withheld(trigger))
+        if journalsOrigins { origins.append(.init(customer: Int32(c), rule: ri)) }
     }
 }
 

@@ -118,6 +118,13 @@ public struct Event: Sendable, Equatable {
     public var occurredAt: Millis
     public var body: Body
 
+    /// Whether this is an erasure: a pattern match, where `body == .erasure` copied and compared
+    /// the whole body for every event folded (seen in profiles of the back-test's fold threads).
+    public var isErasure: Bool {
+        if case .erasure = body { return true }
+        return false
+    }
+
     public init(eventId: String, customerId: String, occurredAt: Millis, body: Body) {
         self.eventId = eventId
         self.customerId = customerId

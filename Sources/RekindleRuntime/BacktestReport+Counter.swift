@@ -28,12 +28,15 @@ extension BacktestReport {
         /// One output, as it is emitted. Revenue is summed in the order given, so the same
         /// conversions in the same order give the same bytes.
         ///
-        /// `customer`: the number of a trigger's customer in the one task that emitted every
-        /// output counted (`nil` for the other outputs); a counter is fed numbers always or never.
-        public mutating func count(_ output: Output, customer: Int? = nil) {
+        /// `customer`: a number for a trigger's customer, one per customer life in everything
+        /// counted (its number in the one task that emitted every output, or a number made of
+        /// the task's and its number in it; `nil` for the other outputs); a counter is fed
+        /// numbers always or never. `rule`: the output's rule index in the rule set, when the
+        /// caller has it (`CampaignTask.origins`), saving a lookup by id.
+        public mutating func count(_ output: Output, customer: Int? = nil, rule: Int? = nil) {
             switch output {
             case .trigger(let t):
-                guard let i = index[t.ruleId] else { return }
+                guard let i = rule ?? index[t.ruleId] else { return }
                 report.lines[i].triggers += 1
                 let first: Bool
                 if i < 64, let c = customer {
@@ -56,11 +59,11 @@ extension BacktestReport {
                 }
                 if first { report.lines[i].customers += 1 }
             case .conversion(let c):
-                guard let i = index[c.ruleId] else { return }
+                guard let i = rule ?? index[c.ruleId] else { return }
                 report.lines[i].conversions += 1
                 report.lines[i].revenue += c.revenue
             case .withheld(let t):
-                guard let i = index[t.ruleId], let reason = t.withheld else { return }
+                guard let i = rule ?? index[t.ruleId], let reason = t.withheld else { return }
                 report.lines[i].withheld[reason, default: 0] += 1
             }
         }

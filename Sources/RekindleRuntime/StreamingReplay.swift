@@ -119,7 +119,7 @@ public struct StreamingReplay {
                 }
                 // An erased customer's number, known before the fold forgets it: triggers its
                 // timers fired before the erasure are still its own.
-                let erasing = e.event.body == .erasure ? task.customerNumber(e.event.customerId) : nil
+                let erasing = e.event.isErasure ? task.customerNumber(e.event.customerId) : nil
                 let start = out.outputs.count
                 if task.fold(e, into: &out.outputs, refused: &refused) { folded += 1 }
                 out.number(from: start, in: task, erasing: erasing.map { ($0, e.event.customerId) })

@@ -112,6 +112,39 @@ import Testing
         }
     }
 
+    /// The back-test counts customers by their lives' numbers in their tasks and groups touches
+    /// by id only at the end: a customer erased and back (a new number) and reached by a rule
+    /// before and after is one customer of that rule and of the total, on one task or several.
+    @Test(arguments: [1, 3])
+    func aCustomerErasedAndBackIsOneCustomerOfTheBacktestAsOfTheReplay(partitions: Int) throws {
+        func field(_ name: String, _ line: String) -> String? {
+            guard let r = line.range(of: "\"\(name)\":\"") else { return nil }
+            return String(line[r.upperBound...].prefix { $0 != "\"" })
+        }
+        // Every fifth customer erased halfway through the history; their events go on after.
+        var lines = Self.lines
+        let middle = try #require((lines.count / 2..<lines.count).first { field("occurred_at", lines[$0]).flatMap(Timestamp.parse) != nil })
+        let at = try #require(field("occurred_at", lines[middle]))
+        let atMillis = try #require(Timestamp.parse(at))
+        let customers = Set(lines.compactMap { field("customer_id", $0) }).sorted()
+        let erased = Set(stride(from: 0, to: customers.count, by: 5).map { customers[$0] })
+        lines.insert(
+            contentsOf: erased.sorted().enumerated().map { k, id in #"{"type":"erasure","event_id":"erase-\#(k)","customer_id":"\#(id)","occurred_at":"\#(at)"}"# },
+            at: middle)
+
+        let replay = ReplayFixture.replay(lines, partitions: partitions)
+        let before = Set(replay.triggers.filter { erased.contains($0.customerId) && $0.firedAt <= atMillis }.map { [$0.customerId, $0.ruleId] })
+        let after = Set(replay.triggers.filter { erased.contains($0.customerId) && $0.firedAt > atMillis }.map { [$0.customerId, $0.ruleId] })
+        #expect(!before.intersection(after).isEmpty, "not vacuous: a rule reached an erased customer before and after")
+
+        let (analysis, _) = try Self.backtest(lines) { $0.partitions = partitions }
+        for line in replay.report.lines {
+            let m = try #require(analysis.current.rules[line.ruleId])
+            #expect(m.triggers == line.triggers && m.customers == line.customers, "\(line.ruleId)")
+        }
+        #expect(analysis.current.total.customers == Set(replay.triggers.map(\.customerId)).count)
+    }
+
     @Test func inputOutOfOrderGivesTheSameReportAsInOrder() throws {
         let (_, sorted) = try Self.backtest(Self.lines)
         let shuffled = ReplayFixture.shuffleKeepingTies(Self.lines, seed: 5)

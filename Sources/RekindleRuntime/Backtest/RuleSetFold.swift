@@ -17,44 +17,77 @@ struct RuleSetFold {
     /// Per rule, the customers of the touches the caps withheld (spec 7.3), once per touch: with the
     /// sent touches, the pressure the rules would have put on customers without the caps.
     private(set) var capped: [Int: [String]] = [:]
-    private let ruleIndex: [String: Int]
     private var out: [Output] = []
 
     init(rules: RuleSet, partitions: Int, partitioner: Partitioner) {
         self.rules = rules
         self.partitioner = partitioner
-        tasks = (0..<partitions).map { _ in CampaignTask(rules: rules) }
+        tasks = (0..<partitions).map { _ in
+            var task = CampaignTask(rules: rules)
+            task.journalsOrigins = true
+            return task
+        }
         counter = BacktestReport.Counter(rules: rules)
-        ruleIndex = Dictionary(rules.rules.enumerated().map { ($1.id, $0) }) { _, last in last }
     }
+
+    /// A customer life's number across the tasks: its number in task `k`, interleaved.
+    private func life(_ customer: Int32, task k: Int) -> Int { Int(customer) * tasks.count + k }
 
     mutating func fold(_ events: [SourcedEvent]) {
         for e in events {
             let k = tasks.count == 1 ? 0 : partitioner.partition(e.event.customerId, count: tasks.count)
+            // An erased customer's number, known before the fold forgets it: what fired before
+            // the erasure is still counted as its own, and then its marks move to its id.
+            let erasing = e.event.isErasure ? tasks[k].customerNumber(e.event.customerId) : nil
             if tasks[k].fold(e, into: &out, refused: &refused) { folded += 1 }
+            keep(k)
+            if let erasing, tasks[k].customerNumber(e.event.customerId) == nil {
+                counter.erased(customer: life(Int32(erasing), task: k), id: e.event.customerId)
+            }
         }
-        keep()
     }
 
     /// Advances every task to `end` (the history's last event, so a timer due then fires) and
     /// returns the replay's report of the fold, with `badLines` read that were not events.
     mutating func finish(at end: Millis, badLines: Int) -> BacktestReport {
         if end != Millis.min {
-            for k in tasks.indices { tasks[k].advance(to: end, into: &out) }
+            for k in tasks.indices {
+                tasks[k].advance(to: end, into: &out)
+                keep(k)
+            }
         }
-        keep()
+        touches.index()
         counter.countEvents(folded: folded)
         counter.countBadInputs(badLines + refused.count)
         return counter.report(tasks: tasks.map(\.stats), watermark: end, lift: tasks.map(\.lift))
     }
 
-    private mutating func keep() {
-        for o in out {
-            counter.count(o)
-            // Only sent touches are touches: a withheld one reached nobody (spec 7.1).
-            if case .trigger(let t) = o, let r = ruleIndex[t.ruleId] { touches.append(Touch(t, rule: r)) }
-            if case .withheld(let t) = o, t.withheld == .cap, let r = ruleIndex[t.ruleId] { capped[r, default: []].append(t.customerId) }
+    /// Counts and logs the outputs task `k` just appended, by the origins it journalled beside
+    /// them (the customer's number and the rule's index: no lookup by id).
+    private mutating func keep(_ k: Int) {
+        guard !out.isEmpty else { return }
+        do {
+            // `origins` ends with this block, before `clearOrigins`: a copy still held then would
+            // make it copy the array.
+            let origins = tasks[k].origins
+            precondition(origins.count == out.count, "a task journals one origin per output")
+            for (o, origin) in zip(out, origins) {
+                let rule = Int(origin.rule)
+                switch o {
+                case .trigger(let t):
+                    let customer = life(origin.customer, task: k)
+                    counter.count(o, customer: customer, rule: rule)
+                    // Only sent touches are touches: a withheld one reached nobody (spec 7.1).
+                    touches.append(Touch(t, rule: rule), customer: customer)
+                case .withheld(let t):
+                    counter.count(o, rule: rule)
+                    if t.withheld == .cap { capped[rule, default: []].append(t.customerId) }
+                case .conversion:
+                    counter.count(o, rule: rule)
+                }
+            }
         }
         out.removeAll(keepingCapacity: true)
+        tasks[k].clearOrigins()
     }
 }
