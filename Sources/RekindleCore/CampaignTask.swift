@@ -417,7 +417,6 @@ public struct CampaignTask: Sendable {
     mutating func emit(_ c: Int, rule ri: Int32, touch: Int32, at t: Millis, _ firing: Firing, into out: inout [Output]) {
         let rule = rules.rules[Int(ri)]
         let customerId = core.customers.id(c)
-        let id = Trigger.id(ruleId: rule.id, customerId: customerId, firedAt: t, touch: Int(touch))
         let window = rule.windowDays(touch: Int(touch))
         let windowEnd = t.adding(Millis(window) * millisPerDay)
         let withheld = withholding(c, rule: ri, rule.id, customerId, channel: rule.channel(touch: Int(touch)), at: t)
@@ -432,7 +431,7 @@ public struct CampaignTask: Sendable {
             experiments?.touched(c, rule: ri, group: .treated, at: t, windowEnd: windowEnd)
         }
         let trigger = Trigger(
-            triggerId: id, ruleId: rule.id, touch: Int(touch), customerId: customerId, firedAt: t,
+            ruleId: rule.id, touch: Int(touch), customerId: customerId, firedAt: t,
             channel: rule.channel(touch: Int(touch)), customer: customerBlock(c, at: t), offer: firing.offer,
             products: firing.products, recommendations: firing.recommendations, conversionWindowDays: window,
             rulesVersion: rules.hash, withheld: withheld)

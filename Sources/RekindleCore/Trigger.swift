@@ -112,7 +112,16 @@ extension WireMessage {
 
 /// One message on `campaign-triggers`.
 public struct Trigger: Sendable, Equatable, WireMessage {
-    public var triggerId: String
+    /// `trigger_id`: the one given, else `Trigger.id` of the trigger's rule, customer, time and
+    /// touch, computed when read. The fold gives none: the id is a SHA-256 that only the wire
+    /// form needs, so it is computed by whoever writes the trigger (the replay's writer thread,
+    /// the live loop's producer), and never by the back-test, which writes none (it was 2-5% of
+    /// the fold's samples, on the fold's thread).
+    public var triggerId: String {
+        get { givenId ?? Self.id(ruleId: ruleId, customerId: customerId, firedAt: firedAt, touch: touch) }
+        set { givenId = newValue }
+    }
+    private var givenId: String?
     public var ruleId: String
     public var touch: Int
     public var customerId: String
@@ -126,6 +135,35 @@ public struct Trigger: Sendable, Equatable, WireMessage {
     public var rulesVersion: String
     /// Set on a withheld touch (spec 7.1): it goes to `campaign-withheld`, not `campaign-triggers`.
     public var withheld: WithheldReason? = nil
+
+    /// A trigger; without `triggerId`, its id is `Trigger.id` of the other fields, when read.
+    init(
+        triggerId: String? = nil, ruleId: String, touch: Int, customerId: String, firedAt: Millis, channel: String,
+        customer: CustomerSnapshot, offer: Offer? = nil, products: [CarriedProduct]? = nil, recommendations: [String]? = nil,
+        conversionWindowDays: Int, rulesVersion: String, withheld: WithheldReason? = nil
+    ) {
+        givenId = triggerId
+        self.ruleId = ruleId
+        self.touch = touch
+        self.customerId = customerId
+        self.firedAt = firedAt
+        self.channel = channel
+        self.customer = customer
+        self.offer = offer
+        self.products = products
+        self.recommendations = recommendations
+        self.conversionWindowDays = conversionWindowDays
+        self.rulesVersion = rulesVersion
+        self.withheld = withheld
+    }
+
+    /// Equal wire forms: the ids compared as read, whether given or computed.
+    public static func == (a: Trigger, b: Trigger) -> Bool {
+        a.ruleId == b.ruleId && a.touch == b.touch && a.customerId == b.customerId && a.firedAt == b.firedAt
+            && a.channel == b.channel && a.customer == b.customer && a.offer == b.offer && a.products == b.products
+            && a.recommendations == b.recommendations && a.conversionWindowDays == b.conversionWindowDays
+            && a.rulesVersion == b.rulesVersion && a.withheld == b.withheld && a.triggerId == b.triggerId
+    }
 
     /// Lowercase hex of the first 16 bytes of SHA-256 over `rule_id|customer_id|fired_at_ms|touch`.
     public static func id(ruleId: String, customerId: String, firedAt: Millis, touch: Int) -> String {
@@ -206,7 +244,8 @@ public struct Trigger: Sendable, Equatable, WireMessage {
     /// The most bytes `write(to:)` takes: the member names and punctuation (under 450 bytes with
     /// every optional member), the fixed-width values, and each string escaped at worst.
     var jsonBound: Int {
-        var n = 640 + JSONCursor.bound(triggerId) + JSONCursor.bound(ruleId) + JSONCursor.bound(customerId)
+        // A computed id is 32 hex digits in quotes; a given one is measured.
+        var n = 640 + (givenId.map(JSONCursor.bound) ?? 34) + JSONCursor.bound(ruleId) + JSONCursor.bound(customerId)
             + JSONCursor.bound(channel) + JSONCursor.bound(rulesVersion)
         for f in customer.fields { n += f.jsonBound }
         for p in products ?? [] { n += 64 + JSONCursor.bound(p.productId) }

@@ -71,6 +71,17 @@ enum AttributionModel: Int, CaseIterable, Sendable {
         }
     }
 
+    /// The touch, of `n` in firing order, that this model gives the whole of a purchase: the
+    /// only one, the first or the last; nil when it shares it among several.
+    func wholeTouch(of n: Int) -> Int? {
+        if n == 1 { return 0 }
+        switch self {
+        case .lastTouch: return n - 1
+        case .firstTouch: return 0
+        case .linear, .uShaped: return nil
+        }
+    }
+
     /// `cents` split by `weights` in whole cents: each share rounded down, the cents left over
     /// given one each to the largest remainders (ties to the earlier touch). Adds up exactly.
     static func split(_ cents: Int64, by weights: [Double]) -> [Int64] {
@@ -122,6 +133,16 @@ struct Attribution: Sendable {
             self.purchases += 1
             cents += p.cents
             for model in AttributionModel.allCases {
+                // One touch, or a model that gives one touch everything: that touch takes one
+                // conversion and every cent, as `weights` and `split` give it (a weight of 1 or 0
+                // times the cents is exact, so nothing is left over), without their arrays (two
+                // per purchase and model were most of the attribution's allocations).
+                if let whole = model.wholeTouch(of: inWindow.count) {
+                    let r = Int(touches[inWindow[whole]].rule)
+                    rules[r].conversions[model.rawValue] += 1
+                    rules[r].cents[model.rawValue] += p.cents
+                    continue
+                }
                 let weights = model.weights(inWindow.count)
                 let split = AttributionModel.split(p.cents, by: weights)
                 for (j, t) in inWindow.enumerated() {
