@@ -91,7 +91,7 @@ public struct StreamingReplay {
                     case .conversion(let c): sinks.conversions.write { c.appendJSON(to: &$0) }
                     case .withheld(let t): sinks.withheld?.write { t.appendJSON(to: &$0) }
                     }
-                    counter.value.count(o, customer: batch.customers[k] < 0 ? nil : Int(batch.customers[k]))
+                    counter.value.count(o, customer: batch.customers[k] < 0 ? nil : Int(batch.customers[k]), rule: Int(batch.rules[k]))
                 }
                 while let e = erasure {
                     counter.value.erased(customer: e.customer, id: e.id)
@@ -102,6 +102,7 @@ public struct StreamingReplay {
 
         // Stage 2, here: the fold.
         var task = CampaignTask(rules: rules, allowedLatenessMs: allowedLatenessMs)
+        task.journalsOrigins = true
         var last = Millis.min
         var events = 0, folded = 0, afterUntil = 0, bad = 0
         var out = Folded()
@@ -122,7 +123,7 @@ public struct StreamingReplay {
                 let erasing = e.event.isErasure ? task.customerNumber(e.event.customerId) : nil
                 let start = out.outputs.count
                 if task.fold(e, into: &out.outputs, refused: &refused) { folded += 1 }
-                out.number(from: start, in: task, erasing: erasing.map { ($0, e.event.customerId) })
+                out.number(from: start, in: &task, erasing: erasing.map { ($0, e.event.customerId) })
             }
             if !out.outputs.isEmpty || !out.erasures.isEmpty {
                 _ = outputs.put(out)
@@ -139,7 +140,7 @@ public struct StreamingReplay {
         if end != Millis.min {
             let start = out.outputs.count
             task.advance(to: end, into: &out.outputs)
-            out.number(from: start, in: task, erasing: nil)
+            out.number(from: start, in: &task, erasing: nil)
         }
         afterFold?(task)
         for d in refused { sinks.deadLetters.write(line: d.json) }
@@ -159,19 +160,25 @@ public struct StreamingReplay {
 struct Folded: Sendable {
     var outputs: [Output] = []
     var customers: [Int32] = []
+    var rules: [Int32] = []
     var erasures: [(at: Int, customer: Int, id: String)] = []
 
-    /// Numbers the outputs from `start` on, folded by `task`; `erasing`: the customer that fold
-    /// erased (no longer found by id), with its id.
-    mutating func number(from start: Int, in task: CampaignTask, erasing: (customer: Int, id: String)?) {
-        for o in outputs[start...] {
-            guard case .trigger(let t) = o else {
-                customers.append(-1)
-                continue
+    /// Numbers the outputs from `start` on, folded by `task`, by what it journalled beside them
+    /// (`CampaignTask.origins`: finding each trigger's customer by id again was a probe of the
+    /// customer index per trigger on the fold's thread); `erasing`: the customer that fold erased
+    /// (no longer found by id), with its id.
+    mutating func number(from start: Int, in task: inout CampaignTask, erasing: (customer: Int, id: String)?) {
+        do {
+            // `origins` ends with this block, before `clearOrigins`: a copy still held then would
+            // make it copy the array.
+            let origins = task.origins
+            precondition(origins.count == outputs.count - start, "a task journals one origin per output")
+            for (o, origin) in zip(outputs[start...], origins) {
+                if case .trigger = o { customers.append(origin.customer) } else { customers.append(-1) }
+                rules.append(origin.rule)
             }
-            let c = task.customerNumber(t.customerId) ?? erasing.flatMap { $0.id == t.customerId ? $0.customer : nil }
-            customers.append(c.map { Int32(truncatingIfNeeded: $0) } ?? -1)
         }
+        task.clearOrigins()
         if let erasing, task.customerNumber(erasing.id) == nil {
             erasures.append((outputs.count, erasing.customer, erasing.id))
         }
