@@ -19,9 +19,10 @@ struct TouchLog: Sendable {
     private var previous: [Int32] = []
     /// Per customer life, its latest touch's index plus one (0: none yet).
     private var latest: [Int32] = []
-    /// The month of the latest touch and its bounds: touches come nearly in time order, so this
-    /// spares a calendar computation per touch.
-    private var month: (start: Millis, end: Millis, month: CalendarMonth)?
+    /// The month of the latest touch, its bounds, and its touches since it was last added to
+    /// `byMonth`: touches come nearly in time order, so this spares a calendar computation and a
+    /// dictionary update per touch.
+    private var month: (start: Millis, end: Millis, month: CalendarMonth, count: Int)?
 
     init() {}
 
@@ -45,18 +46,27 @@ struct TouchLog: Sendable {
         previous.append(latest[customer] - 1)
         latest[customer] = Int32(touches.count + 1)
         if let m = month, t.firedAt >= m.start && t.firedAt < m.end {
-            byMonth[m.month, default: 0] += 1
+            month!.count += 1
         } else {
+            countMonth()
             let m = CalendarMonth(t.firedAt)
-            month = (m.start, m.next.start, m)
-            byMonth[m, default: 0] += 1
+            month = (m.start, m.next.start, m, 1)
         }
         touches.append(t)
     }
 
-    /// Groups the touches by customer id (`byCustomer`), each customer's in firing order. A
-    /// customer erased and back is one id of two lives: their touches are merged in firing order.
+    /// Adds the current month's touches to `byMonth`.
+    private mutating func countMonth() {
+        guard let m = month, m.count > 0 else { return }
+        byMonth[m.month, default: 0] += m.count
+        month!.count = 0
+    }
+
+    /// Groups the touches by customer id (`byCustomer`), each customer's in firing order, and
+    /// counts the last month's touches into `byMonth`. A customer erased and back is one id of
+    /// two lives: their touches are merged in firing order.
     mutating func index() {
+        countMonth()
         var byCustomer: [String: [Int32]] = [:]
         byCustomer.reserveCapacity(latest.count)
         for last in latest where last > 0 {
