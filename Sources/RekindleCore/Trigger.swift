@@ -136,6 +136,12 @@ public struct Trigger: Sendable, Equatable, WireMessage {
     /// Set on a withheld touch (spec 7.1): it goes to `campaign-withheld`, not `campaign-triggers`.
     public var withheld: WithheldReason? = nil
 
+    /// Computes the id now and keeps it, so that reading it later costs nothing: for a caller that
+    /// folds on several threads and writes on one (the live loop).
+    public mutating func settleId() {
+        if givenId == nil { givenId = triggerId }
+    }
+
     /// A trigger; without `triggerId`, its id is `Trigger.id` of the other fields, when read.
     init(
         triggerId: String? = nil, ruleId: String, touch: Int, customerId: String, firedAt: Millis, channel: String,
@@ -355,4 +361,17 @@ public enum Output: Sendable, Equatable {
     case conversion(Conversion)
     /// A touch decided but withheld (spec 7.1): the trigger, with its `withheld` reason set.
     case withheld(Trigger)
+
+    /// A trigger's id computed now (`Trigger.settleId`); other outputs have theirs.
+    public mutating func settleId() {
+        switch self {
+        case .trigger(var t):
+            t.settleId()
+            self = .trigger(t)
+        case .withheld(var t):
+            t.settleId()
+            self = .withheld(t)
+        case .conversion: break
+        }
+    }
 }

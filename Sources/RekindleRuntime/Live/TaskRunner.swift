@@ -71,6 +71,9 @@ final class TaskRunner: @unchecked Sendable {
         let before = task.stats.lateEvents
         var folded = 0
         drain(into: &result.out, deadLetters: &result.deadLetters) { _ in folded += 1 }
+        // The trigger ids (SHA-256) here, on this task's core, not on the loop's one thread that
+        // writes the outputs.
+        for k in result.out.indices { result.out[k].settleId() }
         result.folded = folded
         result.late = task.stats.lateEvents - before
         return result
