@@ -33,16 +33,18 @@ struct RuleSetFold {
     /// A customer life's number across the tasks: its number in task `k`, interleaved.
     private func life(_ customer: Int32, task k: Int) -> Int { Int(customer) * tasks.count + k }
 
+    /// Events are read in place (`events[i]`), not bound one by one: a batch is shared by every
+    /// rule set's thread, and copying each event out retained its strings from all of them.
     mutating func fold(_ events: [SourcedEvent]) {
-        for e in events {
-            let k = tasks.count == 1 ? 0 : partitioner.partition(e.event.customerId, count: tasks.count)
+        for i in events.indices {
+            let k = tasks.count == 1 ? 0 : partitioner.partition(events[i].event.customerId, count: tasks.count)
             // An erased customer's number, known before the fold forgets it: what fired before
             // the erasure is still counted as its own, and then its marks move to its id.
-            let erasing = e.event.isErasure ? tasks[k].customerNumber(e.event.customerId) : nil
-            if tasks[k].fold(e, into: &out, refused: &refused) { folded += 1 }
+            let erasing = events[i].event.isErasure ? tasks[k].customerNumber(events[i].event.customerId) : nil
+            if tasks[k].fold(events[i], into: &out, refused: &refused) { folded += 1 }
             keep(k)
-            if let erasing, tasks[k].customerNumber(e.event.customerId) == nil {
-                counter.erased(customer: life(Int32(erasing), task: k), id: e.event.customerId)
+            if let erasing, tasks[k].customerNumber(events[i].event.customerId) == nil {
+                counter.erased(customer: life(Int32(erasing), task: k), id: events[i].event.customerId)
             }
         }
     }
