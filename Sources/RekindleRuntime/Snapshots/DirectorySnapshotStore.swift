@@ -3,7 +3,9 @@ import RekindleCore
 
 /// Snapshots as files: `<dir>/task-<k>/<sequence>.snap`, written to a temporary file, fsynced,
 /// renamed into place and the directory fsynced, so a crash leaves the old file or the new one,
-/// never half of one. The newest `keep` are kept.
+/// never half of one. The newest `keep` are kept. The name is the whole sequence in 20 decimal
+/// digits, owner epoch included (`SnapshotSequence`: epoch x 2^32 + counter), so names sort as
+/// restores rank them, and files written before epochs existed (epoch 0) sort below.
 public struct DirectorySnapshotStore: SnapshotStore {
     public let directory: String
     public let keep: Int
@@ -47,15 +49,31 @@ public struct DirectorySnapshotStore: SnapshotStore {
         return removed
     }
 
-    public func save(_ snapshot: TaskSnapshot) throws {
+    public func save(_ snapshot: TaskSnapshot) throws { try write(snapshot, exclusive: false) }
+
+    /// A claim is put in place with link(2), which fails when the name exists: of two processes
+    /// that computed the same epoch, the second is refused instead of replacing the first's
+    /// claim (rename would), and retries in a later epoch.
+    public func claim(_ snapshot: TaskSnapshot) throws { try write(snapshot, exclusive: true) }
+
+    func write(_ snapshot: TaskSnapshot, exclusive: Bool) throws {
         let dir = taskDirectory(snapshot.partition)
         try Self.makeDirectory(dir)
         let final = "\(dir)/\(Self.fileName(snapshot.sequence))"
         let temp = "\(final).tmp"
         do {
             try Self.writeDurably(snapshot.encoded(), to: temp)
-            guard rename(temp, final) == 0 else {
-                throw FileError(path: final, reason: String(cString: strerror(errno)), verb: "rename \(temp) to")
+            if exclusive {
+                guard link(temp, final) == 0 else {
+                    let code = errno
+                    throw FileError(path: final, reason: code == EEXIST ? "another owner claimed this epoch first" : String(cString: strerror(code)),
+                                    verb: "link \(temp) to")
+                }
+                unlink(temp)
+            } else {
+                guard rename(temp, final) == 0 else {
+                    throw FileError(path: final, reason: String(cString: strerror(errno)), verb: "rename \(temp) to")
+                }
             }
         } catch {
             unlink(temp)  // a failed write leaves no temporary file behind
