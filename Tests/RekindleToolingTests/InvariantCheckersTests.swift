@@ -114,6 +114,14 @@ import Testing
         #expect(c.checkers.violation == nil, "below the claimed epoch: never restored")
         c.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 2, counter: 1)), by: zombie)
         #expect(c.checkers.violation?.contains("a restore could pick it over the owner's") == true)
+        // Once that owner has left the task, nobody in good standing produces for it: allowed.
+        let after = Self.cluster()
+        after.members[0] = SimulatedCluster.Member(owned: [0], expelled: true)
+        after.members[1] = SimulatedCluster.Member(assigning: [0])
+        after.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 2, counter: 0)), by: InstanceContext(id: 1, cluster: after), claim: true)
+        after.members[1] = SimulatedCluster.Member()
+        after.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 3, counter: 0)), by: InstanceContext(id: 0, cluster: after), claim: true)
+        #expect(after.checkers.violation == nil)
     }
 
     @Test func anOwnersSnapshotThatRanksBelowOneStoredIsCaught() throws {

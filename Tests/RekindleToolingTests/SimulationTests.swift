@@ -38,7 +38,8 @@ import Testing
     /// Seed 92 once failed with "zombie instance 4 wrote snapshot 7.0 of task 1 ... in or above the
     /// epoch of instance 3's claim 6.0": instance 4, paused inside its claim write, lost the race
     /// for epoch 6 and then its assignment, but the assignment event still in its batch re-created
-    /// the task, which retried its claim over the owner's. A revocation event now drops it too.
+    /// the task, which retried its claim over the owner's. Such an assignment is now removed from
+    /// the batch (`LiveRunner.withoutRevokedAssignments`).
     @Test func aTaskLostInTheBatchThatAssignedItDoesNotLiveOnToClaim() {
         let r = Simulation.run(seed: 92)
         #expect(r.failure == nil, "\(r)")

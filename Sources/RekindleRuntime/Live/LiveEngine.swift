@@ -141,13 +141,7 @@ public struct LiveEngine: Sendable {
         for e in events {
             switch e {
             case .assigned(let tps): assign(tps, readOutputs: readOutputs)
-            case .revoked(let tps):
-                // The consumer's callback dropped these tasks already, but an assignment handed
-                // out earlier in this batch was applied only just now: without this, a task lost
-                // right after its assignment (its owner paused inside the rebalance) would live on
-                // here as a zombie, folding and retrying its claim over its new owner's.
-                release(tps)
-                logger.info("revoked \(tps.map(\.description).sorted().joined(separator: " "))")
+            case .revoked(let tps): logger.info("revoked \(tps.map(\.description).sorted().joined(separator: " "))")
             case .message(let m):
                 guard let topic = topics.input(named: m.topicPartition.topic), tasks[m.topicPartition.partition] != nil else {
                     continue

@@ -235,6 +235,7 @@ public final class LiveRunner: @unchecked Sendable {
             events.append(first)
             while events.count < options.maxBatch, let e = consumer.poll(timeoutMs: 0) { events.append(e) }
         }
+        events = Self.withoutRevokedAssignments(events)
         retryClaims()
         var out: [LiveEngine.TaskOutput] = []
         var dead: [LiveEngine.DeadLetterOut] = []
@@ -365,6 +366,30 @@ public final class LiveRunner: @unchecked Sendable {
         }
     }
 
+    /// The batch with each assignment that a later revocation in it took back removed. The
+    /// consumer's callbacks dropped those tasks when they were revoked (or lost), before the
+    /// engine applied the earlier assignment: applied, it would re-create them as zombies here,
+    /// folding and retrying their claims over their new owner's, or, when the partition was
+    /// assigned again in the same batch, use up the restore and claim made for that assignment.
+    static func withoutRevokedAssignments(_ events: [ConsumerEvent]) -> [ConsumerEvent] {
+        var revokedLater = Set<TopicPartition>()
+        var kept: [ConsumerEvent] = []
+        for e in events.reversed() {
+            switch e {
+            case .revoked(let tps):
+                revokedLater.formUnion(tps)
+                kept.append(e)
+            case .assigned(let tps):
+                let left = tps.filter { !revokedLater.contains($0) }
+                revokedLater.subtract(tps)  // an earlier assignment is not taken back by this revocation
+                if !left.isEmpty { kept.append(.assigned(left)) }
+            default:
+                kept.append(e)
+            }
+        }
+        return kept.reversed()
+    }
+
     /// Commits, for every input partition, the offset after the last message whose outputs
     /// have been delivered. Failures (e.g. during a rebalance) are logged and retried later.
     private func commit(async: Bool = false) {
@@ -416,7 +441,10 @@ public final class LiveRunner: @unchecked Sendable {
     private func drop(_ tps: [TopicPartition]) {
         let gone = state.withLock { s in
             s.release(tps)
-            return Set(tps.map(\.partition)).filter { s.tasks[$0] == nil }
+            let gone = Set(tps.map(\.partition)).filter { s.tasks[$0] == nil }
+            // Also a claim pending for an assignment not applied yet (see withoutRevokedAssignments).
+            for k in gone { s.unclaimed[k] = nil }
+            return gone
         }
         for k in gone.sorted() { loop?.pipeline.forget(k) }
     }
@@ -435,6 +463,7 @@ public final class LiveRunner: @unchecked Sendable {
         }
         guard let store = options.snapshotStore else { return [:] }
         var offsets: [TopicPartition: Int64] = [:]
+        var claims: [(Int32, TaskSnapshot)] = []
         for k in partitions.sorted() {
             let candidates: [SnapshotCandidate]
             do { candidates = try store.candidates(partition: k) } catch {
@@ -446,9 +475,14 @@ public final class LiveRunner: @unchecked Sendable {
             for o in state.withLock({ $0.restore(k, from: candidates) }) {
                 offsets[TopicPartition(o.topic, o.partition)] = o.offset
             }
-            // Before the task folds anything (the assignment takes effect after this callback).
-            if !held.contains(k) { claim(k, state.withLock { $0.claimSnapshot(k) }, in: store) }
+            if !held.contains(k) { claims.append((k, state.withLock { $0.claimSnapshot(k) })) }
         }
+        // Before the tasks fold anything (the assignment takes effect after this callback), and
+        // only once every task is listed: each claim's epoch then comes from a listing made
+        // before any claim write, so a process paused in one claim write (and expelled meanwhile)
+        // finds its later claims refused where the new owner has claimed, instead of listing the
+        // new owner's claim and claiming the epoch above it.
+        for (k, snapshot) in claims { claim(k, snapshot, in: store) }
         return offsets
     }
 
@@ -492,6 +526,7 @@ public final class LiveRunner: @unchecked Sendable {
     private func retryClaims() {
         guard let store = options.snapshotStore else { return }
         let pending = state.withLock { s in s.unclaimed.filter { s.tasks[$0.key] != nil } }
+        var claims: [(Int32, TaskSnapshot)] = []
         for (k, content) in pending.sorted(by: { $0.key < $1.key }) {
             var claim = content
             do {
@@ -502,8 +537,10 @@ public final class LiveRunner: @unchecked Sendable {
                 unclaimed(k, claim: claim, error: error)
                 continue
             }
-            self.claim(k, claim, in: store)
+            claims.append((k, claim))
         }
+        // All listed before any is written, as in `prepareRestore`.
+        for (k, claim) in claims { self.claim(k, claim, in: store) }
     }
 
     /// Snapshots the given tasks (all when nil). Called only when every output of the events

@@ -53,8 +53,25 @@ public struct DirectorySnapshotStore: SnapshotStore {
 
     /// A claim is put in place with link(2), which fails when the name exists: of two processes
     /// that computed the same epoch, the second is refused instead of replacing the first's
-    /// claim (rename would), and retries in a later epoch.
-    public func claim(_ snapshot: TaskSnapshot) throws { try write(snapshot, exclusive: true) }
+    /// claim (rename would), and retries in a later epoch. The first's later snapshots may have
+    /// pruned its claim already, so a claim is also refused when a snapshot at or above it is
+    /// stored, checked before the write and again after the link (then the claim is removed).
+    public func claim(_ snapshot: TaskSnapshot) throws {
+        let dir = taskDirectory(snapshot.partition)
+        func rival() throws -> UInt64? {
+            try snapshotNames(dir).compactMap { UInt64($0.dropLast(".snap".count)) }.first { $0 >= snapshot.sequence }
+        }
+        let refused = { (top: UInt64) in
+            FileError(path: "\(dir)/\(Self.fileName(snapshot.sequence))",
+                      reason: "snapshot \(SnapshotSequence(top)) is stored: another owner claimed this epoch first", verb: "claim")
+        }
+        if let top = try rival() { throw refused(top) }
+        try write(snapshot, exclusive: true)
+        if let top = try snapshotNames(dir).compactMap({ UInt64($0.dropLast(".snap".count)) }).first(where: { $0 > snapshot.sequence }) {
+            unlink("\(dir)/\(Self.fileName(snapshot.sequence))")
+            throw refused(top)
+        }
+    }
 
     func write(_ snapshot: TaskSnapshot, exclusive: Bool) throws {
         let dir = taskDirectory(snapshot.partition)

@@ -10,8 +10,8 @@ import RekindleRuntime
 ///   (a snapshot never claims an output not delivered; a claim, a stored snapshot renumbered, is
 ///   exempt), and its output offsets do not pass the log's ends. A snapshot by the task's owner in good standing ranks above everything stored for
 ///   the task (a restore would pick it). A zombie (an expelled member, or one that no longer holds
-///   the task) may still write one, but never in the epoch of, or above, the latest claim of the
-///   task by another owner in good standing: restores use only the newest epoch (see
+///   the task) may still write one, but never in the epoch of, or above, the claim of the task's
+///   current owner in good standing: restores use only the newest epoch (see
 ///   `SnapshotSelection`), so once the new owner has claimed, which it does before it folds or
 ///   produces anything, no zombie snapshot can be restored over the owner's. A zombie snapshot
 ///   that lands before that claim is restorable, and safe: nothing was produced after it;
@@ -99,8 +99,14 @@ struct InvariantCheckers {
             if claim { claims[s.partition] = (context.id, s.sequence) }
         } else {
             counts.zombieSnapshots += 1
-            if let c = claims[s.partition], c.instance != context.id, number.epoch >= SnapshotSequence(c.sequence).epoch {
-                return fail("zombie instance \(context.id) wrote snapshot \(number) of task \(s.partition), which it does not own, in or above the epoch of instance \(c.instance)'s claim \(SnapshotSequence(c.sequence)): a restore could pick it over the owner's")
+            // Against the claim of the task's current owner: only an owner in good standing
+            // produces outputs a zombie's snapshot could hide (a former owner that left gracefully
+            // wrote its last snapshot and produced nothing after; one expelled is a zombie too).
+            let current = cluster.members.first { id, m in
+                id != context.id && !m.expelled && (m.owned.contains(s.partition) || m.assigning.contains(s.partition))
+            }?.key
+            if let c = claims[s.partition], c.instance == current, number.epoch >= SnapshotSequence(c.sequence).epoch {
+                return fail("zombie instance \(context.id) wrote snapshot \(number) of task \(s.partition), which it does not own, in or above the epoch of its owner instance \(c.instance)'s claim \(SnapshotSequence(c.sequence)): a restore could pick it over the owner's")
             }
         }
         counts.snapshots += 1

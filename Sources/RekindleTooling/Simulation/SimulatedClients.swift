@@ -340,7 +340,9 @@ final class SimulatedSnapshotWriter: SnapshotStore, @unchecked Sendable {
             cluster.checkers.counts.failedSnapshotWrites += 1
             throw SimulatedDiskFull()
         }
-        if claim, cluster.store.byTask[snapshot.partition]?.contains(where: { $0.sequence == snapshot.sequence }) == true {
+        // Refused when anything at or above it is stored: not only its own name, which the
+        // rival's later snapshots may already have pruned (as `DirectorySnapshotStore.claim`).
+        if claim, let top = cluster.store.highest(snapshot.partition), top >= snapshot.sequence {
             cluster.checkers.counts.refusedClaims += 1
             throw SimulatedSnapshotStore.Conflict(sequence: snapshot.sequence)
         }

@@ -129,21 +129,20 @@ public final class SimulatedClock: LiveClock {
 /// Snapshots in memory, the last three per task, with the faults a disk has: a write lost to a
 /// crash before its rename, a write that fails, and a stored snapshot bit-flipped or cut short.
 /// Filed by sequence, as `DirectorySnapshotStore` names its files: a write of a stored sequence
-/// replaces it (a claim of one is refused), the three highest are kept, newest first.
+/// replaces it (a claim is refused when anything at or above it is stored), the three highest are
+/// kept, newest first.
 struct SimulatedSnapshotStore {
     var byTask: [Int32: [(sequence: UInt64, bytes: [UInt8])]] = [:]  // highest sequence first
 
     struct Conflict: Error, CustomStringConvertible {
         var sequence: UInt64
-        var description: String { "snapshot \(SnapshotSequence(sequence)) exists: another owner claimed this epoch first" }
+        var description: String { "snapshot \(SnapshotSequence(sequence)) is stored: another owner claimed this epoch first" }
     }
 
     mutating func save(_ s: TaskSnapshot, exclusive: Bool = false) throws(Conflict) {
         var list = byTask[s.partition, default: []]
-        if let i = list.firstIndex(where: { $0.sequence == s.sequence }) {
-            if exclusive { throw Conflict(sequence: s.sequence) }
-            list.remove(at: i)
-        }
+        if exclusive, let top = list.first?.sequence, top >= s.sequence { throw Conflict(sequence: top) }
+        list.removeAll { $0.sequence == s.sequence }
         list.append((s.sequence, s.encoded()))
         list.sort { $0.sequence > $1.sequence }
         byTask[s.partition] = Array(list.prefix(3))
