@@ -121,6 +121,28 @@ import Testing
         #expect(try store.latestGood(group: "mine", task: 0).snapshot == first)
     }
 
+    /// The rival's later snapshots may have pruned its claim: a claim is refused when anything at
+    /// or above it is stored, not only its own name.
+    @Test func theDirectoryStoreRefusesAClaimBelowWhatIsStoredEvenWhenTheRivalsClaimIsPruned() throws {
+        let dir = try CLI.temporaryDirectory().path
+        let store = try DirectorySnapshotStore(directory: dir, keep: 2)
+        try store.prepare()
+        for c: UInt32 in 0...3 { try store.save(Self.snapshot(SnapshotSequence(epoch: 4, counter: c))) }
+        #expect(try store.candidates(partition: 0).map(\.sequence) == [SnapshotSequence(epoch: 4, counter: 3).raw, SnapshotSequence(epoch: 4, counter: 2).raw])
+        #expect(throws: FileError.self) { try store.claim(Self.snapshot(SnapshotSequence(epoch: 4, counter: 0))) }
+        try store.claim(Self.snapshot(SnapshotSequence(epoch: 5, counter: 0)))
+        #expect(try store.latestGood(group: "mine", task: 0).snapshot?.sequence == SnapshotSequence(epoch: 5, counter: 0).raw)
+    }
+
+    /// A task given and taken back in one batch of consumer events (its owner was paused inside
+    /// the rebalance) is not re-created by the assignment still in the batch.
+    @Test func anAssignmentRevokedLaterInTheSameBatchIsDropped() {
+        let a = TopicPartition("orders", 0), b = TopicPartition("orders", 1)
+        let events: [ConsumerEvent] = [.assigned([a, b]), .revoked([a]), .assigned([a]), .revoked([b])]
+        let kept = LiveRunner.withoutRevokedAssignments(events)
+        #expect("\(kept)" == "\([ConsumerEvent.revoked([a]), .assigned([a]), .revoked([b])] as [ConsumerEvent])")
+    }
+
     @Test func kafkaStoreKeysCarryTheEpochAndEpochZeroKeepsItsOldKeys() {
         #expect(String(decoding: KafkaSnapshotStore.key(3, slot: 1, chunk: 0), as: UTF8.self) == "task-3/slot-1/chunk-0")
         #expect(String(decoding: KafkaSnapshotStore.key(3, epoch: 2, slot: 1, chunk: 4), as: UTF8.self) == "task-3/epoch-2/slot-1/chunk-4")
