@@ -13,9 +13,11 @@ struct SimulateCommand: ParsableCommand {
             writes, joins, leaves and paused instances that come back after their partitions moved (zombies).
             It runs the same loop as `rekindle run` over a simulated log, group, producers, snapshot store and
             clock, and checks the invariants after every step: no output lost, none doubled, every output
-            byte-identical to a clean replay's, no snapshot claiming an undelivered output or written by a
-            task's former owner, no group commit past what is delivered. A failure prints its seed and how to
-            replay it; REKINDLE_SIM_TRACE=1 prints each step.
+            byte-identical to a clean replay's, no snapshot claiming an undelivered output, no snapshot of a
+            task's former owner (a zombie) ranking in or above the new owner's claimed epoch, no group commit
+            past what is delivered. Zombies also pause inside the loop (mid-iteration, e.g. between a fold and
+            a snapshot write) unless --no-pauses-inside-the-loop. A failure prints its seed and how to replay
+            it; REKINDLE_SIM_TRACE=1 prints each step.
             """)
 
     @Option(name: .long, help: "Run just this seed, printing what it did.")
@@ -27,8 +29,9 @@ struct SimulateCommand: ParsableCommand {
     @Option(name: .long, help: "The first seed.")
     var from: UInt64 = 1
 
-    @Flag(name: .long, help: "Let zombies also pause inside the loop (mid-iteration); finds zombie snapshot writes the design does not yet prevent.")
-    var pausesInsideTheLoop = false
+    @Flag(name: .long, inversion: .prefixedNo,
+          help: "Let zombies also pause inside the loop (mid-iteration, e.g. between a fold and a snapshot write); --no-pauses-inside-the-loop pauses them between iterations only.")
+    var pausesInsideTheLoop = true
 
     func run() throws {
         if let seed {

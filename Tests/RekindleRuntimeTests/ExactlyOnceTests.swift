@@ -141,8 +141,9 @@ import Testing
         #expect(got["campaign-conversions"] == want.conversions)
     }
 
-    /// A run of one task whose snapshots `failing` fail to write: their temporary files' names
-    /// lead to /dev/full, as on a full disk.
+    /// A run of one task whose snapshots `failing` (counters of epoch 1: the task claims 1.0 in
+    /// its empty store, then writes 1.1, 1.2...) fail to write: their temporary files' names lead
+    /// to /dev/full, as on a full disk.
     static func runWithFailingSnapshots(_ failing: [UInt64], seed: UInt64, metrics: RekindleMetrics, log: LogCapture)
         throws -> (dir: String, result: Result<LiveSummary, any Error>)
     {
@@ -153,7 +154,8 @@ import Testing
         try FileManager.default.createDirectory(atPath: "\(dir)/task-0", withIntermediateDirectories: true)
         for seq in failing {
             try FileManager.default.createSymbolicLink(
-                atPath: "\(dir)/task-0/\(DirectorySnapshotStore.fileName(seq)).tmp", withDestinationPath: "/dev/full")
+                atPath: "\(dir)/task-0/\(DirectorySnapshotStore.fileName(SnapshotSequence(epoch: 1, counter: UInt32(seq)).raw)).tmp",
+                withDestinationPath: "/dev/full")
         }
         var options = LiveOptions(bootstrap: cluster.bootstrapServers)
         options.groupId = "failing-disk"
@@ -168,16 +170,17 @@ import Testing
         let metrics = RekindleMetrics()
         let log = LogCapture()
         let (dir, result) = try Self.runWithFailingSnapshots([1, 2, 3], seed: 37, metrics: metrics, log: log)
-        let temp = { (seq: Int) in "\(dir)/task-0/0000000000000000000\(seq).snap.tmp" }
+        let temp = { (seq: UInt32) in "\(dir)/task-0/\(DirectorySnapshotStore.fileName(SnapshotSequence(epoch: 1, counter: seq).raw)).tmp" }
         guard case .failure(let error) = result else {
             Issue.record("the run ended normally")
             return
         }
-        #expect("\(error)" == "3 snapshot writes failed in a row (--snapshot-failure-limit 3); the last: task 0: snapshot 3 not written (cannot write \(temp(3)): No space left on device)")
+        #expect("\(error)" == "3 snapshot writes failed in a row (--snapshot-failure-limit 3); the last: task 0: snapshot 1.3 not written (cannot write \(temp(3)): No space left on device)")
         #expect(metrics.render().contains("rekindle_snapshot_write_failures_total 3"))
-        #expect(log.text.contains("error: task 0: snapshot 1 not written (cannot write \(temp(1)): No space left on device); 1 failure in a row, the run stops at 3"))
-        #expect(log.text.contains("error: task 0: snapshot 3 not written (cannot write \(temp(3)): No space left on device); 3 failures in a row, the run stops at 3"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/task-0").isEmpty, "no temporary file is left")
+        #expect(log.text.contains("error: task 0: snapshot 1.1 not written (cannot write \(temp(1)): No space left on device); 1 failure in a row, the run stops at 3"))
+        #expect(log.text.contains("error: task 0: snapshot 1.3 not written (cannot write \(temp(3)): No space left on device); 3 failures in a row, the run stops at 3"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/task-0")
+            == [DirectorySnapshotStore.fileName(SnapshotSequence(epoch: 1, counter: 0).raw)], "the claim only: no temporary file is left")
     }
 
     @Test func aWrittenSnapshotResetsTheFailureCount() throws {
@@ -188,7 +191,7 @@ import Testing
         if case .failure(let error) = result { Issue.record("the run failed: \(error)") }
         #expect(metrics.render().contains("rekindle_snapshot_write_failures_total 4"))
         let store = try DirectorySnapshotStore(directory: dir)
-        #expect(try #require(try store.latestGood(group: "failing-disk", task: 0).snapshot).sequence >= 6)
+        #expect(try #require(try store.latestGood(group: "failing-disk", task: 0).snapshot).sequence >= SnapshotSequence(epoch: 1, counter: 6).raw)
         #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/task-0").allSatisfy { $0.hasSuffix(".snap") })
     }
 }

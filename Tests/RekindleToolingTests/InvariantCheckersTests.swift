@@ -78,19 +78,66 @@ import Testing
         #expect(c.checkers.violation?.contains("not yet delivered") == true)
     }
 
-    @Test func aSnapshotByAnExpelledMemberOrPastTheLogsEndIsCaught() {
-        var c = Self.cluster()
-        var ctx = InstanceContext(id: 0, cluster: c)
-        c.members[0] = SimulatedCluster.Member(owned: [0], expelled: true)
-        c.checkers.snapshotSaved(Self.snapshot(task: 0, outputEnd: 0), by: ctx)
-        #expect(c.checkers.violation?.contains("does not own") == true)
-        c = Self.cluster()
-        ctx = InstanceContext(id: 0, cluster: c)
+    static func snapshot(task: Int32, _ sequence: SnapshotSequence) -> TaskSnapshot {
+        var s = snapshot(task: task, outputEnd: 0)
+        s.sequence = sequence.raw
+        return s
+    }
+
+    @Test func aSnapshotPastTheLogsEndIsCaught() {
+        let c = Self.cluster()
+        let ctx = InstanceContext(id: 0, cluster: c)
         c.members[0] = SimulatedCluster.Member(owned: [0])
         c.checkers.snapshotSaved(Self.snapshot(task: 0, outputEnd: 0), by: ctx)
         #expect(c.checkers.violation == nil)
         c.checkers.snapshotSaved(Self.snapshot(task: 0, outputEnd: 1), by: ctx)
         #expect(c.checkers.violation?.contains("past its end") == true)
+    }
+
+    /// A zombie may write a snapshot below the new owner's claimed epoch (a restore uses only the
+    /// newest epoch, so it is never picked), and before any new claim (nothing was produced since
+    /// it); in or above the new owner's claimed epoch it would be picked over the owner's.
+    @Test func aZombieSnapshotInOrAboveTheNewOwnersClaimedEpochIsCaughtAndBelowItIsAllowed() throws {
+        let c = Self.cluster()
+        let zombie = InstanceContext(id: 0, cluster: c), owner = InstanceContext(id: 1, cluster: c)
+        c.members[0] = SimulatedCluster.Member(owned: [0], expelled: true)
+        // Before anyone else claims: allowed, and counted.
+        c.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 1, counter: 4)), by: zombie)
+        try c.store.save(Self.snapshot(task: 0, SnapshotSequence(epoch: 1, counter: 4)))
+        #expect(c.checkers.violation == nil && c.checkers.counts.zombieSnapshots == 1)
+        // The new owner claims while being assigned (its rebalance callback runs the claim).
+        c.members[1] = SimulatedCluster.Member(assigning: [0])
+        c.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 2, counter: 0)), by: owner, claim: true)
+        try c.store.save(Self.snapshot(task: 0, SnapshotSequence(epoch: 2, counter: 0)))
+        #expect(c.checkers.violation == nil)
+        c.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 1, counter: 5)), by: zombie)
+        #expect(c.checkers.violation == nil, "below the claimed epoch: never restored")
+        c.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 2, counter: 1)), by: zombie)
+        #expect(c.checkers.violation?.contains("a restore could pick it over the owner's") == true)
+        // Once that owner has left the task, nobody in good standing produces for it: allowed.
+        let after = Self.cluster()
+        after.members[0] = SimulatedCluster.Member(owned: [0], expelled: true)
+        after.members[1] = SimulatedCluster.Member(assigning: [0])
+        after.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 2, counter: 0)), by: InstanceContext(id: 1, cluster: after), claim: true)
+        after.members[1] = SimulatedCluster.Member()
+        after.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 3, counter: 0)), by: InstanceContext(id: 0, cluster: after), claim: true)
+        #expect(after.checkers.violation == nil)
+    }
+
+    @Test func anOwnersSnapshotThatRanksBelowOneStoredIsCaught() throws {
+        let c = Self.cluster()
+        let ctx = InstanceContext(id: 0, cluster: c)
+        c.members[0] = SimulatedCluster.Member(owned: [0])
+        try c.store.save(Self.snapshot(task: 0, SnapshotSequence(epoch: 3, counter: 0)))
+        c.checkers.snapshotSaved(Self.snapshot(task: 0, SnapshotSequence(epoch: 2, counter: 9)), by: ctx)
+        #expect(c.checkers.violation?.contains("ranks below snapshot 3.0 already stored") == true)
+    }
+
+    @Test func theSimulatedStoreRanksBySequenceKeepsThreeAndRefusesASecondClaim() throws {
+        var store = SimulatedSnapshotStore()
+        for n: UInt64 in [5, 1 << 32, 6, 7] { try store.save(Self.snapshot(task: 0, SnapshotSequence(n))) }
+        #expect(store.candidates(0).map(\.sequence) == [1 << 32, 7, 6])
+        #expect(throws: SimulatedSnapshotStore.Conflict.self) { try store.save(Self.snapshot(task: 0, SnapshotSequence(1 << 32)), exclusive: true) }
     }
 
     @Test func aCommitOfAMessageHandedOutAfterAnUndeliveredOutputIsCaught() throws {

@@ -23,7 +23,13 @@ public struct LiveEngine: Sendable {
     /// Tasks restored from snapshots, waiting for their assignment.
     var restoring: [Int32: (task: CampaignTask, snapshot: TaskSnapshot)] = [:]
     /// The highest sequence in each restoring task's store: its next snapshot is numbered after it.
+    /// Once the task's claim is written, the claim's sequence.
     var storedSequence: [Int32: UInt64] = [:]
+    /// Tasks whose claim snapshot is not written yet (the write failed, or lost a race for its
+    /// epoch), with what the claim holds: they neither fold nor produce until it is written
+    /// (`LiveRunner` retries it each iteration), so a former owner's later snapshot can never
+    /// rank above outputs they made. See `SnapshotSequence`.
+    var unclaimed: [Int32: TaskSnapshot] = [:]
     /// Outputs already on the output topics that recovering tasks will derive again.
     var ledger = OutputLedger()
     /// Where the recovery read began, while its ledger is not used up: a snapshot taken meanwhile
@@ -84,17 +90,45 @@ public struct LiveEngine: Sendable {
             return []
         }
         if snap.groupId == nil {
-            logger.info("task \(k): snapshot \(snap.sequence) is format 1, which records no consumer group: accepted for task \(k)")
+            logger.info("task \(k): snapshot \(SnapshotSequence(snap.sequence)) is format 1, which records no consumer group: accepted for task \(k)")
         }
         if snap.rulesVersion != rules.hash {
             // Rules are carried over on restore (spec section 4), so this is expected after a rule change.
-            logger.notice("task \(k): snapshot \(snap.sequence) was taken under rules \(snap.rulesVersion), not the current \(rules.hash); its state continues under the current rules from its watermark on")
+            logger.notice("task \(k): snapshot \(SnapshotSequence(snap.sequence)) was taken under rules \(snap.rulesVersion), not the current \(rules.hash); its state continues under the current rules from its watermark on")
         }
         restoring[k] = (task, snap)
-        for note in task.restoreNotes { logger.notice("task \(k): snapshot \(snap.sequence): \(note)") }
-        logger.info("task \(k): restored snapshot \(snap.sequence) (watermark \(snap.watermark == .min ? "none" : Timestamp.format(snap.watermark)))")
+        for note in task.restoreNotes { logger.notice("task \(k): snapshot \(SnapshotSequence(snap.sequence)): \(note)") }
+        logger.info("task \(k): restored snapshot \(SnapshotSequence(snap.sequence)) (watermark \(snap.watermark == .min ? "none" : Timestamp.format(snap.watermark)))")
         return snap.inputOffsets
     }
+
+    // MARK: - Claims
+
+    /// Task `k`'s claim: the snapshot it restored (or an empty task), renumbered as the first of
+    /// the epoch after every snapshot stored for it, in this group's name. Empty offsets in a
+    /// fresh task's claim mean what no snapshot means: from the beginning.
+    func claimSnapshot(_ k: Int32) -> TaskSnapshot {
+        let sequence = SnapshotSequence(storedSequence[k] ?? 0).nextClaim.raw
+        if var snap = restoring[k]?.snapshot {
+            snap.sequence = sequence
+            snap.groupId = groupId
+            return snap
+        }
+        let fresh = CampaignTask(rules: rules, allowedLatenessMs: allowedLatenessMs)
+        return TaskSnapshot(
+            groupId: groupId, partition: k, sequence: sequence, rulesVersion: rules.hash, watermark: fresh.watermark,
+            inputOffsets: [], outputOffsets: [], state: fresh.encodeState())
+    }
+
+    /// The claim is stored: the task's snapshots continue after it, and it may fold.
+    mutating func claimed(_ k: Int32, sequence: UInt64) {
+        unclaimed[k] = nil
+        storedSequence[k] = sequence
+        tasks[k]?.sequence = sequence
+    }
+
+    /// The claim was not stored: the task holds until a retry stores `claim` renumbered.
+    mutating func holdUnclaimed(_ k: Int32, claim: TaskSnapshot) { unclaimed[k] = claim }
 
     // MARK: - Steps
 
@@ -125,7 +159,9 @@ public struct LiveEngine: Sendable {
         }
         var folded = 0
         let order = tasks.keys.sorted()
-        for (k, result) in zip(order, TaskRunner.foldInParallel(order.map { tasks[$0]! }, maxFutureSkewMs: maxFutureSkewMs)) {
+        // A task without its claim keeps its messages and derives nothing (not even by a timer).
+        let folding = order.filter { unclaimed[$0] == nil }
+        for (k, result) in zip(folding, TaskRunner.foldInParallel(folding.map { tasks[$0]! }, maxFutureSkewMs: maxFutureSkewMs)) {
             out.append(contentsOf: result.out.map { (k, $0) })
             dead.append(contentsOf: result.deadLetters.map { (letter: $0.0, key: $0.1, kind: $0.2) })
             folded += result.folded
@@ -135,9 +171,9 @@ public struct LiveEngine: Sendable {
         countLift()
         // Spec section 4: an idle task follows the instance's watermark, the smallest among
         // tasks still busy, or the largest of all when every task is idle.
-        let idle = order.filter { tasks[$0]!.isIdle }
+        let idle = folding.filter { tasks[$0]!.isIdle }
         for k in idle { caughtUp.insert(k) }
-        let busy = order.filter { !tasks[$0]!.isIdle }.map { tasks[$0]!.task.watermark }
+        let busy = order.filter { unclaimed[$0] != nil || !tasks[$0]!.isIdle }.map { tasks[$0]!.task.watermark }
         let target = busy.isEmpty ? order.map { tasks[$0]!.task.watermark }.max() : busy.min()
         if let target, target != .min {
             for k in idle.sorted() {
@@ -232,6 +268,7 @@ public struct LiveEngine: Sendable {
             metrics?.removeLag(topic: tp.topic, partition: Int(tp.partition))
             if let t = tasks[tp.partition], !t.hasAssignedInput {
                 tasks[tp.partition] = nil
+                unclaimed[tp.partition] = nil
                 liftSeen[tp.partition] = nil
                 caughtUp.remove(tp.partition)
                 metrics?.removeTask(Int(tp.partition))
@@ -289,7 +326,8 @@ public struct LiveEngine: Sendable {
             return e
         }
         var list: [TaskSnapshot] = []
-        for k in tasks.keys.sorted() where partitions?.contains(k) ?? true {
+        // A task without its claim is not snapshotted: its numbers are not its own yet.
+        for k in tasks.keys.sorted() where (partitions?.contains(k) ?? true) && unclaimed[k] == nil {
             tasks[k]!.sequence += 1
             let t = tasks[k]!
             var inputs: [OffsetEntry] = []

@@ -235,6 +235,8 @@ public final class LiveRunner: @unchecked Sendable {
             events.append(first)
             while events.count < options.maxBatch, let e = consumer.poll(timeoutMs: 0) { events.append(e) }
         }
+        events = Self.withoutRevokedAssignments(events)
+        retryClaims()
         var out: [LiveEngine.TaskOutput] = []
         var dead: [LiveEngine.DeadLetterOut] = []
         let (transport, options) = (self.transport, self.options)
@@ -364,6 +366,30 @@ public final class LiveRunner: @unchecked Sendable {
         }
     }
 
+    /// The batch with each assignment that a later revocation in it took back removed. The
+    /// consumer's callbacks dropped those tasks when they were revoked (or lost), before the
+    /// engine applied the earlier assignment: applied, it would re-create them as zombies here,
+    /// folding and retrying their claims over their new owner's, or, when the partition was
+    /// assigned again in the same batch, use up the restore and claim made for that assignment.
+    static func withoutRevokedAssignments(_ events: [ConsumerEvent]) -> [ConsumerEvent] {
+        var revokedLater = Set<TopicPartition>()
+        var kept: [ConsumerEvent] = []
+        for e in events.reversed() {
+            switch e {
+            case .revoked(let tps):
+                revokedLater.formUnion(tps)
+                kept.append(e)
+            case .assigned(let tps):
+                let left = tps.filter { !revokedLater.contains($0) }
+                revokedLater.subtract(tps)  // an earlier assignment is not taken back by this revocation
+                if !left.isEmpty { kept.append(.assigned(left)) }
+            default:
+                kept.append(e)
+            }
+        }
+        return kept.reversed()
+    }
+
     /// Commits, for every input partition, the offset after the last message whose outputs
     /// have been delivered. Failures (e.g. during a rebalance) are logged and retried later.
     private func commit(async: Bool = false) {
@@ -415,7 +441,10 @@ public final class LiveRunner: @unchecked Sendable {
     private func drop(_ tps: [TopicPartition]) {
         let gone = state.withLock { s in
             s.release(tps)
-            return Set(tps.map(\.partition)).filter { s.tasks[$0] == nil }
+            let gone = Set(tps.map(\.partition)).filter { s.tasks[$0] == nil }
+            // Also a claim pending for an assignment not applied yet (see withoutRevokedAssignments).
+            for k in gone { s.unclaimed[k] = nil }
+            return gone
         }
         for k in gone.sorted() { loop?.pipeline.forget(k) }
     }
@@ -434,17 +463,84 @@ public final class LiveRunner: @unchecked Sendable {
         }
         guard let store = options.snapshotStore else { return [:] }
         var offsets: [TopicPartition: Int64] = [:]
+        var claims: [(Int32, TaskSnapshot)] = []
         for k in partitions.sorted() {
             let candidates: [SnapshotCandidate]
             do { candidates = try store.candidates(partition: k) } catch {
-                logger.error("cannot list snapshots of task \(k): \(error); it re-folds its partitions from the beginning")
+                // Its epoch is unknown, so it cannot claim yet: it holds, and the retry lists again.
+                logger.error("cannot list snapshots of task \(k): \(error); it re-folds its partitions from the beginning once it can claim")
+                if !held.contains(k) { unclaimed(k, claim: state.withLock { $0.claimSnapshot(k) }, error: error) }
                 continue
             }
             for o in state.withLock({ $0.restore(k, from: candidates) }) {
                 offsets[TopicPartition(o.topic, o.partition)] = o.offset
             }
+            if !held.contains(k) { claims.append((k, state.withLock { $0.claimSnapshot(k) })) }
         }
+        // Before the tasks fold anything (the assignment takes effect after this callback), and
+        // only once every task is listed: each claim's epoch then comes from a listing made
+        // before any claim write, so a process paused in one claim write (and expelled meanwhile)
+        // finds its later claims refused where the new owner has claimed, instead of listing the
+        // new owner's claim and claiming the epoch above it.
+        for (k, snapshot) in claims { claim(k, snapshot, in: store) }
         return offsets
+    }
+
+    /// Writes task `k`'s claim (see `SnapshotSequence`); on failure the task holds: it keeps its
+    /// messages, folds and produces nothing, and `retryClaims` tries again each iteration. Why
+    /// hold rather than fold unclaimed: outputs made before the claim is stored could be ranked
+    /// below a former owner's later snapshot, which a restore would then prefer. Why not end the
+    /// run at once: a lost race for an epoch is fixed by the next epoch, and a failing store is
+    /// counted with the other snapshot failures, so `snapshotFailureLimit` in a row end the run.
+    private func claim(_ k: Int32, _ snapshot: TaskSnapshot, in store: any SnapshotStore) {
+        let started = clock.now
+        do {
+            try store.claim(snapshot)
+        } catch {
+            unclaimed(k, claim: snapshot, error: error)
+            return
+        }
+        state.withLock { $0.claimed(k, sequence: snapshot.sequence) }
+        snapshotFailures.withLock { $0.count = 0 }
+        let now = clock.now
+        metrics?.snapshotWritten(seconds: started.duration(to: now).seconds)
+        metrics?.setSnapshotAge(task: Int(k), seconds: 0)
+        snapshotTimes.withLock { $0[k] = now }
+        logger.info("task \(k): claimed with snapshot \(SnapshotSequence(snapshot.sequence)) (owner epoch \(SnapshotSequence(snapshot.sequence).epoch))")
+    }
+
+    private func unclaimed(_ k: Int32, claim: TaskSnapshot, error: any Error) {
+        state.withLock { $0.holdUnclaimed(k, claim: claim) }
+        metrics?.snapshotWriteFailed()
+        let (count, limit) = snapshotFailures.withLock { f in
+            f.count += 1
+            f.last = "task \(k): claim \(SnapshotSequence(claim.sequence)) not written (\(error))"
+            return (f.count, options.snapshotFailureLimit)
+        }
+        logger.error("task \(k): claim \(SnapshotSequence(claim.sequence)) not written (\(error)); the task holds its inputs and outputs until a retry writes it; \(count) snapshot failure\(count == 1 ? "" : "s") in a row, the run stops at \(limit)")
+    }
+
+    /// Each task still without its claim lists its store again (another owner may have claimed
+    /// the epoch it tried) and claims the epoch after the newest. Runs after the poll, so a task
+    /// this process lost while paused is dropped first and never claimed over its new owner.
+    private func retryClaims() {
+        guard let store = options.snapshotStore else { return }
+        let pending = state.withLock { s in s.unclaimed.filter { s.tasks[$0.key] != nil } }
+        var claims: [(Int32, TaskSnapshot)] = []
+        for (k, content) in pending.sorted(by: { $0.key < $1.key }) {
+            var claim = content
+            do {
+                let candidates = try store.candidates(partition: k)
+                let highest = candidates.compactMap { c in c.sequence ?? (try? TaskSnapshot.decode(c.bytes))?.sequence }.max() ?? 0
+                claim.sequence = SnapshotSequence(highest).nextClaim.raw
+            } catch {
+                unclaimed(k, claim: claim, error: error)
+                continue
+            }
+            claims.append((k, claim))
+        }
+        // All listed before any is written, as in `prepareRestore`.
+        for (k, claim) in claims { self.claim(k, claim, in: store) }
     }
 
     /// Snapshots the given tasks (all when nil). Called only when every output of the events
@@ -469,10 +565,10 @@ public final class LiveRunner: @unchecked Sendable {
                 metrics?.snapshotWriteFailed()
                 let (count, limit) = snapshotFailures.withLock { f in
                     f.count += 1
-                    f.last = "task \(snap.partition): snapshot \(snap.sequence) not written (\(error))"
+                    f.last = "task \(snap.partition): snapshot \(SnapshotSequence(snap.sequence)) not written (\(error))"
                     return (f.count, options.snapshotFailureLimit)
                 }
-                logger.error("task \(snap.partition): snapshot \(snap.sequence) not written (\(error)); \(count) failure\(count == 1 ? "" : "s") in a row, the run stops at \(limit)")
+                logger.error("task \(snap.partition): snapshot \(SnapshotSequence(snap.sequence)) not written (\(error)); \(count) failure\(count == 1 ? "" : "s") in a row, the run stops at \(limit)")
                 continue
             }
             snapshotFailures.withLock { $0.count = 0 }

@@ -3,7 +3,9 @@ import RekindleCore
 
 /// Snapshots as files: `<dir>/task-<k>/<sequence>.snap`, written to a temporary file, fsynced,
 /// renamed into place and the directory fsynced, so a crash leaves the old file or the new one,
-/// never half of one. The newest `keep` are kept.
+/// never half of one. The newest `keep` are kept. The name is the whole sequence in 20 decimal
+/// digits, owner epoch included (`SnapshotSequence`: epoch x 2^32 + counter), so names sort as
+/// restores rank them, and files written before epochs existed (epoch 0) sort below.
 public struct DirectorySnapshotStore: SnapshotStore {
     public let directory: String
     public let keep: Int
@@ -47,15 +49,48 @@ public struct DirectorySnapshotStore: SnapshotStore {
         return removed
     }
 
-    public func save(_ snapshot: TaskSnapshot) throws {
+    public func save(_ snapshot: TaskSnapshot) throws { try write(snapshot, exclusive: false) }
+
+    /// A claim is put in place with link(2), which fails when the name exists: of two processes
+    /// that computed the same epoch, the second is refused instead of replacing the first's
+    /// claim (rename would), and retries in a later epoch. The first's later snapshots may have
+    /// pruned its claim already, so a claim is also refused when a snapshot at or above it is
+    /// stored, checked before the write and again after the link (then the claim is removed).
+    public func claim(_ snapshot: TaskSnapshot) throws {
+        let dir = taskDirectory(snapshot.partition)
+        func rival() throws -> UInt64? {
+            try snapshotNames(dir).compactMap { UInt64($0.dropLast(".snap".count)) }.first { $0 >= snapshot.sequence }
+        }
+        let refused = { (top: UInt64) in
+            FileError(path: "\(dir)/\(Self.fileName(snapshot.sequence))",
+                      reason: "snapshot \(SnapshotSequence(top)) is stored: another owner claimed this epoch first", verb: "claim")
+        }
+        if let top = try rival() { throw refused(top) }
+        try write(snapshot, exclusive: true)
+        if let top = try snapshotNames(dir).compactMap({ UInt64($0.dropLast(".snap".count)) }).first(where: { $0 > snapshot.sequence }) {
+            unlink("\(dir)/\(Self.fileName(snapshot.sequence))")
+            throw refused(top)
+        }
+    }
+
+    func write(_ snapshot: TaskSnapshot, exclusive: Bool) throws {
         let dir = taskDirectory(snapshot.partition)
         try Self.makeDirectory(dir)
         let final = "\(dir)/\(Self.fileName(snapshot.sequence))"
         let temp = "\(final).tmp"
         do {
             try Self.writeDurably(snapshot.encoded(), to: temp)
-            guard rename(temp, final) == 0 else {
-                throw FileError(path: final, reason: String(cString: strerror(errno)), verb: "rename \(temp) to")
+            if exclusive {
+                guard link(temp, final) == 0 else {
+                    let code = errno
+                    throw FileError(path: final, reason: code == EEXIST ? "another owner claimed this epoch first" : String(cString: strerror(code)),
+                                    verb: "link \(temp) to")
+                }
+                unlink(temp)
+            } else {
+                guard rename(temp, final) == 0 else {
+                    throw FileError(path: final, reason: String(cString: strerror(errno)), verb: "rename \(temp) to")
+                }
             }
         } catch {
             unlink(temp)  // a failed write leaves no temporary file behind

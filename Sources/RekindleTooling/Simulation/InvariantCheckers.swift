@@ -6,9 +6,15 @@ import RekindleRuntime
 /// at the step it breaks, not only at the end:
 /// - `appended`: every output that becomes visible is one a clean replay makes, byte for byte
 ///   (nothing foreign), and is not already on the log (nothing doubled);
-/// - `snapshotSaved`: a snapshot is written only by the task's owner and only when every output
-///   its process made is visible (a snapshot never claims an output not delivered), and its output
-///   offsets do not pass the log's ends;
+/// - `snapshotSaved`: a snapshot is written only when every output its process made is visible
+///   (a snapshot never claims an output not delivered; a claim, a stored snapshot renumbered, is
+///   exempt), and its output offsets do not pass the log's ends. A snapshot by the task's owner in good standing ranks above everything stored for
+///   the task (a restore would pick it). A zombie (an expelled member, or one that no longer holds
+///   the task) may still write one, but never in the epoch of, or above, the claim of the task's
+///   current owner in good standing: restores use only the newest epoch (see
+///   `SnapshotSelection`), so once the new owner has claimed, which it does before it folds or
+///   produces anything, no zombie snapshot can be restored over the owner's. A zombie snapshot
+///   that lands before that claim is restorable, and safe: nothing was produced after it;
 /// - `committed`: a group commit never passes an input whose outputs may still be in flight (no
 ///   message handed out at or after the earliest iteration with an undelivered output);
 /// - `checkOwners`: no partition has two owners in good standing;
@@ -27,10 +33,16 @@ struct InvariantCheckers {
     var mayDouble: Set<[UInt8]> = []
     private(set) var violation: String?
     var counts = Counts()
+    /// Each task's latest claim written by an owner in good standing: who, and its sequence.
+    private(set) var claims: [Int32: (instance: Int, sequence: UInt64)] = [:]
 
     struct Counts {
         var checks = 0
         var snapshots = 0
+        /// Snapshots written by zombies (all below their task's newest claim, or none would pass).
+        var zombieSnapshots = 0
+        /// Claims refused because another owner had claimed that epoch first.
+        var refusedClaims = 0
         var doubledByZombies = 0
         var failedSnapshotWrites = 0
         var rejectedCommits = 0
@@ -65,17 +77,37 @@ struct InvariantCheckers {
         }
     }
 
-    mutating func snapshotSaved(_ s: TaskSnapshot, by context: InstanceContext) {
+    mutating func snapshotSaved(_ s: TaskSnapshot, by context: InstanceContext, claim: Bool = false) {
         counts.checks += 1
         let cluster = context.cluster
-        guard let member = cluster.members[context.id], !member.expelled, member.owned.contains(s.partition) else {
-            return fail("instance \(context.id) wrote snapshot \(s.sequence) of task \(s.partition), which it does not own")
-        }
-        if context.undelivered > 0 {
-            return fail("instance \(context.id) wrote snapshot \(s.sequence) of task \(s.partition) with \(context.undelivered) outputs not yet delivered")
+        let number = SnapshotSequence(s.sequence)
+        // A claim is exempt: it is a stored snapshot renumbered (its output offsets were checked
+        // when that one was written), and it is written in the rebalance callback, while the
+        // process's other tasks may have outputs in flight.
+        if !claim, context.undelivered > 0 {
+            return fail("instance \(context.id) wrote snapshot \(number) of task \(s.partition) with \(context.undelivered) outputs not yet delivered")
         }
         for o in s.outputOffsets where o.offset > cluster.end(TopicPartition(o.topic, o.partition)) {
-            return fail("snapshot \(s.sequence) of task \(s.partition) claims \(o.topic)/\(o.partition) up to \(o.offset), past its end \(cluster.end(TopicPartition(o.topic, o.partition)))")
+            return fail("snapshot \(number) of task \(s.partition) claims \(o.topic)/\(o.partition) up to \(o.offset), past its end \(cluster.end(TopicPartition(o.topic, o.partition)))")
+        }
+        let member = cluster.members[context.id]
+        let owner = member.map { !$0.expelled && ($0.owned.contains(s.partition) || $0.assigning.contains(s.partition)) } ?? false
+        if owner {
+            if let top = cluster.store.highest(s.partition), top >= s.sequence {
+                return fail("instance \(context.id), owner of task \(s.partition), wrote snapshot \(number), which ranks below snapshot \(SnapshotSequence(top)) already stored: a restore would pick that one")
+            }
+            if claim { claims[s.partition] = (context.id, s.sequence) }
+        } else {
+            counts.zombieSnapshots += 1
+            // Against the claim of the task's current owner: only an owner in good standing
+            // produces outputs a zombie's snapshot could hide (a former owner that left gracefully
+            // wrote its last snapshot and produced nothing after; one expelled is a zombie too).
+            let current = cluster.members.first { id, m in
+                id != context.id && !m.expelled && (m.owned.contains(s.partition) || m.assigning.contains(s.partition))
+            }?.key
+            if let c = claims[s.partition], c.instance == current, number.epoch >= SnapshotSequence(c.sequence).epoch {
+                return fail("zombie instance \(context.id) wrote snapshot \(number) of task \(s.partition), which it does not own, in or above the epoch of its owner instance \(c.instance)'s claim \(SnapshotSequence(c.sequence)): a restore could pick it over the owner's")
+            }
         }
         counts.snapshots += 1
     }

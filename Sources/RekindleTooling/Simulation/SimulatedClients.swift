@@ -95,7 +95,11 @@ final class SimulatedConsumer: InputConsumer {
         let gain = (0..<Int32(cluster.partitions)).filter { cluster.target($0) == context.id && !cluster.held($0) }
         if !gain.isEmpty {
             let tps = gain.flatMap { inputs(of: $0) }
+            // The callback restores and claims: the checkers count this member as the owner of
+            // what it is being given (unless it is expelled meanwhile).
+            cluster.members[context.id]!.assigning = Set(gain)
             let chosen = startOffsets?(tps) ?? [:]
+            cluster.members[context.id]?.assigning = []
             guard !context.dead else { return nil }
             for tp in tps { positions[tp] = chosen[tp] ?? 0 }
             cluster.members[context.id]!.owned.formUnion(gain)
@@ -323,16 +327,27 @@ final class SimulatedSnapshotWriter: SnapshotStore, @unchecked Sendable {
 
     func prepare() throws -> [String] { [] }
 
-    func save(_ snapshot: TaskSnapshot) throws {
+    func save(_ snapshot: TaskSnapshot) throws { try write(snapshot, claim: false) }
+
+    /// Refused when the sequence is stored, as `DirectorySnapshotStore` links a claim into place.
+    func claim(_ snapshot: TaskSnapshot) throws { try write(snapshot, claim: true) }
+
+    func write(_ snapshot: TaskSnapshot, claim: Bool) throws {
         let cluster = context.cluster
-        context.pauseHere?("a snapshot write")
+        context.pauseHere?(claim ? "a claim write" : "a snapshot write")
         if context.mayCrash("snapshot write, before its rename", permille: 30) { throw InstanceContext.deadError }
         if cluster.faults, cluster.rng.below(100) < 3 {
             cluster.checkers.counts.failedSnapshotWrites += 1
             throw SimulatedDiskFull()
         }
-        cluster.checkers.snapshotSaved(snapshot, by: context)
-        cluster.store.save(snapshot)
+        // Refused when anything at or above it is stored: not only its own name, which the
+        // rival's later snapshots may already have pruned (as `DirectorySnapshotStore.claim`).
+        if claim, let top = cluster.store.highest(snapshot.partition), top >= snapshot.sequence {
+            cluster.checkers.counts.refusedClaims += 1
+            throw SimulatedSnapshotStore.Conflict(sequence: snapshot.sequence)
+        }
+        cluster.checkers.snapshotSaved(snapshot, by: context, claim: claim)
+        try cluster.store.save(snapshot, exclusive: claim)
     }
 
     func candidates(partition: Int32) throws -> [SnapshotCandidate] { context.cluster.store.candidates(partition) }

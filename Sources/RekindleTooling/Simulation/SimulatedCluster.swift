@@ -32,6 +32,8 @@ final class SimulatedCluster {
     struct Member {
         var owned: Set<Int32> = []
         var expelled = false
+        /// Partitions being assigned to it: its rebalance callback (restore and claim) is running.
+        var assigning: Set<Int32> = []
     }
 
     init(lines: [String], partitions: Int, rng: SplitMix64, checkers: InvariantCheckers) {
@@ -126,19 +128,32 @@ public final class SimulatedClock: LiveClock {
 
 /// Snapshots in memory, the last three per task, with the faults a disk has: a write lost to a
 /// crash before its rename, a write that fails, and a stored snapshot bit-flipped or cut short.
+/// Filed by sequence, as `DirectorySnapshotStore` names its files: a write of a stored sequence
+/// replaces it (a claim is refused when anything at or above it is stored), the three highest are
+/// kept, newest first.
 struct SimulatedSnapshotStore {
-    var byTask: [Int32: [[UInt8]]] = [:]  // newest last
+    var byTask: [Int32: [(sequence: UInt64, bytes: [UInt8])]] = [:]  // highest sequence first
 
-    mutating func save(_ s: TaskSnapshot) {
-        byTask[s.partition, default: []].append(s.encoded())
-        if byTask[s.partition]!.count > 3 { byTask[s.partition]!.removeFirst() }
+    struct Conflict: Error, CustomStringConvertible {
+        var sequence: UInt64
+        var description: String { "snapshot \(SnapshotSequence(sequence)) is stored: another owner claimed this epoch first" }
     }
 
-    /// Newest first. Like a store that knows no sequence without decoding, it files none.
+    mutating func save(_ s: TaskSnapshot, exclusive: Bool = false) throws(Conflict) {
+        var list = byTask[s.partition, default: []]
+        if exclusive, let top = list.first?.sequence, top >= s.sequence { throw Conflict(sequence: top) }
+        list.removeAll { $0.sequence == s.sequence }
+        list.append((s.sequence, s.encoded()))
+        list.sort { $0.sequence > $1.sequence }
+        byTask[s.partition] = Array(list.prefix(3))
+    }
+
+    /// The highest sequence stored for the task.
+    func highest(_ k: Int32) -> UInt64? { byTask[k]?.first?.sequence }
+
+    /// Newest first, with the sequence each is filed under.
     func candidates(_ k: Int32) -> [SnapshotCandidate] {
-        (byTask[k] ?? []).enumerated().reversed().map {
-            SnapshotCandidate(name: "task-\(k)/\($0.offset)", sequence: nil, bytes: $0.element)
-        }
+        (byTask[k] ?? []).map { SnapshotCandidate(name: "task-\(k)/\(SnapshotSequence($0.sequence))", sequence: $0.sequence, bytes: $0.bytes) }
     }
 
     /// Damages the newest snapshot of a task; returns what it did.
@@ -146,9 +161,9 @@ struct SimulatedSnapshotStore {
         let tasks = byTask.keys.sorted().filter { !(byTask[$0]!.isEmpty) }
         guard !tasks.isEmpty else { return nil }
         let k = tasks[rng.below(tasks.count)]
-        var bytes = byTask[k]!.removeLast()
+        var bytes = byTask[k]![0].bytes
         let what: String
-        if rng.below(2) == 0 {
+        if rng.below(2) == 0, !bytes.isEmpty {
             let at = rng.below(bytes.count)
             bytes[at] ^= UInt8(1 << rng.below(8))
             what = "bit flip in task \(k)'s newest snapshot at byte \(at)"
@@ -156,7 +171,7 @@ struct SimulatedSnapshotStore {
             bytes = Array(bytes.prefix(rng.below(bytes.count)))
             what = "task \(k)'s newest snapshot cut to \(bytes.count) bytes"
         }
-        byTask[k]!.append(bytes)
+        byTask[k]![0].bytes = bytes
         return what
     }
 }

@@ -19,6 +19,10 @@ public struct SimulationCounts: Sendable {
     public var corruptions = 0
     public var rejectedCommits = 0
     public var zombieDoubles = 0
+    /// Snapshots zombies wrote (each checked to rank below its task's newest claim).
+    public var zombieSnapshots = 0
+    /// Claims refused because another owner had claimed the epoch first (the task retried).
+    public var refusedClaims = 0
     public var checks = 0
 
     public init() {}
@@ -38,6 +42,8 @@ public struct SimulationCounts: Sendable {
         corruptions += o.corruptions
         rejectedCommits += o.rejectedCommits
         zombieDoubles += o.zombieDoubles
+        zombieSnapshots += o.zombieSnapshots
+        refusedClaims += o.refusedClaims
         checks += o.checks
     }
 }
@@ -58,7 +64,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
         let facts = "seed \(seed): \(events) events, \(partitions) partitions, transactions \(transactions ? "on" : "off"), "
             + "\(steps) steps (\(c.iterations) loop iterations), \(c.crashes) crashes, \(c.joins) joins, \(c.leaves) leaves, "
             + "\(c.pauses) pauses (\(c.pausesInside) inside the loop), \(c.snapshots) snapshots (\(c.lostSnapshotWrites) lost, "
-            + "\(c.failedSnapshotWrites) failed, \(c.corruptions) corrupted), \(c.zombieDoubles) zombie doubles, \(triggers) triggers, "
+            + "\(c.failedSnapshotWrites) failed, \(c.corruptions) corrupted, \(c.zombieSnapshots) by zombies, \(c.refusedClaims) claims refused), "
+            + "\(c.zombieDoubles) zombie doubles, \(triggers) triggers, "
             + "\(c.checks) checks"
         guard let failure else { return facts + ": ok" }
         return facts + ": FAILED: \(failure)\n  replay it with: rekindle simulate --seed \(seed)"
@@ -75,8 +82,10 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
 /// checks the invariants after every step (`InvariantCheckers`).
 public enum Simulation {
     /// `pausesInsideTheLoop`: zombies may also stop inside a client call of the loop (see
-    /// `World.pauseInside`); off by default because the design does not yet survive all of them.
-    public static func run(seed: UInt64, pausesInsideTheLoop: Bool = false) -> SimulationReport {
+    /// `World.pauseInside`), e.g. between a fold and a snapshot write. On by default since
+    /// snapshots carry owner epochs and a task claims its epoch before it folds; off pauses
+    /// zombies between iterations only.
+    public static func run(seed: UInt64, pausesInsideTheLoop: Bool = true) -> SimulationReport {
         let world = World(seed: seed, pausesInsideTheLoop: pausesInsideTheLoop)
         return world.run()
     }
@@ -202,6 +211,8 @@ public enum Simulation {
             report.counts.failedSnapshotWrites = c.failedSnapshotWrites
             report.counts.rejectedCommits = c.rejectedCommits
             report.counts.snapshots = c.snapshots
+            report.counts.zombieSnapshots = c.zombieSnapshots
+            report.counts.refusedClaims = c.refusedClaims
             report.triggers = cluster.outputs.filter { $0.key.topic == cluster.topics.triggers }.reduce(0) { $0 + $1.value.count }
             if report.failure == nil, let v = cluster.checkers.violation { report.failure = v }
             return report
@@ -391,10 +402,13 @@ public enum Simulation {
         /// others go on for a while, and then the call continues as if nothing happened, which is
         /// what a zombie sees. One level deep; not in the calm end.
         ///
-        /// What it finds today (`rekindle simulate --pauses-inside-the-loop`): outputs are safe
-        /// with transactions (the new owner's producer, made on assignment, fences the zombie's
-        /// commit), but a zombie that goes on to a snapshot before its next poll writes one for a
-        /// task it no longer owns, and a snapshot store is not fenced. See deploy/README.md.
+        /// What it exercises: with transactions the new owner's producer, made on assignment,
+        /// fences the zombie's commit; a zombie that goes on to a snapshot write before its next
+        /// poll writes one for a task it no longer owns, which the store takes (it is not fenced)
+        /// but which ranks below the new owner's claim, so no restore uses it once the new owner
+        /// may have produced (`InvariantCheckers.snapshotSaved`). A pause inside a claim write
+        /// lets another member claim the same epoch meanwhile: the store refuses the second
+        /// claim. See deploy/README.md.
         func pauseInside(_ x: Instance, at point: String) {
             guard suspended == nil, cluster.faults, !failed, active.count > 1, report.steps < chaosSteps,
                   cluster.rng.below(1000) < 8
@@ -435,6 +449,7 @@ public struct SimulationTotals: CustomStringConvertible, Sendable {
             + "  \(c.crashes) crashes: \(points)\n"
             + "  \(c.joins) joins, \(c.leaves) leaves, \(c.pauses) pauses (zombies, \(c.pausesInside) of them inside the loop; "
             + "\(c.rejectedCommits) of their commits rejected, \(c.zombieDoubles) outputs doubled by zombies without transactions)\n"
-            + "  \(c.snapshots) snapshots written, \(c.failedSnapshotWrites) writes failed, \(c.corruptions) corrupted"
+            + "  \(c.snapshots) snapshots written (\(c.zombieSnapshots) by zombies, each ranked below its task's newest claim; "
+            + "\(c.refusedClaims) claims refused to a rival claimant of the same epoch), \(c.failedSnapshotWrites) writes failed, \(c.corruptions) corrupted"
     }
 }
