@@ -71,7 +71,7 @@ extension CustomerState: ArenaRecord {
 
     mutating func restored(products: Int, remap: RuleRemap) throws(SnapshotError) -> Bool {
         let known = 0..<Int32(clamping: products)
-        guard orders.allSatisfy({ $0.products.allSatisfy(known.contains) }), views.allSatisfy({ known.contains($0.product) }),
+        guard orders.allProducts(known.contains), views.allSatisfy({ known.contains($0.product) }),
             viewedEver.allSatisfy(known.contains)
         else { throw SnapshotError("customer \(id): a product number past the snapshot's \(products) products") }
         var changed = false

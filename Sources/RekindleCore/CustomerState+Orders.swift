@@ -172,6 +172,19 @@ extension CustomerState {
             }
         }
 
+        /// Whether every product of every order satisfies `body` (a restore's check), read without
+        /// decoding the orders (their ids and event ids) for it.
+        func allProducts(_ body: (Int32) -> Bool) -> Bool {
+            read { r in
+                for _ in 0..<count {
+                    _ = r.rawString(); _ = r.u8(); _ = r.u8()
+                    for _ in 0..<r.count() { _ = r.rawString() }
+                    for _ in 0..<r.count() where !body(r.int32()) { return false }
+                }
+                return true
+            }
+        }
+
         struct Iterator: IteratorProtocol {
             let list: OrderList
             var at = 0

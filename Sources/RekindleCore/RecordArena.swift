@@ -117,7 +117,7 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
     /// customer: 4,096 places made the fold 35-45% slower, 16,384 about 45%, 65,536 within about
     /// 10%; at 1M customers the 65,536 places held about 150 bytes per customer of decoded records
     /// (bench state on /work/bench/1mc.jsonl: 449 against 296 with 64 places; with the orders
-    /// kept encoded and the places' spare storage bounded (`Array.empty(for:)`), 387 against 319).
+    /// kept encoded and the places' spare storage bounded (`Array.empty(for:)`), 389 against 319).
     /// Places that keep
     /// the record whose decoding saves most (small records folded beside a big one until their
     /// decoding cost as much as its) did not let it shrink: with 2,048 or 8,192 places the zipf
@@ -424,14 +424,15 @@ struct ArenaReader {
 extension Array {
     /// Empties an array that `n` decoded elements go into. It keeps its storage, so that moving
     /// from record to record allocates little, when that holds `n` elements and not more than
-    /// half again as many (one allocation when it does not): a decode cache place holds the
-    /// storage of the last record decoded into it, for as long as the cache lives, and at 1M
+    /// twice as many and 2 more (one allocation when it does not): a decode cache place holds
+    /// the storage of the last record decoded into it, for as long as the cache lives, and at 1M
     /// customers the 65,536 places are most of what is resident besides the records. Keeping up
-    /// to twice `n` and 8 elements more, a place of a customer of a few events held about 1.7 KB
-    /// (bench state on /work/bench/1mc.jsonl: 420 bytes per customer against 319 with 64
-    /// places); with half again as many, 387 (the zipf fold's thread CPU time unchanged).
+    /// to twice `n` and 8 more, a place of a customer of a few events held about 1.7 KB (bench
+    /// state on /work/bench/1mc.jsonl: 420 bytes per customer against 319 with 64 places); with
+    /// twice and 2 more, 389; with half again and 1 more, 387, but restoring a snapshot of 1M
+    /// customers (which decodes every record into one value) was then about 0.6 s slower.
     @inline(__always) mutating func empty(for n: Int) {
-        if capacity < n || capacity > n + n / 2 + 1 {
+        if capacity < n || capacity > 2 * n + 2 {
             self = []
             reserveCapacity(n)
         } else {

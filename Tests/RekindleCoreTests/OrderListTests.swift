@@ -52,6 +52,8 @@ import Testing
             var known: [Int32] = [9]
             list.completedProducts(into: &known)
             #expect(known == [9] + model.filter(\.everCompleted).flatMap(\.products))
+            #expect(list.allProducts { $0 >= 0 } == model.allSatisfy { $0.products.allSatisfy { $0 >= 0 } })
+            #expect(list.allProducts { _ in true })
         }
         #expect(list.count == ids.count - 1, "the two spellings of café are one order")
         // Through a customer record and back.
