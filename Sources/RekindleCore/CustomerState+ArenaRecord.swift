@@ -4,8 +4,6 @@
 /// snapshots write customers with `CustomerState.encode` and keep their own versions.
 extension CustomerState: ArenaRecord {
     private static let vipCard: UInt8 = 1, hasFirstSeen: UInt8 = 2, hasLastSignal: UInt8 = 4
-    private static let noStatus: UInt8 = 0xff
-    private static let converted: UInt8 = 1, creditedToModel: UInt8 = 2, everCompleted: UInt8 = 4
 
     init() { self.init(id: "") }
 
@@ -22,15 +20,7 @@ extension CustomerState: ArenaRecord {
         }
         if let t = firstSeen { w.int(t) }
         if let t = lastSignal { w.int(t) }
-        w.varint(UInt64(orders.count))
-        for o in orders {
-            w.string(o.orderId)
-            w.u8(o.status?.rawValue ?? Self.noStatus)
-            w.u8((o.converted ? Self.converted : 0) | (o.creditedToModel ? Self.creditedToModel : 0) | (o.everCompleted ? Self.everCompleted : 0))
-            w.varint(UInt64(o.eventIds.count))
-            for e in o.eventIds { w.string(e) }
-            w.ints(o.products)
-        }
+        orders.encode(&w)
         w.varint(UInt64(purchases.count))
         for p in purchases { w.string(p.orderId); w.int(p.at); w.compactDouble(p.total) }
         w.varint(UInt64(views.count))
@@ -56,23 +46,11 @@ extension CustomerState: ArenaRecord {
         firstSeen = flags & Self.hasFirstSeen != 0 ? r.int() : nil
         lastSignal = flags & Self.hasLastSignal != 0 ? r.int() : nil
 
+        // The orders are copied as they are (`OrderList`), once stepped over and checked.
         let n = r.count()
-        if orders.count > n { orders.removeLast(orders.count - n) }
-        for k in 0..<n {
-            if k == orders.count { orders.append(OrderRecord(orderId: "")) }
-            orders[k].orderId = r.string()
-            let status = r.u8()
-            orders[k].status = status == Self.noStatus ? nil : OrderStatus(rawValue: status)
-            if status != Self.noStatus && orders[k].status == nil { r.fail() }
-            let f = r.u8()
-            orders[k].converted = f & Self.converted != 0
-            orders[k].creditedToModel = f & Self.creditedToModel != 0
-            orders[k].everCompleted = f & Self.everCompleted != 0
-            let events = r.count()
-            orders[k].eventIds.empty(for: events)
-            for _ in 0..<events { orders[k].eventIds.append(r.string()) }
-            r.ints(into: &orders[k].products)
-        }
+        let start = r.i
+        for _ in 0..<n { OrderList.skip(&r) }
+        orders.load(count: n, UnsafeRawBufferPointer(start: r.base + start, count: r.i - start))
         let nPurchases = r.count()
         purchases.empty(for: nPurchases)
         for _ in 0..<nPurchases { purchases.append(Purchase(orderId: r.string(), at: r.int(), total: r.compactDouble())) }
@@ -93,7 +71,7 @@ extension CustomerState: ArenaRecord {
 
     mutating func restored(products: Int, remap: RuleRemap) throws(SnapshotError) -> Bool {
         let known = 0..<Int32(clamping: products)
-        guard orders.allSatisfy({ $0.products.allSatisfy(known.contains) }), views.allSatisfy({ known.contains($0.product) }),
+        guard orders.allProducts(known.contains), views.allSatisfy({ known.contains($0.product) }),
             viewedEver.allSatisfy(known.contains)
         else { throw SnapshotError("customer \(id): a product number past the snapshot's \(products) products") }
         var changed = false

@@ -52,8 +52,9 @@ struct CustomerState: Sendable {
 
     var id: String
     var facts = CustomerFacts()
-    /// The customer's orders by id (bytes), found by a linear search: a customer has few.
-    var orders: [OrderRecord] = []
+    /// The customer's orders by id (bytes), found by a linear search: a customer has few. Kept
+    /// encoded (`OrderList`).
+    var orders = OrderList()
     /// Completed orders that count, in the order they were applied.
     var purchases: [Purchase] = []
     var firstSeen: Millis?
@@ -88,17 +89,10 @@ struct CustomerState: Sendable {
 
     func hasFired(_ t: FiredTouch) -> Bool { fired.contains(t) }
 
-    func orderIndex(_ id: String) -> Int? { orders.firstIndex { $0.orderId == id } }
+    func orderIndex(_ id: String) -> Int? { orders.index(of: id) }
 
     /// Puts `order` back where it was read from (`at`), or adds it as a new order. Orders are
     /// kept in order of their ids' bytes, so that the same orders are the same record bytes
     /// whatever order they came in (a snapshot of a fold equals a restored one's).
-    mutating func store(_ order: OrderRecord, at k: Int?) {
-        if let k {
-            orders[k] = order
-        } else {
-            let place = orders.firstIndex { RuleSet.byteLess(order.orderId, $0.orderId) } ?? orders.count
-            orders.insert(order, at: place)
-        }
-    }
+    mutating func store(_ order: OrderRecord, at k: Int?) { orders.store(order, at: k) }
 }

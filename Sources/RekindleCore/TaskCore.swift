@@ -35,7 +35,7 @@ struct TaskCore: Sendable {
     /// returned later): never recommended to them.
     func knownProducts(_ c: Int) -> [Int32] {
         var known = customers[current: c].viewedEver
-        for order in customers[current: c].orders where order.everCompleted { known += order.products }
+        customers[current: c].orders.completedProducts(into: &known)
         return known
     }
 
