@@ -501,23 +501,37 @@ public final class LiveRunner: @unchecked Sendable {
             return
         }
         state.withLock { $0.claimed(k, sequence: snapshot.sequence) }
-        snapshotFailures.withLock { $0.count = 0 }
-        let now = clock.now
-        metrics?.snapshotWritten(seconds: started.duration(to: now).seconds)
-        metrics?.setSnapshotAge(task: Int(k), seconds: 0)
-        snapshotTimes.withLock { $0[k] = now }
+        snapshotWritten(k, since: started)
         logger.info("task \(k): claimed with snapshot \(SnapshotSequence(snapshot.sequence)) (owner epoch \(SnapshotSequence(snapshot.sequence).epoch))")
     }
 
     private func unclaimed(_ k: Int32, claim: TaskSnapshot, error: any Error) {
         state.withLock { $0.holdUnclaimed(k, claim: claim) }
+        snapshotNotWritten(
+            k, "claim \(SnapshotSequence(claim.sequence))", error, meanwhile: "; the task holds its inputs and outputs until a retry writes it")
+    }
+
+    /// Counts a failed snapshot write (a claim is one) towards `checkSnapshotFailures` and logs
+    /// it; `meanwhile`: what the task does until a write succeeds.
+    private func snapshotNotWritten(_ k: Int32, _ what: String, _ error: any Error, meanwhile: String = "") {
         metrics?.snapshotWriteFailed()
+        let last = "task \(k): \(what) not written (\(error))"
         let (count, limit) = snapshotFailures.withLock { f in
             f.count += 1
-            f.last = "task \(k): claim \(SnapshotSequence(claim.sequence)) not written (\(error))"
+            f.last = last
             return (f.count, options.snapshotFailureLimit)
         }
-        logger.error("task \(k): claim \(SnapshotSequence(claim.sequence)) not written (\(error)); the task holds its inputs and outputs until a retry writes it; \(count) snapshot failure\(count == 1 ? "" : "s") in a row, the run stops at \(limit)")
+        logger.error("\(last)\(meanwhile); \(count) failure\(count == 1 ? "" : "s") in a row, the run stops at \(limit)")
+    }
+
+    /// A snapshot (or claim) of task `k` begun at `started` is stored: the failures in a row end,
+    /// and its age counts from now.
+    private func snapshotWritten(_ k: Int32, since started: ContinuousClock.Instant) {
+        snapshotFailures.withLock { $0.count = 0 }
+        let now = clock.now
+        metrics?.snapshotWritten(seconds: started.duration(to: now).seconds)
+        metrics?.setSnapshotAge(task: Int(k), seconds: 0)
+        snapshotTimes.withLock { $0[k] = now }
     }
 
     /// Each task still without its claim lists its store again (another owner may have claimed
@@ -530,8 +544,8 @@ public final class LiveRunner: @unchecked Sendable {
         for (k, content) in pending.sorted(by: { $0.key < $1.key }) {
             var claim = content
             do {
-                let candidates = try store.candidates(partition: k)
-                let highest = candidates.compactMap { c in c.sequence ?? (try? TaskSnapshot.decode(c.bytes))?.sequence }.max() ?? 0
+                // The restore's own rule for the highest number stored (`SnapshotSelection`).
+                let highest = try store.latestGood(group: options.groupId, task: k).highestSequence
                 claim.sequence = SnapshotSequence(highest).nextClaim.raw
             } catch {
                 unclaimed(k, claim: claim, error: error)
@@ -562,21 +576,10 @@ public final class LiveRunner: @unchecked Sendable {
                 try store.save(snap)
             } catch {
                 // Counted and logged; `checkSnapshotFailures` ends the run at the limit.
-                metrics?.snapshotWriteFailed()
-                let (count, limit) = snapshotFailures.withLock { f in
-                    f.count += 1
-                    f.last = "task \(snap.partition): snapshot \(SnapshotSequence(snap.sequence)) not written (\(error))"
-                    return (f.count, options.snapshotFailureLimit)
-                }
-                logger.error("task \(snap.partition): snapshot \(SnapshotSequence(snap.sequence)) not written (\(error)); \(count) failure\(count == 1 ? "" : "s") in a row, the run stops at \(limit)")
+                snapshotNotWritten(snap.partition, "snapshot \(SnapshotSequence(snap.sequence))", error)
                 continue
             }
-            snapshotFailures.withLock { $0.count = 0 }
-            let d = started.duration(to: clock.now)
-            metrics?.snapshotWritten(seconds: d.seconds)
-            metrics?.setSnapshotAge(task: Int(snap.partition), seconds: 0)
-            let now = clock.now
-            snapshotTimes.withLock { $0[snap.partition] = now }
+            snapshotWritten(snap.partition, since: started)
         }
     }
 
