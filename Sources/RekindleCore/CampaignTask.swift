@@ -42,7 +42,7 @@ public struct CampaignTask: Sendable {
     /// again by hashing the output's ids (the back-test's counting did, two String hashes per
     /// output). Not state: no snapshot holds it, and it changes nothing the fold does.
     public var journalsOrigins = false
-    /// Where the outputs appended since `clearOrigins` came from (while `journalsOrigins`).
+    /// Where the outputs appended since `takeOrigins` came from (while `journalsOrigins`).
     public private(set) var origins: [OutputOrigin] = []
 
     /// Who an output is for: the customer's number in the task (numbers are never reused, an
@@ -52,7 +52,13 @@ public struct CampaignTask: Sendable {
         public var rule: Int32
     }
 
-    public mutating func clearOrigins() { origins.removeAll(keepingCapacity: true) }
+    /// Moves the origins of the `count` outputs appended since the last call into `taken`, whose
+    /// storage, emptied, the journal takes in exchange: nothing is copied or allocated.
+    public mutating func takeOrigins(count: Int, into taken: inout [OutputOrigin]) {
+        precondition(origins.count == count, "a task journals one origin per output")
+        taken.removeAll(keepingCapacity: true)
+        swap(&origins, &taken)
+    }
 
     public init(rules: RuleSet, allowedLatenessMs: Millis = 0) {
         self.rules = rules

@@ -141,4 +141,16 @@ extension CampaignTask {
         refused.append(e.deadLetter(refusal))
         return false
     }
+
+    /// `fold`, and the number of the customer the event erased, if it did: known before the fold
+    /// forgets it (what its timers fired before the erasure is still its own), and reported once
+    /// no id finds it any more.
+    mutating func foldNotingErasure(
+        _ e: SourcedEvent, into out: inout [Output], refused: inout [DeadLetter]
+    ) -> (folded: Bool, erased: Int?) {
+        let erasing = e.event.isErasure ? customerNumber(e.event.customerId) : nil
+        let folded = fold(e, into: &out, refused: &refused)
+        guard let erasing, customerNumber(e.event.customerId) == nil else { return (folded, nil) }
+        return (folded, erasing)
+    }
 }

@@ -106,6 +106,7 @@ public struct StreamingReplay {
         var last = Millis.min
         var events = 0, folded = 0, afterUntil = 0, bad = 0
         var out = Folded()
+        var origins: [CampaignTask.OutputOrigin] = []
         // Events the fold refused: dead letters after those of the reading, as `Replay` has them.
         var refused: [DeadLetter] = []
         while let batch = parsed.take() {
@@ -118,12 +119,10 @@ public struct StreamingReplay {
                     afterUntil += 1
                     continue
                 }
-                // An erased customer's number, known before the fold forgets it: triggers its
-                // timers fired before the erasure are still its own.
-                let erasing = e.event.isErasure ? task.customerNumber(e.event.customerId) : nil
                 let start = out.outputs.count
-                if task.fold(e, into: &out.outputs, refused: &refused) { folded += 1 }
-                out.number(from: start, in: &task, erasing: erasing.map { ($0, e.event.customerId) })
+                let (taken, erased) = task.foldNotingErasure(e, into: &out.outputs, refused: &refused)
+                if taken { folded += 1 }
+                out.number(from: start, in: &task, origins: &origins, erasing: erased.map { ($0, e.event.customerId) })
             }
             if !out.outputs.isEmpty || !out.erasures.isEmpty {
                 _ = outputs.put(out)
@@ -140,7 +139,7 @@ public struct StreamingReplay {
         if end != Millis.min {
             let start = out.outputs.count
             task.advance(to: end, into: &out.outputs)
-            out.number(from: start, in: &task, erasing: nil)
+            out.number(from: start, in: &task, origins: &origins, erasing: nil)
         }
         afterFold?(task)
         for d in refused { sinks.deadLetters.write(line: d.json) }
@@ -167,21 +166,17 @@ struct Folded: Sendable {
     /// (`CampaignTask.origins`: finding each trigger's customer by id again was a probe of the
     /// customer index per trigger on the fold's thread); `erasing`: the customer that fold erased
     /// (no longer found by id), with its id.
-    mutating func number(from start: Int, in task: inout CampaignTask, erasing: (customer: Int, id: String)?) {
-        do {
-            // `origins` ends with this block, before `clearOrigins`: a copy still held then would
-            // make it copy the array.
-            let origins = task.origins
-            precondition(origins.count == outputs.count - start, "a task journals one origin per output")
-            for (o, origin) in zip(outputs[start...], origins) {
-                if case .trigger = o { customers.append(origin.customer) } else { customers.append(-1) }
-                rules.append(origin.rule)
-            }
+    /// `origins`: storage to take the task's journal into, kept by the caller from call to call.
+    mutating func number(
+        from start: Int, in task: inout CampaignTask, origins: inout [CampaignTask.OutputOrigin],
+        erasing: (customer: Int, id: String)?
+    ) {
+        task.takeOrigins(count: outputs.count - start, into: &origins)
+        for (o, origin) in zip(outputs[start...], origins) {
+            if case .trigger = o { customers.append(origin.customer) } else { customers.append(-1) }
+            rules.append(origin.rule)
         }
-        task.clearOrigins()
-        if let erasing, task.customerNumber(erasing.id) == nil {
-            erasures.append((outputs.count, erasing.customer, erasing.id))
-        }
+        if let erasing { erasures.append((outputs.count, erasing.customer, erasing.id)) }
     }
 }
 

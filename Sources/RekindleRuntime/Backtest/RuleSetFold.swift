@@ -18,6 +18,8 @@ struct RuleSetFold {
     /// sent touches, the pressure the rules would have put on customers without the caps.
     private(set) var capped: [Int: [String]] = [:]
     private var out: [Output] = []
+    /// The origins of the outputs `keep` counts, taken from their task's journal.
+    private var origins: [CampaignTask.OutputOrigin] = []
 
     init(rules: RuleSet, partitions: Int, partitioner: Partitioner) {
         self.rules = rules
@@ -38,14 +40,11 @@ struct RuleSetFold {
     mutating func fold(_ events: [SourcedEvent]) {
         for i in events.indices {
             let k = tasks.count == 1 ? 0 : partitioner.partition(events[i].event.customerId, count: tasks.count)
-            // An erased customer's number, known before the fold forgets it: what fired before
-            // the erasure is still counted as its own, and then its marks move to its id.
-            let erasing = events[i].event.isErasure ? tasks[k].customerNumber(events[i].event.customerId) : nil
-            if tasks[k].fold(events[i], into: &out, refused: &refused) { folded += 1 }
+            let (taken, erased) = tasks[k].foldNotingErasure(events[i], into: &out, refused: &refused)
+            if taken { folded += 1 }
             keep(k)
-            if let erasing, tasks[k].customerNumber(events[i].event.customerId) == nil {
-                counter.erased(customer: life(Int32(erasing), task: k), id: events[i].event.customerId)
-            }
+            // What fired before the erasure is counted as the customer's; then its marks move to its id.
+            if let erased { counter.erased(customer: life(Int32(erased), task: k), id: events[i].event.customerId) }
         }
     }
 
@@ -68,28 +67,22 @@ struct RuleSetFold {
     /// them (the customer's number and the rule's index: no lookup by id).
     private mutating func keep(_ k: Int) {
         guard !out.isEmpty else { return }
-        do {
-            // `origins` ends with this block, before `clearOrigins`: a copy still held then would
-            // make it copy the array.
-            let origins = tasks[k].origins
-            precondition(origins.count == out.count, "a task journals one origin per output")
-            for (o, origin) in zip(out, origins) {
-                let rule = Int(origin.rule)
-                switch o {
-                case .trigger(let t):
-                    let customer = life(origin.customer, task: k)
-                    counter.count(o, customer: customer, rule: rule)
-                    // Only sent touches are touches: a withheld one reached nobody (spec 7.1).
-                    touches.append(Touch(t, rule: rule), customer: customer)
-                case .withheld(let t):
-                    counter.count(o, rule: rule)
-                    if t.withheld == .cap { capped[rule, default: []].append(t.customerId) }
-                case .conversion:
-                    counter.count(o, rule: rule)
-                }
+        tasks[k].takeOrigins(count: out.count, into: &origins)
+        for (o, origin) in zip(out, origins) {
+            let rule = Int(origin.rule)
+            switch o {
+            case .trigger(let t):
+                let customer = life(origin.customer, task: k)
+                counter.count(o, customer: customer, rule: rule)
+                // Only sent touches are touches: a withheld one reached nobody (spec 7.1).
+                touches.append(Touch(t, rule: rule), customer: customer)
+            case .withheld(let t):
+                counter.count(o, rule: rule)
+                if t.withheld == .cap { capped[rule, default: []].append(t.customerId) }
+            case .conversion:
+                counter.count(o, rule: rule)
             }
         }
         out.removeAll(keepingCapacity: true)
-        tasks[k].clearOrigins()
     }
 }
