@@ -58,16 +58,18 @@ public struct DirectorySnapshotStore: SnapshotStore {
     /// stored, checked before the write and again after the link (then the claim is removed).
     public func claim(_ snapshot: TaskSnapshot) throws {
         let dir = taskDirectory(snapshot.partition)
-        func rival() throws -> UInt64? {
-            try snapshotNames(dir).compactMap { UInt64($0.dropLast(".snap".count)) }.first { $0 >= snapshot.sequence }
+        /// A stored snapshot at or above the claim (above only: once the claim is linked in).
+        func rival(orEqual: Bool) throws -> UInt64? {
+            try snapshotNames(dir).compactMap { UInt64($0.dropLast(".snap".count)) }
+                .first { orEqual ? $0 >= snapshot.sequence : $0 > snapshot.sequence }
         }
         let refused = { (top: UInt64) in
             FileError(path: "\(dir)/\(Self.fileName(snapshot.sequence))",
                       reason: "snapshot \(SnapshotSequence(top)) is stored: another owner claimed this epoch first", verb: "claim")
         }
-        if let top = try rival() { throw refused(top) }
+        if let top = try rival(orEqual: true) { throw refused(top) }
         try write(snapshot, exclusive: true)
-        if let top = try snapshotNames(dir).compactMap({ UInt64($0.dropLast(".snap".count)) }).first(where: { $0 > snapshot.sequence }) {
+        if let top = try rival(orEqual: false) {
             unlink("\(dir)/\(Self.fileName(snapshot.sequence))")
             throw refused(top)
         }
