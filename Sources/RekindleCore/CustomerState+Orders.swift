@@ -37,11 +37,21 @@ extension CustomerState {
         /// Steps over one order; marks the reader overrun on an unknown status.
         static func skip(_ r: inout ArenaReader) {
             _ = r.rawString()
+            skipAfterId(&r)
+        }
+
+        /// Steps over the rest of an order once its id is read: status (checked), flags, event
+        /// ids, products.
+        static func skipAfterId(_ r: inout ArenaReader) {
             let status = r.u8()
             if status != noStatus && OrderStatus(rawValue: status) == nil { r.fail() }
             _ = r.u8()
-            for _ in 0..<r.count() { _ = r.rawString() }
+            skipEventIds(&r)
             for _ in 0..<r.count() { _ = r.varint() }
+        }
+
+        static func skipEventIds(_ r: inout ArenaReader) {
+            for _ in 0..<r.count() { _ = r.rawString() }
         }
 
         static func decode(_ r: inout ArenaReader) -> OrderRecord {
@@ -110,10 +120,7 @@ extension CustomerState {
                         {
                             return k
                         }
-                        // The rest of the order.
-                        _ = r.u8(); _ = r.u8()
-                        for _ in 0..<r.count() { _ = r.rawString() }
-                        for _ in 0..<r.count() { _ = r.varint() }
+                        Self.skipAfterId(&r)
                     }
                     return nil
                 }
@@ -161,7 +168,7 @@ extension CustomerState {
                 for _ in 0..<count {
                     _ = r.rawString(); _ = r.u8()
                     let f = r.u8()
-                    for _ in 0..<r.count() { _ = r.rawString() }
+                    Self.skipEventIds(&r)
                     let n = r.count()
                     if f & Self.everCompleted != 0 {
                         for _ in 0..<n { known.append(r.int32()) }
@@ -178,7 +185,7 @@ extension CustomerState {
             read { r in
                 for _ in 0..<count {
                     _ = r.rawString(); _ = r.u8(); _ = r.u8()
-                    for _ in 0..<r.count() { _ = r.rawString() }
+                    Self.skipEventIds(&r)
                     for _ in 0..<r.count() where !body(r.int32()) { return false }
                 }
                 return true
