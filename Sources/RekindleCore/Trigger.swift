@@ -114,9 +114,9 @@ extension WireMessage {
 public struct Trigger: Sendable, Equatable, WireMessage {
     /// `trigger_id`: the one given, else `Trigger.id` of the trigger's rule, customer, time and
     /// touch, computed when read. The fold gives none: the id is a SHA-256 that only the wire
-    /// form needs, so it is computed by whoever writes the trigger (the replay's writer thread,
-    /// the live loop's producer), and never by the back-test, which writes none (it was 2-5% of
-    /// the fold's samples, on the fold's thread).
+    /// form needs, so it is computed by whoever writes the trigger (the replay's writer thread; in
+    /// the live loop each task settles its own on its core, `settleId`), and never by the
+    /// back-test, which writes none (it was 2-5% of the fold's samples, on the fold's thread).
     public var triggerId: String {
         get { givenId ?? Self.id(ruleId: ruleId, customerId: customerId, firedAt: firedAt, touch: touch) }
         set { givenId = newValue }
