@@ -184,7 +184,7 @@ public struct BacktestAnalysis: Sendable {
         self.churn = churn
         self.churnNote = churnNote
         self.until = until
-        let seen = history.firstSeen.values.sorted()
+        let seen = history.firstSeen.sorted()
         var pressure: [MonthPressure] = []
         let (from, to) = (self.from, self.to)
         if history.first != nil {

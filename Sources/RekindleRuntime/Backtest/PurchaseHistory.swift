@@ -33,13 +33,18 @@ struct PurchaseHistory: Sendable {
 
     /// Every completion, in the order the fold applies them (a re-completed order has several).
     private(set) var purchases: [Purchase] = []
-    private(set) var firstSeen: [String: Millis] = [:]
+    /// Each customer's number, in the order they were first seen: one hash of the id per event
+    /// (a dictionary of first-seen times and one of orders by customer hashed it two to four times).
+    private var numbers: [String: Int32] = [:]
+    /// When each customer was first seen, by number.
+    private(set) var firstSeen: [Millis] = []
     /// Completions whose total is beyond `maxCents`: left out of purchases and revenue.
     private(set) var beyondRevenueLimit = 0
     private(set) var events = 0
     private(set) var first: Millis?
     private(set) var last: Millis?
-    private var orders: [String: [String: Order]] = [:]
+    /// Each customer's orders, by number, found by a linear search (a customer has few).
+    private var orders: [[(id: String, order: Order)]] = []
 
     /// Totals beyond 10^10 (currency units) are not added: a sum of a million of them still fits
     /// in 64-bit cents, so no sum in the report can overflow.
@@ -57,9 +62,16 @@ struct PurchaseHistory: Sendable {
         events += 1
         if first == nil { first = e.occurredAt }
         last = e.occurredAt
-        if firstSeen[e.customerId] == nil { firstSeen[e.customerId] = e.occurredAt }
+        let fresh = Int32(firstSeen.count)
+        let c = Int(numbers[e.customerId, default: fresh])
+        if c == firstSeen.count {
+            numbers[e.customerId] = fresh
+            firstSeen.append(e.occurredAt)
+            orders.append([])
+        }
         guard case .order(let o) = e.body else { return }
-        var order = orders[e.customerId]?[o.orderId] ?? Order()
+        let at = orders[c].firstIndex { $0.id == o.orderId }
+        var order = at.map { orders[c][$0].order } ?? Order()
         guard !order.eventIds.contains(e.eventId) && order.status != o.status else { return }
         order.eventIds.append(e.eventId)
         let previous = order.status
@@ -81,7 +93,7 @@ struct PurchaseHistory: Sendable {
             purchases[k].removedAt = e.occurredAt
             order.purchase = nil
         }
-        orders[e.customerId, default: [:]][o.orderId] = order
+        if let at { orders[c][at].order = order } else { orders[c].append((o.orderId, order)) }
     }
 
     /// Each customer's purchases that count at the end of the history, in time order, by customer
