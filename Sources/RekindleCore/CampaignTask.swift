@@ -91,7 +91,9 @@ public struct CampaignTask: Sendable {
         // One lookup serves the refusal check and the fold (timers firing add no customer).
         let known = core.customers.find(event.customerId)
         if let known { select(known) }
-        if let refusal = Self.refusal(of: event, customer: known, core) { return refusal }
+        // The event's order, as the refusal check found it, for the fold (decoded once).
+        var order: OrderLookup?
+        if let refusal = Self.refusal(of: event, customer: known, core, order: &order) { return refusal }
         let t = event.occurredAt
         let late = core.watermark != .min && t < core.watermark
         if !late { fireTimers(upTo: t.subtracting(allowedLatenessMs).subtracting(1), into: &out) }
@@ -106,7 +108,7 @@ public struct CampaignTask: Sendable {
         select(c)
         var fired: [EventFiring] = []
         // An order event that changes nothing (spec 3.8 item 2) reaches no family.
-        if let applied = applyFacts(event, c, late: late, out: &out) {
+        if let applied = applyFacts(event, c, late: late, order: order, out: &out) {
             var hook = OnEvent(event: applied, customer: c)
             families.visitAll(&hook, &core)
             fired = hook.fired
@@ -131,15 +133,18 @@ public struct CampaignTask: Sendable {
     /// Why `event` cannot be applied, if it cannot: spec outputs carry `total_spent` as a JSON
     /// number, so an order whose completion (or removal, which re-sums the rest) would make the
     /// sum infinite or NaN is a bad input. Changes nothing.
-    /// `c` is the customer's index, nil for a customer not seen yet.
-    static func refusal(of event: Event, customer c: Int?, _ core: TaskCore) -> InputError? {
+    /// `c` is the customer's index, nil for a customer not seen yet. `order`: set to the event's
+    /// order as the customer holds it, for an order event of a known customer.
+    static func refusal(of event: Event, customer c: Int?, _ core: TaskCore, order: inout OrderLookup?) -> InputError? {
         guard case .order(let o) = event.body else { return nil }
         // Read in place: copying the customer would retain every one of its arrays.
         let k = c.flatMap { core.customers[current: $0].orderIndex(o.orderId) }
         var wasCompleted = false
         if let c, let k {
-            if core.customers[current: c].orders[k].ignores(eventId: event.eventId, status: o.status) { return nil }
-            wasCompleted = core.customers[current: c].orders[k].status == .completed
+            let record = core.customers[current: c].orders[k]
+            order = OrderLookup(index: k, record: record)
+            if record.ignores(eventId: event.eventId, status: o.status) { return nil }
+            wasCompleted = record.status == .completed
         }
         let sum: Double
         if o.status == .completed {
@@ -195,12 +200,13 @@ public struct CampaignTask: Sendable {
 
     /// Applies the event to the customer's facts (spec 3.8): orders, purchases, conversions,
     /// signals and views. Nil for an order event that changes nothing (item 2).
-    mutating func applyFacts(_ e: Event, _ c: Int, late: Bool, out: inout [Output]) -> AppliedEvent? {
+    /// `found`: the event's order as `refusal` found it (nil: the customer has no such order).
+    mutating func applyFacts(_ e: Event, _ c: Int, late: Bool, order found: OrderLookup?, out: inout [Output]) -> AppliedEvent? {
         let t = e.occurredAt
         switch e.body {
         case .order(let o):
-            let at = core.customers[current: c].orderIndex(o.orderId)
-            var order = at.map { core.customers[current: c].orders[$0] } ?? CustomerState.OrderRecord(orderId: o.orderId)
+            let at = found?.index
+            var order = found?.record ?? CustomerState.OrderRecord(orderId: o.orderId)
             if order.ignores(eventId: e.eventId, status: o.status) {
                 stats.ignoredOrderEvents += 1
                 return nil
@@ -444,6 +450,13 @@ public struct CampaignTask: Sendable {
         out.append(withheld == nil ? .trigger(trigger) : .withheld(trigger))
         if journalsOrigins { origins.append(.init(customer: Int32(c), rule: ri)) }
     }
+}
+
+/// An order event's order as its customer held it before the event: where it is in the
+/// customer's orders and the record there.
+struct OrderLookup {
+    let index: Int
+    let record: CustomerState.OrderRecord
 }
 
 // MARK: - The task's calls into the families
