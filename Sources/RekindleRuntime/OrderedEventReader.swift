@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import HeapModule
 import RekindleCore
@@ -88,34 +89,51 @@ struct OrderedEventReader: Sendable {
         static func == (a: Pending, b: Pending) -> Bool { a.at == b.at && a.sequence == b.sequence }
     }
 
-    /// Events waiting to be put in `occurred_at` order (ties in arrival order).
+    /// Events waiting to be put in `occurred_at` order (ties in arrival order). Most input is in
+    /// order already: an event at or after the last in `run` joins its end (a queue, in order by
+    /// construction), and only one older than that goes to the heap. The oldest waiting is the
+    /// first of either. The heap's inserts and removals were most of the reading stage's own work.
     struct ReorderBuffer {
+        var run = Deque<(at: Millis, sequence: Int, event: SourcedEvent)>()
         var heap = Heap<Pending>()
         var slots: [SourcedEvent?] = []
         var free: [Int32] = []
         var sequence = 0
 
-        var count: Int { heap.count }
-        var oldest: Millis? { heap.min?.at }
+        var count: Int { run.count + heap.count }
+        var oldest: Millis? {
+            switch (run.first?.at, heap.min?.at) {
+            case (let a?, let b?): return min(a, b)
+            case (let a, let b): return a ?? b
+            }
+        }
 
         mutating func insert(_ e: SourcedEvent) {
-            let slot: Int32
-            if let k = free.popLast() {
-                slot = k
-                slots[Int(k)] = e
+            defer { sequence += 1 }
+            let at = e.event.occurredAt
+            if let last = run.last?.at, at < last {
+                let slot: Int32
+                if let k = free.popLast() {
+                    slot = k
+                    slots[Int(k)] = e
+                } else {
+                    slot = Int32(slots.count)
+                    slots.append(e)
+                }
+                heap.insert(Pending(at: at, sequence: sequence, slot: slot))
             } else {
-                slot = Int32(slots.count)
-                slots.append(e)
+                run.append((at, sequence, e))
             }
-            heap.insert(Pending(at: e.event.occurredAt, sequence: sequence, slot: slot))
-            sequence += 1
         }
 
         mutating func removeOldest() -> SourcedEvent? {
-            guard let p = heap.popMin() else { return nil }
-            let e = slots[Int(p.slot)].take()
-            free.append(p.slot)
-            return e
+            if let p = heap.min, run.first.map({ Pending(at: $0.at, sequence: $0.sequence, slot: 0) > p }) ?? true {
+                _ = heap.popMin()
+                let e = slots[Int(p.slot)].take()
+                free.append(p.slot)
+                return e
+            }
+            return run.popFirst()?.event
         }
     }
 }
