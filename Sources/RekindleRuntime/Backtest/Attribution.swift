@@ -123,13 +123,28 @@ struct Attribution: Sendable {
     init(_ log: TouchLog, purchases: [PurchaseHistory.Purchase], ruleCount: Int) {
         rules = [RuleCredit](repeating: RuleCredit(), count: ruleCount)
         let touches = log.touches
-        var bought: [String: [Int]] = [:]
-        var converted = Set<OrderKey>()
+        // Customers with touches by a number, and their touches' customer by number: one hash
+        // of the id per purchase, where a dictionary of purchases by id and a set of (id, order)
+        // pairs hashed it three times (with the order's id once more).
+        var number: [String: Int32] = [:]
+        number.reserveCapacity(log.byCustomer.count)
+        var chains: [[Int32]] = []
+        chains.reserveCapacity(log.byCustomer.count)
+        var customerOf = [Int32](repeating: -1, count: touches.count)
+        for (id, chain) in log.byCustomer {
+            for k in chain { customerOf[Int(k)] = Int32(chains.count) }
+            number[id] = Int32(chains.count)
+            chains.append(chain)
+        }
+        var bought = [[Int]](repeating: [], count: chains.count)
+        // Per customer, the orders converted so far (a customer has few).
+        var converted = [[String]](repeating: [], count: chains.count)
         for (k, p) in purchases.enumerated() {
-            guard let mine = log.byCustomer[p.customerId] else { continue }
-            bought[p.customerId, default: []].append(k)
-            let inWindow = mine.compactMap { k in touches[Int(k)].window(contains: p.at) ? Int(k) : nil }
-            guard !inWindow.isEmpty, converted.insert(OrderKey(customerId: p.customerId, orderId: p.orderId)).inserted else { continue }
+            guard let n = number[p.customerId].map(Int.init) else { continue }
+            bought[n].append(k)
+            let inWindow = chains[n].compactMap { k in touches[Int(k)].window(contains: p.at) ? Int(k) : nil }
+            guard !inWindow.isEmpty, !converted[n].contains(p.orderId) else { continue }
+            converted[n].append(p.orderId)
             self.purchases += 1
             cents += p.cents
             for model in AttributionModel.allCases {
@@ -152,18 +167,13 @@ struct Attribution: Sendable {
                 }
             }
         }
-        for t in touches {
+        for (i, t) in touches.enumerated() {
             guard let recommended = t.recommendations else { continue }
             rules[Int(t.rule)].recommending += 1
-            let hit = bought[t.customerId]?.contains { k in
+            let hit = bought[Int(customerOf[i])].contains { k in
                 t.window(contains: purchases[k].at) && purchases[k].products.contains { recommended.contains($0) }
-            } ?? false
+            }
             if hit { rules[Int(t.rule)].hits += 1 }
         }
-    }
-
-    private struct OrderKey: Hashable {
-        var customerId: String
-        var orderId: String
     }
 }
