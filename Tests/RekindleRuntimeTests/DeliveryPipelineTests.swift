@@ -93,4 +93,41 @@ import Testing
         #expect(pipeline.delivered == Self.position(5))
         #expect(made.withLock { $0 } == [0, 7], "one transactional producer per task, made once")
     }
+
+    /// A transactional producer that only records its calls, delivering everything at once; one
+    /// whose commits fail. Like librdkafka's, it lets transactions run concurrently.
+    final class RecordingProducer: OutputProducer, @unchecked Sendable {
+        let failsCommit: Bool
+        let calls = Mutex<[String]>([])
+        init(failsCommit: Bool = false) { self.failsCommit = failsCommit }
+        func produce(topic: String, key: [UInt8]?, value: [UInt8]?, partition: Int32?, ticket: Int) throws(KafkaError) {
+            calls.withLock { $0.append("produce") }
+        }
+        func poll(timeoutMs: Int32) {}
+        var outstanding: Int { 0 }
+        func pending(ticket: Int) -> Int { 0 }
+        func takeFailure() -> KafkaError? { nil }
+        func flush(timeoutMs: Int32) throws(KafkaError) {}
+        func beginTransaction() throws(KafkaError) { calls.withLock { $0.append("begin") } }
+        func commitTransaction(timeoutMs: Int32) throws(KafkaError) {
+            if failsCommit { throw KafkaError(code: -1, message: "commit refused") }
+            calls.withLock { $0.append("commit") }
+        }
+        func abortTransaction(timeoutMs: Int32) throws(KafkaError) { calls.withLock { $0.append("abort") } }
+        var transactionsRunConcurrently: Bool { true }
+    }
+
+    @Test func concurrentCommitsCommitEveryTaskThatCanAndAbortTheOneThatFailedAndClaimNothing() throws {
+        let producers: [Int32: RecordingProducer] = [0: RecordingProducer(), 1: RecordingProducer(failsCommit: true), 2: RecordingProducer()]
+        let pipeline = DeliveryPipeline(producer: RecordingProducer(), metrics: nil, transactional: { k in producers[k]! },
+                                        transactionInterval: .seconds(3600))
+        let messages = Self.batch(2)[0].messages
+        try pipeline.send([(0, messages), (1, messages), (2, messages)], positions: Self.position(6), firedAt: [])
+        for k: Int32 in [0, 1, 2] { #expect(producers[k]!.calls.withLock { $0 } == ["begin", "produce", "produce"]) }
+        #expect(throws: KafkaError.self) { try pipeline.drain() }
+        #expect(producers[0]!.calls.withLock { $0.last } == "commit")
+        #expect(producers[2]!.calls.withLock { $0.last } == "commit")
+        #expect(producers[1]!.calls.withLock { $0.last } == "abort")
+        #expect(pipeline.delivered.isEmpty, "a batch whose transactions did not all commit is never claimed")
+    }
 }

@@ -75,6 +75,7 @@ final class DeliveryPipeline {
         let ticket = nextTicket
         nextTicket += 1
         var count = 0
+        try beginTransactions(byTask.filter { !$0.messages.isEmpty }.map(\.task))
         for (k, messages) in byTask where !messages.isEmpty {
             let p = try producer(for: k)
             for m in messages { try p.produce(topic: m.topic, key: m.key, value: m.value, partition: nil, ticket: ticket) }
@@ -104,6 +105,45 @@ final class DeliveryPipeline {
             openTransactions.insert(k)
         }
         return p
+    }
+
+    /// Opens a transaction for each of `tasks` that has none (no-op without transactions): all at
+    /// once where the producers allow it. Beginning a transaction waits for a round trip to the
+    /// producer's thread (about a millisecond on two busy cores), and 64 tasks' begins one after
+    /// another were most of a batch's delivery time in `rekindle bench live`.
+    private func beginTransactions(_ tasks: [Int32]) throws {
+        guard makeTransactional != nil else { return }
+        let closed = tasks.filter { !openTransactions.contains($0) }
+        let producers = try closed.map { try fence($0)! }
+        let failures = Self.each(producers) { p throws(KafkaError) in try p.beginTransaction() }
+        for (k, failed) in zip(closed, failures) where failed == nil { openTransactions.insert(k) }
+        if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
+    }
+
+    /// `body` on each producer, returning each one's failure: on threads of their own at once
+    /// when the producers run transactions concurrently (the calls wait, they do not compute),
+    /// else one after another.
+    private static func each(_ producers: [any OutputProducer], _ body: @escaping (any OutputProducer) throws(KafkaError) -> Void) -> [KafkaError?] {
+        guard producers.count > 1, producers.allSatisfy(\.transactionsRunConcurrently) else {
+            return producers.map { p in
+                do throws(KafkaError) { try body(p); return nil } catch { return error }
+            }
+        }
+        // Each thread writes only its own slot, read after the group is waited for.
+        let failures = Box([KafkaError?](repeating: nil, count: producers.count))
+        let shared = Box((producers, body))
+        let group = DispatchGroup()
+        let lock = NSLock()
+        for i in producers.indices {
+            DispatchQueue.global().async(group: group) {
+                let (producers, body) = shared.value
+                do throws(KafkaError) { try body(producers[i]) } catch {
+                    lock.withLock { failures.value[i] = error }
+                }
+            }
+        }
+        group.wait()
+        return failures.value
     }
 
     /// Makes task k's transactional producer now, if it has none yet (no-op without transactions):
@@ -142,15 +182,27 @@ final class DeliveryPipeline {
         // With none open, batches may still be marked uncommitted: their only transaction was
         // that of a task since forgotten (a lost assignment aborts it, and `forget` took its
         // positions out of them); nothing of theirs is left to wait for.
-        for k in openTransactions.sorted() {
-            let p = transactional[k]!
-            do {
-                try p.commitTransaction(timeoutMs: 30_000)
-                openTransactions.remove(k)
-            } catch {
-                for other in openTransactions { try? transactional[other]!.abortTransaction(timeoutMs: 30_000) }
-                openTransactions = []
-                throw error
+        // All at once where the producers allow it (see `beginTransactions`); one after another,
+        // each failure stops the rest, which are aborted.
+        let open = openTransactions.sorted()
+        let producers = open.map { transactional[$0]! }
+        if producers.count > 1 && producers.allSatisfy(\.transactionsRunConcurrently) {
+            let failures = Self.each(producers) { p throws(KafkaError) in try p.commitTransaction(timeoutMs: 30_000) }
+            openTransactions = []
+            if let failure = failures.lazy.compactMap({ $0 }).first {
+                for (p, failed) in zip(producers, failures) where failed != nil { try? p.abortTransaction(timeoutMs: 30_000) }
+                throw failure
+            }
+        } else {
+            for (k, p) in zip(open, producers) {
+                do {
+                    try p.commitTransaction(timeoutMs: 30_000)
+                    openTransactions.remove(k)
+                } catch {
+                    for other in openTransactions { try? transactional[other]!.abortTransaction(timeoutMs: 30_000) }
+                    openTransactions = []
+                    throw error
+                }
             }
         }
         for i in inFlight.indices { inFlight[i].uncommitted = false }

@@ -45,6 +45,14 @@ public protocol OutputProducer: AnyObject {
     func beginTransaction() throws(KafkaError)
     func commitTransaction(timeoutMs: Int32) throws(KafkaError)
     func abortTransaction(timeoutMs: Int32) throws(KafkaError)
+    /// Whether transactions of different producers may begin and commit at the same time, each
+    /// on a thread of its own. librdkafka's may (each call is a wait for its producer's thread
+    /// and the broker); the simulator's log is stepped by one thread, so its producers may not.
+    var transactionsRunConcurrently: Bool { get }
+}
+
+extension OutputProducer {
+    public var transactionsRunConcurrently: Bool { false }
 }
 
 /// The loop's time: snapshot and transaction intervals, the idle wait, progress logs.
@@ -96,4 +104,6 @@ public struct KafkaTransport: LiveTransport {
 }
 
 extension Consumer: InputConsumer {}
-extension Producer: OutputProducer {}
+extension Producer: OutputProducer {
+    public var transactionsRunConcurrently: Bool { true }
+}
