@@ -374,4 +374,12 @@ public enum Output: Sendable, Equatable {
         case .conversion: break
         }
     }
+
+    /// The wire form, as its topic carries it.
+    public var json: [UInt8] {
+        switch self {
+        case .trigger(let t), .withheld(let t): return t.json
+        case .conversion(let c): return c.json
+        }
+    }
 }

@@ -54,7 +54,8 @@ public struct LiveEngine: Sendable {
 
     public typealias DeadLetterOut = (letter: DeadLetter, key: [UInt8]?, kind: InputError.Kind)
     /// An output with the task that derived it (a transactional producer is per task).
-    public typealias TaskOutput = (task: Int32, output: Output)
+    /// An output, the task that made it, and its wire form (made on the task's core).
+    public typealias TaskOutput = (task: Int32, output: Output, json: [UInt8])
     /// Reads output partitions from the given offsets to their end.
     public typealias OutputReader = ([(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)]) throws -> OutputLedger
 
@@ -162,7 +163,7 @@ public struct LiveEngine: Sendable {
         // A task without its claim keeps its messages and derives nothing (not even by a timer).
         let folding = order.filter { unclaimed[$0] == nil }
         for (k, result) in zip(folding, TaskRunner.foldInParallel(folding.map { tasks[$0]! }, maxFutureSkewMs: maxFutureSkewMs)) {
-            out.append(contentsOf: result.out.map { (k, $0) })
+            out.append(contentsOf: zip(result.out, result.json).map { (k, $0, $1) })
             dead.append(contentsOf: result.deadLetters.map { (letter: $0.0, key: $0.1, kind: $0.2) })
             folded += result.folded
             for _ in 0..<result.late { metrics?.lateEvent(task: Int(k)) }
@@ -179,7 +180,7 @@ public struct LiveEngine: Sendable {
             for k in idle.sorted() {
                 var derived: [Output] = []
                 tasks[k]!.task.advance(to: target, into: &derived)
-                out.append(contentsOf: derived.map { (k, $0) })
+                out.append(contentsOf: derived.map { (k, $0, $0.json) })
             }
         }
         eventsSinceSnapshot += folded

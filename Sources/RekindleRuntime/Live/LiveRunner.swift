@@ -252,17 +252,17 @@ public final class LiveRunner: @unchecked Sendable {
         // Each output with the task that made it (a dead letter's task is its source partition).
         var byTask: [Int32: [DeliveryPipeline.Message]] = [:]
         var firedAt: [Millis] = []
-        for (owner, o) in out {
+        for (owner, o, json) in out {
             switch o {
             case .trigger(let t):
-                byTask[owner, default: []].append(.init(topic: options.topics.triggers, key: Array(t.customerId.utf8), value: t.json))
+                byTask[owner, default: []].append(.init(topic: options.topics.triggers, key: Array(t.customerId.utf8), value: json))
                 metrics?.trigger(rule: t.ruleId)
                 firedAt.append(t.firedAt)
             case .conversion(let c):
-                byTask[owner, default: []].append(.init(topic: options.topics.conversions, key: Array(c.customerId.utf8), value: c.json))
+                byTask[owner, default: []].append(.init(topic: options.topics.conversions, key: Array(c.customerId.utf8), value: json))
                 metrics?.conversion(rule: c.ruleId)
             case .withheld(let t):
-                byTask[owner, default: []].append(.init(topic: options.topics.withheld, key: Array(t.customerId.utf8), value: t.json))
+                byTask[owner, default: []].append(.init(topic: options.topics.withheld, key: Array(t.customerId.utf8), value: json))
                 metrics?.withheld(rule: t.ruleId, reason: t.withheld?.rawValue ?? "")
             }
             if loop.keepForReport { loop.counter.count(o) }

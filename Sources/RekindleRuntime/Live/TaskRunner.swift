@@ -45,6 +45,8 @@ final class TaskRunner: @unchecked Sendable {
     /// What one task's fold of a batch gave.
     struct Folded: Sendable {
         var out: [Output] = []
+        /// Each output's wire form, made here on the task's core (`json`, beside `out`).
+        var json: [[UInt8]] = []
         var deadLetters: [(DeadLetter, [UInt8]?, InputError.Kind)] = []
         var folded = 0
         var late = 0
@@ -71,9 +73,10 @@ final class TaskRunner: @unchecked Sendable {
         let before = task.stats.lateEvents
         var folded = 0
         drain(into: &result.out, deadLetters: &result.deadLetters) { _ in folded += 1 }
-        // The trigger ids (SHA-256) here, on this task's core, not on the loop's one thread that
-        // writes the outputs.
+        // The trigger ids (SHA-256) and the outputs' JSON here, on this task's core, not on the
+        // loop's one thread that produces the outputs.
         for k in result.out.indices { result.out[k].settleId() }
+        result.json = result.out.map(\.json)
         result.folded = folded
         result.late = task.stats.lateEvents - before
         return result
