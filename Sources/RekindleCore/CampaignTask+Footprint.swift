@@ -1,16 +1,24 @@
 extension CampaignTask {
     /// Where the task's state is, in bytes (`rekindle bench state` prints it beside the resident
-    /// growth it measures).
+    /// growth it measures). Parts indented are details of the part above them; an arena's capacity
+    /// past its written bytes is reserved and not resident. Heap parts are estimated as glibc's
+    /// malloc takes them (`heapBytes`).
     public var footprint: [(part: String, bytes: Int)] {
-        let s = core.customers.footprint
-        return [
-            ("customer records (arena capacity)", s.arena), ("  of which live records", s.live),
-            ("  of which moved away", s.garbage), ("customer slots", s.slots), ("customer index", s.index),
-            ("views family records (arena capacity)", families.views.states.footprint.capacity),
-            ("  of which live records", families.views.states.footprint.live),
-            ("views family slots", families.views.states.footprint.slots),
-            ("churn family due days", families.churn.due.capacity * MemoryLayout<Int32>.stride),
-            ("timers", timers.footprint),
-        ]
+        let customers = core.customers.footprint
+        let rises = families.frequency.lastRise
+        func arena(_ name: String, _ f: ArenaFootprint) -> [(part: String, bytes: Int)] {
+            [
+                ("\(name) records (arena written)", f.written), ("  of which live records", f.live),
+                ("  of which moved away", f.garbage), ("  reserved past them, not resident", f.reserved),
+                ("\(name) slots", f.slots), ("\(name) decode cache", f.cache),
+            ]
+        }
+        return arena("customer", customers.arena) + [("customer index", customers.index)]
+            + arena("views family", families.views.states.footprint) + [
+                ("frequency family last rises", rises.heapBytes + rises.reduce(0) { $0 + $1.heapBytes }),
+                ("engagement and vip flags", families.engagement.cold.heapBytes + families.vip.entered.heapBytes),
+                ("churn family due days", families.churn.due.heapBytes),
+                ("timers", timers.footprint),
+            ]
     }
 }

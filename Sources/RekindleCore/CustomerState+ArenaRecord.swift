@@ -69,6 +69,11 @@ extension CustomerState: ArenaRecord {
         }
     }
 
+    var heapBytes: Int {
+        id.heapBytes + orders.bytes.heapBytes + purchases.heapBytes + purchases.reduce(0) { $0 + $1.orderId.heapBytes }
+            + views.heapBytes + viewedEver.heapBytes + fired.heapBytes + openTouches.heapBytes
+    }
+
     mutating func restored(products: Int, remap: RuleRemap) throws(SnapshotError) -> Bool {
         let known = 0..<Int32(clamping: products)
         guard orders.allProducts(known.contains), views.allSatisfy({ known.contains($0.product) }),

@@ -160,9 +160,8 @@ struct CustomerStore: Sendable {
     mutating func checkout(_ c: Int) { records.checkout(c) }
     mutating func checkIn() { records.checkIn() }
 
-    var footprint: (arena: Int, live: Int, garbage: Int, slots: Int, index: Int) {
-        let f = records.footprint
-        return (f.capacity, f.live, f.garbage, f.slots, table.count * MemoryLayout<UInt64>.stride)
+    var footprint: (arena: ArenaFootprint, index: Int) {
+        (records.footprint, table.heapBytes)
     }
 }
 

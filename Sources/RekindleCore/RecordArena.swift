@@ -9,6 +9,9 @@ protocol ArenaRecord: Sendable {
     /// what belongs to rules that are gone) and checks its product numbers. Returns whether the
     /// record changed.
     mutating func restored(products: Int, remap: RuleRemap) throws(SnapshotError) -> Bool
+    /// Heap bytes the decoded value holds beyond its own stride (`rekindle bench state` counts a
+    /// decode cache's places with it).
+    var heapBytes: Int { get }
 }
 
 extension ArenaRecord {
@@ -118,6 +121,13 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
     /// 10%; at 1M customers the 65,536 places held about 150 bytes per customer of decoded records
     /// (bench state on /work/bench/1mc.jsonl: 449 against 296 with 64 places; with the orders
     /// kept encoded and the places' spare storage bounded (`Array.empty(for:)`), 389 against 319).
+    /// Sized again at 1M customers (the two caches, customers' and views', 52 and 20 bytes per
+    /// customer; 385 against 314 with 64 places): fold only, 65,536 places against 16,384 and
+    /// 4,096 were 20-30% faster on zipf.jsonl and bt1m.jsonl, and on 1mc.jsonl 131k events/s
+    /// against 122k with 4,096, so no smaller size kept the fold's speed. Dropping an emptied
+    /// list's storage took 5 bytes per customer off the places' estimate and none off the
+    /// resident total (the freed small blocks stay in the heap's pages); 16-byte fired touches
+    /// took 1, under the runs' noise of about 3.
     /// Places that keep
     /// the record whose decoding saves most (small records folded beside a big one until their
     /// decoding cost as much as its) did not let it shrink: with 2,048 or 8,192 places the zipf
@@ -298,11 +308,23 @@ struct RecordArena<Record: ArenaRecord>: Sendable {
         return record
     }
 
-    /// Bytes held: the arena's capacity, the records in it, the records that moved, the slots.
-    var footprint: (capacity: Int, live: Int, garbage: Int, slots: Int) {
-        (bytes.capacity, slots.reduce(0) { $0 + Int($1.length) }, garbage, slots.capacity * MemoryLayout<Slot>.stride)
+    /// Bytes held: the arena's written bytes and its capacity past them, the records in it, the
+    /// records that moved, the slots, and the decode cache (its places, the storage of the records
+    /// decoded into them, the writer). The bytes past the written ones are reserved, not yet
+    /// touched, so not resident.
+    var footprint: ArenaFootprint {
+        var cached = cache.capacity * MemoryLayout<Record>.stride + owner.heapBytes + dirty.heapBytes
+        cached += working.heapBytes + writer.bytes.heapBytes
+        for w in cache.indices { cached += cache[w].heapBytes }
+        return (
+            bytes.count, bytes.capacity - bytes.count, slots.reduce(0) { $0 + Int($1.length) }, garbage,
+            slots.capacity * MemoryLayout<Slot>.stride, cached
+        )
     }
 }
+
+/// What a `RecordArena` holds, in bytes (its `footprint`).
+typealias ArenaFootprint = (written: Int, reserved: Int, live: Int, garbage: Int, slots: Int, cache: Int)
 
 /// The most places a decode cache grows to (a power of two), task-local so that a test can fold
 /// with a cache of a few places and compare.
@@ -439,6 +461,17 @@ extension Array {
             removeAll(keepingCapacity: true)
         }
     }
+}
+
+extension Array {
+    /// The heap bytes of the array's storage, estimated as glibc's malloc takes them: a 32-byte
+    /// header and the elements, plus malloc's size word, in 16-byte units (0 for no storage).
+    var heapBytes: Int { capacity == 0 ? 0 : (32 + capacity * MemoryLayout<Element>.stride + 8 + 15) & ~15 }
+}
+
+extension String {
+    /// The heap bytes of the string's storage (0 for a small string, held inline up to 15 bytes).
+    var heapBytes: Int { utf8.count <= 15 ? 0 : (32 + utf8.count + 1 + 8 + 15) & ~15 }
 }
 
 extension ByteWriter {

@@ -57,6 +57,8 @@ struct ViewsFamily: RuleFamily {
             for _ in 0..<nOffered { offered.append(Offered(rule: r.int32(), product: r.int32(), at: r.int())) }
         }
 
+        var heapBytes: Int { orderMentions.heapBytes + orderMentions.reduce(0) { $0 + $1.products.heapBytes } + offered.heapBytes }
+
         mutating func restored(products: Int, remap: RuleRemap) throws(SnapshotError) -> Bool {
             let known = 0..<Int32(clamping: products)
             guard orderMentions.allSatisfy({ $0.products.allSatisfy(known.contains) }), offered.allSatisfy({ known.contains($0.product) })

@@ -20,3 +20,7 @@ func processCPUSeconds() -> Double {
     func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
     return seconds(usage.ru_utime) + seconds(usage.ru_stime)
 }
+
+/// glibc's `malloc_stats`: each malloc arena's system and in-use bytes, printed to standard error.
+@_silgen_name("malloc_stats")
+func printMallocStats()

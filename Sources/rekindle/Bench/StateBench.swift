@@ -28,13 +28,18 @@ struct StateBench: ParsableCommand {
                 customers = task.customerCount
                 timers = task.pendingTimers
                 footprint = task.footprint
+                // What malloc holds while the task lives (to standard error): heap arenas, mmapped blocks.
+                printMallocStats()
             }
             print("\(report.events) events folded")
         }
         print("\(customers) customers, \(timers) pending timers, in \(String(format: "%.1f", elapsed.seconds)) s")
         print("state: \((after - before) / max(1, customers)) bytes resident per customer (RSS growth \((after - before) >> 20) MiB)")
-        for (part, bytes) in footprint {
-            print("  \(part.padding(toLength: 36, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", Double(bytes) / Double(max(1, customers)))) bytes per customer")
+        // The parts not indented add up to what the task holds; the rest of the
+        // growth is the model, the replay's buffers, and malloc's free and partly used pages.
+        let held = footprint.filter { !$0.part.hasPrefix(" ") }.reduce(0) { $0 + $1.bytes }
+        for (part, bytes) in footprint + [("the rest (model, buffers, malloc)", after - before - held)] {
+            print("  \(part.padding(toLength: 38, withPad: " ", startingAt: 0)) \(String(format: "%6.1f", Double(bytes) / Double(max(1, customers)))) bytes per customer")
         }
     }
 }
