@@ -127,7 +127,7 @@ struct OrderedEventReader: Sendable {
         }
 
         mutating func removeOldest() -> SourcedEvent? {
-            if let p = heap.min, run.first.map({ Pending(at: $0.at, sequence: $0.sequence, slot: 0) > p }) ?? true {
+            if let p = heap.min, run.first.map({ ($0.at, $0.sequence) > (p.at, p.sequence) }) ?? true {
                 _ = heap.popMin()
                 let e = slots[Int(p.slot)].take()
                 free.append(p.slot)

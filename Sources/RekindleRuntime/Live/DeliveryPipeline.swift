@@ -95,16 +95,11 @@ final class DeliveryPipeline {
         }
     }
 
-    /// The producer for task k's outputs: the shared one, or the task's transactional one with a
-    /// transaction open.
+    /// The producer for task k's outputs: the shared one, or the task's transactional one (its
+    /// transaction opened by `beginTransactions`).
     private func producer(for k: Int32) throws -> any OutputProducer {
         guard makeTransactional != nil else { return producer }
-        let p = try fence(k)!
-        if !openTransactions.contains(k) {
-            try p.beginTransaction()
-            openTransactions.insert(k)
-        }
-        return p
+        return try fence(k)!
     }
 
     /// Opens a transaction for each of `tasks` that has none (no-op without transactions): all at
@@ -124,12 +119,13 @@ final class DeliveryPipeline {
     /// when the producers run transactions concurrently (the calls wait, they do not compute),
     /// else one after another.
     private static func each(_ producers: [any OutputProducer], _ body: @escaping (any OutputProducer) throws(KafkaError) -> Void) -> [KafkaError?] {
-        guard producers.count > 1, producers.allSatisfy(\.transactionsRunConcurrently) else {
+        guard concurrently(producers) else {
             return producers.map { p in
                 do throws(KafkaError) { try body(p); return nil } catch { return error }
             }
         }
-        // Each thread writes only its own slot, read after the group is waited for.
+        // Each thread records only its own failure, under the lock (an array's elements are not
+        // written from several threads without one); read after the group is waited for.
         let failures = Box([KafkaError?](repeating: nil, count: producers.count))
         let shared = Box((producers, body))
         let group = DispatchGroup()
@@ -144,6 +140,11 @@ final class DeliveryPipeline {
         }
         group.wait()
         return failures.value
+    }
+
+    /// Whether `producers`' transactions run at once (more than one, and all allow it).
+    private static func concurrently(_ producers: [any OutputProducer]) -> Bool {
+        producers.count > 1 && producers.allSatisfy(\.transactionsRunConcurrently)
     }
 
     /// Makes task k's transactional producer now, if it has none yet (no-op without transactions):
@@ -186,7 +187,7 @@ final class DeliveryPipeline {
         // each failure stops the rest, which are aborted.
         let open = openTransactions.sorted()
         let producers = open.map { transactional[$0]! }
-        if producers.count > 1 && producers.allSatisfy(\.transactionsRunConcurrently) {
+        if Self.concurrently(producers) {
             let failures = Self.each(producers) { p throws(KafkaError) in try p.commitTransaction(timeoutMs: 30_000) }
             openTransactions = []
             if let failure = failures.lazy.compactMap({ $0 }).first {

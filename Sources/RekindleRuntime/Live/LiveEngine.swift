@@ -53,8 +53,8 @@ public struct LiveEngine: Sendable {
     }
 
     public typealias DeadLetterOut = (letter: DeadLetter, key: [UInt8]?, kind: InputError.Kind)
-    /// An output with the task that derived it (a transactional producer is per task).
-    /// An output, the task that made it, and its wire form (made on the task's core).
+    /// An output, the task that derived it (a transactional producer is per task), and its wire
+    /// form (made on the task's core).
     public typealias TaskOutput = (task: Int32, output: Output, json: [UInt8])
     /// Reads output partitions from the given offsets to their end.
     public typealias OutputReader = ([(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)]) throws -> OutputLedger
