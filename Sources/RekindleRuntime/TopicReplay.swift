@@ -41,7 +41,7 @@ public struct TopicReplay {
             for topic in Topic.allCases {
                 runner.inputs[topic.rawValue].assigned = true
                 runner.inputs[topic.rawValue].atEnd = true
-                runner.inputs[topic.rawValue].buffer.append(contentsOf: tasks[k][topic.rawValue])
+                runner.inputs[topic.rawValue].append(contentsOf: tasks[k][topic.rawValue])
             }
             var fold = Replay.TaskFold(stats: runner.task.stats)
             var refused: [(DeadLetter, [UInt8]?, InputError.Kind)] = []

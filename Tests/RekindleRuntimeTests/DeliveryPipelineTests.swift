@@ -99,7 +99,9 @@ import Testing
     final class RecordingProducer: OutputProducer, @unchecked Sendable {
         let failsCommit: Bool
         let calls = Mutex<[String]>([])
-        init(failsCommit: Bool = false) { self.failsCommit = failsCommit }
+        /// When set, a commit waits (at most ten seconds) for the test to open it.
+        let gate: DispatchSemaphore?
+        init(failsCommit: Bool = false, gate: DispatchSemaphore? = nil) { (self.failsCommit, self.gate) = (failsCommit, gate) }
         func produce(topic: String, key: [UInt8]?, value: [UInt8]?, partition: Int32?, ticket: Int) throws(KafkaError) {
             calls.withLock { $0.append("produce") }
         }
@@ -110,6 +112,7 @@ import Testing
         func flush(timeoutMs: Int32) throws(KafkaError) {}
         func beginTransaction() throws(KafkaError) { calls.withLock { $0.append("begin") } }
         func commitTransaction(timeoutMs: Int32) throws(KafkaError) {
+            if let gate, gate.wait(timeout: .now() + 10) == .timedOut { calls.withLock { $0.append("commit waited for the loop") } }
             if failsCommit { throw KafkaError(code: -1, message: "commit refused") }
             calls.withLock { $0.append("commit") }
         }
@@ -129,5 +132,46 @@ import Testing
         #expect(producers[2]!.calls.withLock { $0.last } == "commit")
         #expect(producers[1]!.calls.withLock { $0.last } == "abort")
         #expect(pipeline.delivered.isEmpty, "a batch whose transactions did not all commit is never claimed")
+    }
+
+    /// The round of commits runs while the loop goes on (it folds the next batch meanwhile): a
+    /// send that starts a round returns at once, its batch is claimed only after every commit of
+    /// the round returned, and the next send waits for the round before it begins transactions.
+    /// (With a send that waited for its commits, each commit here would wait its ten seconds for
+    /// the gate, and say so.)
+    @Test func aRoundOfCommitsRunsWhileTheLoopGoesOnAndItsBatchCountsOnlyOnceItEnded() throws {
+        let gate = DispatchSemaphore(value: 0)
+        let producers: [Int32: RecordingProducer] = [0: RecordingProducer(gate: gate), 1: RecordingProducer(gate: gate)]
+        let pipeline = DeliveryPipeline(producer: RecordingProducer(), metrics: nil, transactional: { k in producers[k]! },
+                                        transactionInterval: .zero)
+        let messages = Self.batch(1)[0].messages
+        try pipeline.send([(0, messages), (1, messages)], positions: Self.position(2), firedAt: [])
+        try pipeline.settle()
+        #expect(pipeline.delivered.isEmpty, "its transactions are still committing")
+        gate.signal()
+        gate.signal()
+        try pipeline.send([(0, messages)], positions: Self.position(3), firedAt: [])
+        for k: Int32 in [0, 1] { #expect(producers[k]!.calls.withLock { Array($0.prefix(3)) } == ["begin", "produce", "commit"]) }
+        #expect(producers[0]!.calls.withLock { $0.dropFirst(3).first } == "begin", "the next transaction begins after the commit")
+        #expect(pipeline.delivered == Self.position(2))
+        gate.signal()
+        try pipeline.drain()
+        #expect(pipeline.delivered == Self.position(3))
+        for k: Int32 in [0, 1] { #expect(!producers[k]!.calls.withLock { $0.contains("commit waited for the loop") }) }
+    }
+
+    /// A commit of a round running beside the loop fails: the loop learns it at its next send,
+    /// which throws; the failed transaction is aborted and nothing of the round is claimed.
+    @Test func aFailedCommitOfARoundRunningBesideTheLoopStopsItAtTheNextSendAndClaimsNothing() throws {
+        let producers: [Int32: RecordingProducer] = [0: RecordingProducer(), 1: RecordingProducer(failsCommit: true)]
+        let pipeline = DeliveryPipeline(producer: RecordingProducer(), metrics: nil, transactional: { k in producers[k]! },
+                                        transactionInterval: .zero)
+        let messages = Self.batch(1)[0].messages
+        try pipeline.send([(0, messages), (1, messages)], positions: Self.position(2), firedAt: [])
+        #expect(throws: KafkaError.self) { try pipeline.send([(0, messages)], positions: Self.position(3), firedAt: []) }
+        #expect(producers[1]!.calls.withLock { $0.last } == "abort")
+        #expect(producers[0]!.calls.withLock { $0 } == ["begin", "produce", "commit"], "nothing more was produced")
+        #expect(pipeline.delivered.isEmpty)
+        #expect(throws: KafkaError.self) { try pipeline.drain() }
     }
 }

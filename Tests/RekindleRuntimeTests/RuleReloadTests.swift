@@ -35,8 +35,8 @@ import Testing
         _ = engine.step([
             Self.message("email-opens", 1, #"{"type":"email_open","event_id":"e3","customer_id":"c1","message_id":"m","occurred_at":"2026-01-21T00:00:00Z"}"#),
         ] + ends, out: &out, dead: &dead, readOutputs: none)
-        let fired = out.compactMap { o -> String? in
-            if case .trigger(let t) = o.output { return "\(t.ruleId)#\(t.touch)@\(Timestamp.format(t.firedAt)) \(t.rulesVersion)" }
+        let fired = out.flatMap(\.outputs).compactMap { o -> String? in
+            if case .trigger(let t) = o { return "\(t.ruleId)#\(t.touch)@\(Timestamp.format(t.firedAt)) \(t.rulesVersion)" }
             return nil
         }
         #expect(fired == ["rf.new#2@2026-01-12T00:00:00.000Z \(changed.hash)"])

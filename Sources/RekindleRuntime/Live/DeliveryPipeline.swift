@@ -47,6 +47,10 @@ final class DeliveryPipeline {
     private var lastCommitRound = Duration.zero
     let transactionInterval: Duration
     private var inFlight = Deque<Batch>()
+    /// A round of commits still running on other threads (producers that run transactions
+    /// concurrently): the loop folds its next batch meanwhile, and waits for the round only
+    /// before it begins transactions again, drains or forgets a task.
+    private var round: (producers: [any OutputProducer], running: Running, started: ContinuousClock.Instant)?
     private var nextTicket = 1
     /// Input positions all of whose outputs are delivered (those of the newest done batch).
     private(set) var delivered: [TopicPartitionOffset] = []
@@ -75,6 +79,7 @@ final class DeliveryPipeline {
         let ticket = nextTicket
         nextTicket += 1
         var count = 0
+        try finishCommitRound()
         try beginTransactions(byTask.filter { !$0.messages.isEmpty }.map(\.task))
         for (k, messages) in byTask where !messages.isEmpty {
             let p = try producer(for: k)
@@ -83,9 +88,13 @@ final class DeliveryPipeline {
         }
         inFlight.append(Batch(ticket: ticket, positions: positions, firedAt: firedAt, messages: count,
                               uncommitted: makeTransactional != nil && count > 0))
-        if makeTransactional != nil,
-           lastTransactionCommit.duration(to: clock.now) >= max(transactionInterval, lastCommitRound * 9) || inFlight.count > maxBatches {
-            try commitTransactions()
+        if makeTransactional != nil {
+            // Past the bound, the round is waited for: its batches must settle before more are sent.
+            if inFlight.count > maxBatches {
+                try commitTransactions()
+            } else if lastTransactionCommit.duration(to: clock.now) >= max(transactionInterval, lastCommitRound * 9) {
+                try commitTransactions(waiting: false)
+            }
         }
         producer.poll(timeoutMs: 0)
         try settle()
@@ -124,22 +133,52 @@ final class DeliveryPipeline {
                 do throws(KafkaError) { try body(p); return nil } catch { return error }
             }
         }
+        return start(producers, body).wait().failures
+    }
+
+    /// Calls running on threads of their own, one per producer.
+    final class Running: @unchecked Sendable {
         // Each thread records only its own failure, under the lock (an array's elements are not
         // written from several threads without one); read after the group is waited for.
-        let failures = Box([KafkaError?](repeating: nil, count: producers.count))
-        let shared = Box((producers, body))
-        let group = DispatchGroup()
-        let lock = NSLock()
-        for i in producers.indices {
+        private var failures: [KafkaError?]
+        /// When the last call returned, by the process's clock (only librdkafka's producers run
+        /// transactions concurrently, under the system clock; the simulator's never do).
+        private var ended: ContinuousClock.Instant?
+        private let lock = NSLock()
+        private let group = DispatchGroup()
+
+        init(count: Int) { failures = Array(repeating: nil, count: count) }
+
+        fileprivate func run(_ i: Int, _ body: @escaping @Sendable () throws(KafkaError) -> Void) {
             DispatchQueue.global().async(group: group) {
-                let (producers, body) = shared.value
-                do throws(KafkaError) { try body(producers[i]) } catch {
-                    lock.withLock { failures.value[i] = error }
+                var failure: KafkaError?
+                do throws(KafkaError) { try body() } catch { failure = error }
+                let now = ContinuousClock.now
+                self.lock.withLock {
+                    self.failures[i] = failure
+                    self.ended = max(self.ended ?? now, now)
                 }
             }
         }
-        group.wait()
-        return failures.value
+
+        /// Each call's failure, and when the last returned, once all have.
+        func wait() -> (failures: [KafkaError?], ended: ContinuousClock.Instant?) {
+            group.wait()
+            return lock.withLock { (failures, ended) }
+        }
+    }
+
+    /// `body` on each producer, each on a thread of its own, without waiting.
+    private static func start(_ producers: [any OutputProducer], _ body: @escaping (any OutputProducer) throws(KafkaError) -> Void) -> Running {
+        let running = Running(count: producers.count)
+        let shared = Box((producers, body))
+        for i in producers.indices {
+            running.run(i) { () throws(KafkaError) in
+                let (producers, body) = shared.value
+                try body(producers[i])
+            }
+        }
+        return running
     }
 
     /// Whether `producers`' transactions run at once (more than one, and all allow it).
@@ -166,6 +205,9 @@ final class DeliveryPipeline {
     /// fences this one. A transaction still open (a lost assignment) is aborted; nothing of it
     /// reaches the log.
     func forget(_ k: Int32) {
+        // Its transaction may be committing: that ends first (a failure is the loop's to see at
+        // its next send or drain, so it is kept; a commit that failed leaves nothing to abort).
+        if let failure = waitForCommitRound() { pendingFailure = pendingFailure ?? failure }
         delivered.removeAll { $0.topicPartition.partition == k }
         for i in inFlight.indices { inFlight[i].positions.removeAll { $0.topicPartition.partition == k } }
         guard let p = transactional.removeValue(forKey: k) else { return }
@@ -174,12 +216,12 @@ final class DeliveryPipeline {
 
     /// Commits every open transaction (each flushes its producer); on a failure aborts the rest
     /// and throws: nothing of theirs is committed to the group or claimed by a snapshot.
-    func commitTransactions() throws {
+    /// Where the producers run transactions concurrently and `waiting` is false, the round runs on
+    /// other threads while the loop goes on; its batches count as committed, and its failure is
+    /// thrown, when `finishCommitRound` sees it end.
+    func commitTransactions(waiting: Bool = true) throws {
+        try finishCommitRound()
         let started = clock.now
-        defer {
-            lastTransactionCommit = clock.now
-            lastCommitRound = started.duration(to: lastTransactionCommit)
-        }
         // With none open, batches may still be marked uncommitted: their only transaction was
         // that of a task since forgotten (a lost assignment aborts it, and `forget` took its
         // positions out of them); nothing of theirs is left to wait for.
@@ -188,25 +230,58 @@ final class DeliveryPipeline {
         let open = openTransactions.sorted()
         let producers = open.map { transactional[$0]! }
         if Self.concurrently(producers) {
-            let failures = Self.each(producers) { p throws(KafkaError) in try p.commitTransaction(timeoutMs: 30_000) }
             openTransactions = []
-            if let failure = failures.lazy.compactMap({ $0 }).first {
-                for (p, failed) in zip(producers, failures) where failed != nil { try? p.abortTransaction(timeoutMs: 30_000) }
-                throw failure
-            }
-        } else {
-            for (k, p) in zip(open, producers) {
-                do {
-                    try p.commitTransaction(timeoutMs: 30_000)
-                    openTransactions.remove(k)
-                } catch {
-                    for other in openTransactions { try? transactional[other]!.abortTransaction(timeoutMs: 30_000) }
-                    openTransactions = []
-                    throw error
-                }
+            round = (producers, Self.start(producers) { p throws(KafkaError) in try p.commitTransaction(timeoutMs: 30_000) }, started)
+            if waiting { try finishCommitRound() }
+            return
+        }
+        defer { endCommitRound(started: started) }
+        for (k, p) in zip(open, producers) {
+            do {
+                try p.commitTransaction(timeoutMs: 30_000)
+                openTransactions.remove(k)
+            } catch {
+                for other in openTransactions { try? transactional[other]!.abortTransaction(timeoutMs: 30_000) }
+                openTransactions = []
+                throw error
             }
         }
         for i in inFlight.indices { inFlight[i].uncommitted = false }
+    }
+
+    /// A failure of a round that ended while a task was being forgotten, for the next send or drain.
+    private var pendingFailure: KafkaError?
+
+    /// Waits for the round of commits running on other threads, if any: its batches count as
+    /// committed when every commit succeeded; otherwise the failed transactions are aborted (the
+    /// others stay committed) and the first failure is returned, and nothing of the round's
+    /// batches is claimed.
+    private func waitForCommitRound() -> KafkaError? {
+        guard let (producers, running, started) = round else { return nil }
+        round = nil
+        let (failures, ended) = running.wait()
+        endCommitRound(started: started, ended: ended)
+        guard let failure = failures.lazy.compactMap({ $0 }).first else {
+            for i in inFlight.indices { inFlight[i].uncommitted = false }
+            return nil
+        }
+        for (p, failed) in zip(producers, failures) where failed != nil { try? p.abortTransaction(timeoutMs: 30_000) }
+        return failure
+    }
+
+    /// `waitForCommitRound`, throwing its failure (or one kept from a forgotten task's round).
+    func finishCommitRound() throws {
+        if let failure = pendingFailure { throw failure }
+        if let failure = waitForCommitRound() {
+            pendingFailure = failure
+            throw failure
+        }
+    }
+
+    /// A round of commits ended at `ended` (default: now): the next one is timed from then.
+    private func endCommitRound(started: ContinuousClock.Instant, ended: ContinuousClock.Instant? = nil) {
+        lastTransactionCommit = ended ?? clock.now
+        lastCommitRound = started.duration(to: lastTransactionCommit)
     }
 
     /// Takes the done batches off the front. Throws a delivery failure: the loop stops, and a

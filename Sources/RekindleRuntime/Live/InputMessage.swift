@@ -8,6 +8,12 @@ enum InputMessage: Sendable {
     case event(Event, offset: Int64, message: ConsumedMessage)
     case bad(DeadLetter, key: [UInt8]?, kind: InputError.Kind, offset: Int64)
 
+    /// When the event occurred; nil for a bad input.
+    var occurredAt: Millis? {
+        if case .event(let e, _, _) = self { return e.occurredAt }
+        return nil
+    }
+
     /// Validates one message of `topic` (spec section 2: JSON, fields, size, key = customer_id,
     /// the right kind for the topic; and an `occurred_at` no further than `maxFutureSkewMs` ahead
     /// of the message's timestamp).
@@ -18,9 +24,8 @@ enum InputMessage: Sendable {
         case .failure(let e):
             return InputMessage.bad(m, e)
         case .success(let event):
-            let key = m.key.map { String(decoding: $0, as: UTF8.self) }
-            guard let k = m.key, k == Array(event.customerId.utf8) else {
-                let shown = key.map { JSONWriter.quoted($0) } ?? "none"
+            guard let k = m.key, k.elementsEqual(event.customerId.utf8) else {
+                let shown = m.key.map { JSONWriter.quoted(String(decoding: $0, as: UTF8.self)) } ?? "none"
                 return InputMessage.bad(m, InputError(.keyMismatch, "key \(shown) differs from customer_id \(JSONWriter.quoted(event.customerId))"))
             }
             // A timestamp before the epoch (-1: none) is no reference.

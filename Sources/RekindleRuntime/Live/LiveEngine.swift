@@ -53,9 +53,48 @@ public struct LiveEngine: Sendable {
     }
 
     public typealias DeadLetterOut = (letter: DeadLetter, key: [UInt8]?, kind: InputError.Kind)
-    /// An output, the task that derived it (a transactional producer is per task), and its wire
-    /// form (made on the task's core).
-    public typealias TaskOutput = (task: Int32, output: Output, json: [UInt8])
+    /// A task's outputs of one step in the order it derived them (a transactional producer is per
+    /// task), each with its message for the output topics, made where the task folded (on its
+    /// core, during the parallel fold): the trigger id, the JSON and the key. The loop's one
+    /// thread then only hands the messages on, without copying an output.
+    public struct TaskOutput: Sendable {
+        public let task: Int32
+        public private(set) var outputs: [Output]
+        private(set) var messages: [DeliveryPipeline.Message] = []
+        /// The triggers' firing times (the delivery-delay histogram).
+        private(set) var firedAt: [Millis] = []
+
+        init(task: Int32, outputs: [Output], topics: TopicNames) {
+            self.task = task
+            self.outputs = outputs
+            messages.reserveCapacity(outputs.count)
+            for k in self.outputs.indices {
+                self.outputs[k].settleId()
+                let topic: String, customer: String
+                switch self.outputs[k] {
+                case .trigger(let t): (topic, customer) = (topics.triggers, t.customerId); firedAt.append(t.firedAt)
+                case .conversion(let c): (topic, customer) = (topics.conversions, c.customerId)
+                case .withheld(let t): (topic, customer) = (topics.withheld, t.customerId)
+                }
+                messages.append(.init(topic: topic, key: Array(customer.utf8), value: self.outputs[k].json))
+            }
+        }
+
+        /// Leaves out the outputs `drop` names, with their messages (recovery: those already on
+        /// the output topics).
+        mutating func removeAll(where drop: (Output) -> Bool) {
+            var kept = 0
+            firedAt = []
+            for k in outputs.indices where !drop(outputs[k]) {
+                if case .trigger(let t) = outputs[k] { firedAt.append(t.firedAt) }
+                outputs.swapAt(kept, k)
+                messages.swapAt(kept, k)
+                kept += 1
+            }
+            outputs.removeLast(outputs.count - kept)
+            messages.removeLast(messages.count - kept)
+        }
+    }
     /// Reads output partitions from the given offsets to their end.
     public typealias OutputReader = ([(topic: String, kind: OutputLedger.OutputKind, partition: Int32, offset: Int64)]) throws -> OutputLedger
 
@@ -162,8 +201,8 @@ public struct LiveEngine: Sendable {
         let order = tasks.keys.sorted()
         // A task without its claim keeps its messages and derives nothing (not even by a timer).
         let folding = order.filter { unclaimed[$0] == nil }
-        for (k, result) in zip(folding, TaskRunner.foldInParallel(folding.map { tasks[$0]! }, maxFutureSkewMs: maxFutureSkewMs)) {
-            out.append(contentsOf: zip(result.out, result.json).map { (k, $0, $1) })
+        for (k, result) in zip(folding, TaskRunner.foldInParallel(folding.map { tasks[$0]! }, maxFutureSkewMs: maxFutureSkewMs, topics: topics)) {
+            if !result.out.outputs.isEmpty { out.append(result.out) }
             dead.append(contentsOf: result.deadLetters.map { (letter: $0.0, key: $0.1, kind: $0.2) })
             folded += result.folded
             for _ in 0..<result.late { metrics?.lateEvent(task: Int(k)) }
@@ -180,20 +219,23 @@ public struct LiveEngine: Sendable {
             for k in idle.sorted() {
                 var derived: [Output] = []
                 tasks[k]!.task.advance(to: target, into: &derived)
-                out.append(contentsOf: derived.map { (k, $0, $0.json) })
+                if !derived.isEmpty { out.append(TaskOutput(task: k, outputs: derived, topics: topics)) }
             }
         }
         eventsSinceSnapshot += folded
         // Recovery: what is already on the output topics is not produced again.
         if !ledger.isEmpty {
             let before = ledger.suppressed
-            out.removeAll { o in
-                switch o.output {
-                case .trigger(let t): return ledger.alreadyProduced(OutputLedger.key(t))
-                case .conversion(let c): return ledger.alreadyProduced(OutputLedger.key(c))
-                case .withheld(let t): return ledger.alreadyProduced(OutputLedger.key(withheld: t))
+            for i in out.indices {
+                out[i].removeAll { o in
+                    switch o {
+                    case .trigger(let t): return ledger.alreadyProduced(OutputLedger.key(t))
+                    case .conversion(let c): return ledger.alreadyProduced(OutputLedger.key(c))
+                    case .withheld(let t): return ledger.alreadyProduced(OutputLedger.key(withheld: t))
+                    }
                 }
             }
+            out.removeAll { $0.outputs.isEmpty }
             dead.removeAll { ledger.alreadyProduced(OutputLedger.key($0.letter)) }
             metrics?.outputsSuppressed(ledger.suppressed - before)
             // Outputs timed before every task's watermark will not be derived here again (a timer

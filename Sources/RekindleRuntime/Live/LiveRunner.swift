@@ -249,23 +249,22 @@ public final class LiveRunner: @unchecked Sendable {
         loop.summary.eventsIn += eventsIn
         loop.summary.badInputs += dead.count
 
-        // Each output with the task that made it (a dead letter's task is its source partition).
+        // Each task's messages (a dead letter's task is its source partition), made where it folded.
         var byTask: [Int32: [DeliveryPipeline.Message]] = [:]
         var firedAt: [Millis] = []
-        for (owner, o, json) in out {
-            switch o {
-            case .trigger(let t):
-                byTask[owner, default: []].append(.init(topic: options.topics.triggers, key: Array(t.customerId.utf8), value: json))
-                metrics?.trigger(rule: t.ruleId)
-                firedAt.append(t.firedAt)
-            case .conversion(let c):
-                byTask[owner, default: []].append(.init(topic: options.topics.conversions, key: Array(c.customerId.utf8), value: json))
-                metrics?.conversion(rule: c.ruleId)
-            case .withheld(let t):
-                byTask[owner, default: []].append(.init(topic: options.topics.withheld, key: Array(t.customerId.utf8), value: json))
-                metrics?.withheld(rule: t.ruleId, reason: t.withheld?.rawValue ?? "")
+        for batch in out {
+            if byTask[batch.task] == nil { byTask[batch.task] = batch.messages } else { byTask[batch.task]!.append(contentsOf: batch.messages) }
+            firedAt.append(contentsOf: batch.firedAt)
+            if let metrics {
+                for o in batch.outputs {
+                    switch o {
+                    case .trigger(let t): metrics.trigger(rule: t.ruleId)
+                    case .conversion(let c): metrics.conversion(rule: c.ruleId)
+                    case .withheld(let t): metrics.withheld(rule: t.ruleId, reason: t.withheld?.rawValue ?? "")
+                    }
+                }
             }
-            if loop.keepForReport { loop.counter.count(o) }
+            if loop.keepForReport { for o in batch.outputs { loop.counter.count(o) } }
         }
         for (letter, key, kind) in dead {
             guard case .topic(let name, let partition, _) = letter.source else { continue }

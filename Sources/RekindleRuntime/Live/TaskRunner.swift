@@ -13,10 +13,31 @@ final class TaskRunner: @unchecked Sendable {
     struct Input: Sendable {
         var assigned = false
         var atEnd = false
-        var buffer = Deque<InputMessage>()
+        /// Validated messages waiting for the merge, and beside them each one's `occurred_at` (nil:
+        /// a bad input), so that the merge compares heads without copying them.
+        private(set) var buffer = Deque<InputMessage>()
+        private(set) var times = Deque<Millis?>()
         /// The next offset to commit: one past the last message folded or dead-lettered.
         var nextOffset: Int64?
         var committed: Int64?
+
+        init(assigned: Bool = false) { self.assigned = assigned }
+
+        mutating func append(_ m: InputMessage) {
+            times.append(m.occurredAt)
+            buffer.append(m)
+        }
+
+        mutating func append(contentsOf ms: [InputMessage]) {
+            times.append(contentsOf: ms.lazy.map(\.occurredAt))
+            buffer.append(contentsOf: ms)
+        }
+
+        /// Takes the head off, moved out, not copied.
+        mutating func removeFirst() -> InputMessage {
+            times.removeFirst()
+            return buffer.removeFirst()
+        }
     }
 
     let partition: Int32
@@ -44,9 +65,8 @@ final class TaskRunner: @unchecked Sendable {
 
     /// What one task's fold of a batch gave.
     struct Folded: Sendable {
-        var out: [Output] = []
-        /// Each output's wire form, made here on the task's core (`json`, beside `out`).
-        var json: [[UInt8]] = []
+        /// The outputs with their messages, made here on the task's core.
+        var out: LiveEngine.TaskOutput
         var deadLetters: [(DeadLetter, [UInt8]?, InputError.Kind)] = []
         var folded = 0
         var late = 0
@@ -55,31 +75,29 @@ final class TaskRunner: @unchecked Sendable {
     /// Validates each task's inbox and folds what its merge can take, the tasks on every core at
     /// once: they share nothing. Results are in the order of `runners`, so the caller's output
     /// order is that of a one-thread loop over them.
-    static func foldInParallel(_ runners: [TaskRunner], maxFutureSkewMs: Millis) -> [Folded] {
+    static func foldInParallel(_ runners: [TaskRunner], maxFutureSkewMs: Millis, topics: TopicNames) -> [Folded] {
         // At most one task with messages: no threads to wake.
         if runners.lazy.filter({ !$0.inbox.isEmpty }).count < 2 {
-            return runners.map { $0.fold(maxFutureSkewMs: maxFutureSkewMs) }
+            return runners.map { $0.fold(maxFutureSkewMs: maxFutureSkewMs, topics: topics) }
         }
-        return concurrentMap(runners.count) { runners[$0].fold(maxFutureSkewMs: maxFutureSkewMs) }
+        return concurrentMap(runners.count) { runners[$0].fold(maxFutureSkewMs: maxFutureSkewMs, topics: topics) }
     }
 
     /// Validates the inbox into the inputs' buffers, then drains.
-    func fold(maxFutureSkewMs: Millis) -> Folded {
+    func fold(maxFutureSkewMs: Millis, topics: TopicNames) -> Folded {
         for (topic, m) in inbox {
-            inputs[topic.rawValue].buffer.append(InputMessage.validate(m, topic: topic, maxFutureSkewMs: maxFutureSkewMs))
+            inputs[topic.rawValue].append(InputMessage.validate(m, topic: topic, maxFutureSkewMs: maxFutureSkewMs))
         }
         inbox.removeAll(keepingCapacity: true)
-        var result = Folded()
+        var out: [Output] = []
+        var deadLetters: [(DeadLetter, [UInt8]?, InputError.Kind)] = []
         let before = task.stats.lateEvents
         var folded = 0
-        drain(into: &result.out, deadLetters: &result.deadLetters) { _ in folded += 1 }
-        // The trigger ids (SHA-256) and the outputs' JSON here, on this task's core, not on the
-        // loop's one thread that produces the outputs.
-        for k in result.out.indices { result.out[k].settleId() }
-        result.json = result.out.map(\.json)
-        result.folded = folded
-        result.late = task.stats.lateEvents - before
-        return result
+        drain(into: &out, deadLetters: &deadLetters) { _ in folded += 1 }
+        // The trigger ids (SHA-256), the outputs' JSON and keys here, on this task's core, not on
+        // the loop's one thread that produces the outputs.
+        return Folded(out: LiveEngine.TaskOutput(task: partition, outputs: out, topics: topics), deadLetters: deadLetters,
+                      folded: folded, late: task.stats.lateEvents - before)
     }
 
     /// Folds every message the merge can take now. Bad inputs go out as they reach the head of
@@ -88,27 +106,27 @@ final class TaskRunner: @unchecked Sendable {
                         applied: (Topic) -> Void) {
         while true {
             for k in inputs.indices {
-                while case .bad(let letter, let key, let kind, let offset)? = inputs[k].buffer.first {
+                while case .some(nil) = inputs[k].times.first {
+                    guard case .bad(let letter, let key, let kind, let offset) = inputs[k].removeFirst() else { preconditionFailure("a bad input's time is nil") }
                     deadLetters.append((letter, key, kind))
                     inputs[k].nextOffset = offset + 1
-                    inputs[k].buffer.removeFirst()
                 }
             }
-            var best: (k: Int, event: Event, offset: Int64, message: ConsumedMessage)?
+            // The earliest head by time alone (ties: the earlier topic); bad inputs are gone.
+            var best: (k: Int, time: Millis)?
             for k in inputs.indices where inputs[k].assigned {
-                guard let head = inputs[k].buffer.first else {
+                guard let head = inputs[k].times.first else {
                     if inputs[k].atEnd { continue }
                     return  // this partition may still deliver an earlier event
                 }
-                guard case .event(let e, let offset, let message) = head else { continue }
-                if best == nil || e.occurredAt < best!.event.occurredAt { best = (k, e, offset, message) }
+                if let time = head, best == nil || time < best!.time { best = (k, time) }
             }
             guard let pick = best else { return }
-            inputs[pick.k].buffer.removeFirst()
-            inputs[pick.k].nextOffset = pick.offset + 1
-            if let refusal = task.apply(pick.event, into: &out) {
-                let letter = InputMessage.deadLetter(pick.message, refusal)
-                deadLetters.append((letter, pick.message.key, refusal.kind))
+            guard case .event(let event, let offset, let message) = inputs[pick.k].removeFirst() else { preconditionFailure("an event's time is not nil") }
+            inputs[pick.k].nextOffset = offset + 1
+            if let refusal = task.apply(event, into: &out) {
+                let letter = InputMessage.deadLetter(message, refusal)
+                deadLetters.append((letter, message.key, refusal.kind))
             } else {
                 applied(Topic.allCases[pick.k])
             }
