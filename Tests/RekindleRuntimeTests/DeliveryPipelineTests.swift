@@ -101,7 +101,10 @@ import Testing
         let calls = Mutex<[String]>([])
         /// When set, a commit waits (at most ten seconds) for the test to open it.
         let gate: DispatchSemaphore?
-        init(failsCommit: Bool = false, gate: DispatchSemaphore? = nil) { (self.failsCommit, self.gate) = (failsCommit, gate) }
+        let transactionOverlap: TransactionOverlap
+        init(failsCommit: Bool = false, gate: DispatchSemaphore? = nil, overlap: TransactionOverlap = .threads) {
+            (self.failsCommit, self.gate, transactionOverlap) = (failsCommit, gate, overlap)
+        }
         func produce(topic: String, key: [UInt8]?, value: [UInt8]?, partition: Int32?, ticket: Int) throws(KafkaError) {
             calls.withLock { $0.append("produce") }
         }
@@ -117,7 +120,6 @@ import Testing
             calls.withLock { $0.append("commit") }
         }
         func abortTransaction(timeoutMs: Int32) throws(KafkaError) { calls.withLock { $0.append("abort") } }
-        var transactionsRunConcurrently: Bool { true }
     }
 
     @Test func concurrentCommitsCommitEveryTaskThatCanAndAbortTheOneThatFailedAndClaimNothing() throws {
@@ -173,5 +175,23 @@ import Testing
         #expect(producers[0]!.calls.withLock { $0 } == ["begin", "produce", "commit"], "nothing more was produced")
         #expect(pipeline.delivered.isEmpty)
         #expect(throws: KafkaError.self) { try pipeline.drain() }
+    }
+
+    /// The simulator's producers put a round of commits off until the loop waits for it (one of
+    /// the interleavings threads allow, on the simulation's one thread): nothing is committed
+    /// when the send that started the round returns; the next send commits first, then begins.
+    @Test func aDeferredRoundCommitsOnlyWhenTheLoopWaitsForIt() throws {
+        let producers: [Int32: RecordingProducer] = [0: RecordingProducer(overlap: .deferred), 1: RecordingProducer(overlap: .deferred)]
+        let pipeline = DeliveryPipeline(producer: RecordingProducer(overlap: .deferred), metrics: nil,
+                                        transactional: { k in producers[k]! }, transactionInterval: .zero)
+        let messages = Self.batch(1)[0].messages
+        try pipeline.send([(0, messages), (1, messages)], positions: Self.position(2), firedAt: [])
+        try pipeline.settle()
+        for k: Int32 in [0, 1] { #expect(producers[k]!.calls.withLock { $0 } == ["begin", "produce"]) }
+        #expect(pipeline.delivered.isEmpty)
+        try pipeline.send([(1, messages)], positions: Self.position(3), firedAt: [])
+        #expect(producers[0]!.calls.withLock { $0 } == ["begin", "produce", "commit"])
+        #expect(producers[1]!.calls.withLock { Array($0.prefix(4)) } == ["begin", "produce", "commit", "begin"])
+        #expect(pipeline.delivered == Self.position(2))
     }
 }

@@ -47,9 +47,9 @@ final class DeliveryPipeline {
     private var lastCommitRound = Duration.zero
     let transactionInterval: Duration
     private var inFlight = Deque<Batch>()
-    /// A round of commits still running on other threads (producers that run transactions
-    /// concurrently): the loop folds its next batch meanwhile, and waits for the round only
-    /// before it begins transactions again, drains or forgets a task.
+    /// A round of commits still running on other threads (or put off: `TransactionOverlap`): the
+    /// loop folds its next batch meanwhile, and waits for the round only before it begins
+    /// transactions again, drains or forgets a task.
     private var round: (producers: [any OutputProducer], running: Running, started: ContinuousClock.Instant)?
     private var nextTicket = 1
     /// Input positions all of whose outputs are delivered (those of the newest done batch).
@@ -136,7 +136,8 @@ final class DeliveryPipeline {
         return start(producers, body).wait().failures
     }
 
-    /// Calls running on threads of their own, one per producer.
+    /// Calls running on threads of their own, one per producer; or put off until `wait`, then
+    /// made one after another on the waiting thread.
     final class Running: @unchecked Sendable {
         // Each thread records only its own failure, under the lock (an array's elements are not
         // written from several threads without one); read after the group is waited for.
@@ -146,8 +147,16 @@ final class DeliveryPipeline {
         private var ended: ContinuousClock.Instant?
         private let lock = NSLock()
         private let group = DispatchGroup()
+        /// Producers whose commits are put off until `wait`.
+        private var deferred: [any OutputProducer] = []
 
         init(count: Int) { failures = Array(repeating: nil, count: count) }
+
+        /// The producers' commits, made only when waited for.
+        init(committingWhenWaited producers: [any OutputProducer]) {
+            failures = Array(repeating: nil, count: producers.count)
+            deferred = producers
+        }
 
         fileprivate func run(_ i: Int, _ body: @escaping @Sendable () throws(KafkaError) -> Void) {
             DispatchQueue.global().async(group: group) {
@@ -163,6 +172,10 @@ final class DeliveryPipeline {
 
         /// Each call's failure, and when the last returned, once all have.
         func wait() -> (failures: [KafkaError?], ended: ContinuousClock.Instant?) {
+            for (i, p) in deferred.enumerated() {
+                do throws(KafkaError) { try p.commitTransaction(timeoutMs: 30_000) } catch { failures[i] = error }
+            }
+            deferred = []
             group.wait()
             return lock.withLock { (failures, ended) }
         }
@@ -183,7 +196,7 @@ final class DeliveryPipeline {
 
     /// Whether `producers`' transactions run at once (more than one, and all allow it).
     private static func concurrently(_ producers: [any OutputProducer]) -> Bool {
-        producers.count > 1 && producers.allSatisfy(\.transactionsRunConcurrently)
+        producers.count > 1 && producers.allSatisfy { $0.transactionOverlap == .threads }
     }
 
     /// Makes task k's transactional producer now, if it has none yet (no-op without transactions):
@@ -233,6 +246,11 @@ final class DeliveryPipeline {
             openTransactions = []
             round = (producers, Self.start(producers) { p throws(KafkaError) in try p.commitTransaction(timeoutMs: 30_000) }, started)
             if waiting { try finishCommitRound() }
+            return
+        }
+        if !waiting, !producers.isEmpty, producers.allSatisfy({ $0.transactionOverlap == .deferred }) {
+            openTransactions = []
+            round = (producers, Running(committingWhenWaited: producers), started)
             return
         }
         defer { endCommitRound(started: started) }

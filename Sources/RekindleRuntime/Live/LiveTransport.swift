@@ -45,14 +45,26 @@ public protocol OutputProducer: AnyObject {
     func beginTransaction() throws(KafkaError)
     func commitTransaction(timeoutMs: Int32) throws(KafkaError)
     func abortTransaction(timeoutMs: Int32) throws(KafkaError)
-    /// Whether transactions of different producers may begin and commit at the same time, each
-    /// on a thread of its own. librdkafka's may (each call is a wait for its producer's thread
-    /// and the broker); the simulator's log is stepped by one thread, so its producers may not.
-    var transactionsRunConcurrently: Bool { get }
+    /// How this producer's transactions may overlap each other's and the loop.
+    var transactionOverlap: TransactionOverlap { get }
+}
+
+/// How transactions of different producers may overlap each other's and the loop's work.
+public enum TransactionOverlap: Sendable {
+    /// One after another on the loop's thread, each waited for.
+    case none
+    /// Begins and commits each on a thread of its own, at once, and a round of commits runs while
+    /// the loop goes on (librdkafka's: each call waits for its producer's thread and the broker).
+    case threads
+    /// A round of commits is put off until the loop waits for it, then run one after another on
+    /// the loop's thread (the simulator's, whose log is stepped by one thread): one of the
+    /// interleavings that `threads` allows, so a simulation checks the loop's handling of a
+    /// round that ends after the loop went on. Begins are as `none`.
+    case deferred
 }
 
 extension OutputProducer {
-    public var transactionsRunConcurrently: Bool { false }
+    public var transactionOverlap: TransactionOverlap { .none }
 }
 
 /// The loop's time: snapshot and transaction intervals, the idle wait, progress logs.
@@ -105,5 +117,5 @@ public struct KafkaTransport: LiveTransport {
 
 extension Consumer: InputConsumer {}
 extension Producer: OutputProducer {
-    public var transactionsRunConcurrently: Bool { true }
+    public var transactionOverlap: TransactionOverlap { .threads }
 }

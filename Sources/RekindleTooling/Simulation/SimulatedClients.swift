@@ -197,6 +197,10 @@ final class SimulatedProducer: OutputProducer {
         if let task { epoch = cluster.fence(task: task, with: self) }
     }
 
+    /// Even-numbered instances put their rounds of commits off until the loop waits for them (one
+    /// of the interleavings librdkafka's threads allow); odd ones commit one after another at once.
+    var transactionOverlap: TransactionOverlap { context.id % 2 == 0 ? .deferred : .none }
+
     var inFlightValues: [[UInt8]] { inFlight.map(\.value) }
     var fenced: Bool { task.map { !cluster.isCurrent(task: $0, epoch: epoch) } ?? false }
     var undelivered: Int { inFlight.count + inTransaction.count }

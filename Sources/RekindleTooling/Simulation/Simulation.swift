@@ -264,7 +264,12 @@ public enum Simulation {
                     return
                 }
                 let last = instances[0]
-                guard let more = iterate(last) else { return }
+                // Dead (a resumed zombie fenced at its first commit, say): the instance that
+                // replaced it runs on; the end is not reached until one goes idle.
+                guard let more = iterate(last) else {
+                    if instances.isEmpty { addInstance() }
+                    continue
+                }
                 if !more { break }
                 deliver(last)
             }
