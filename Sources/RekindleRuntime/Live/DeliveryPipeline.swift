@@ -12,7 +12,9 @@ import RekindleKafka
 /// With transactions (one `transactional.id` per task, spec section 5), a task's transaction stays
 /// open across batches and all open ones commit every `transactionInterval` (as Kafka Streams
 /// commits every 100 ms under exactly-once), or less often when a round of commits is slow, not
-/// once per batch and task.
+/// once per batch and task. With librdkafka's producers the round runs on other threads while
+/// the loop polls and folds its next batch; the next `send` waits for it before it begins the
+/// tasks' next transactions.
 ///
 /// In flight is bounded: past `maxBatches` batches or `maxMessages` messages, `send` waits for
 /// deliveries, so a slow or stalled output topic slows the input instead of growing memory.
@@ -229,9 +231,9 @@ final class DeliveryPipeline {
 
     /// Commits every open transaction (each flushes its producer); on a failure aborts the rest
     /// and throws: nothing of theirs is committed to the group or claimed by a snapshot.
-    /// Where the producers run transactions concurrently and `waiting` is false, the round runs on
-    /// other threads while the loop goes on; its batches count as committed, and its failure is
-    /// thrown, when `finishCommitRound` sees it end.
+    /// Where the producers allow it (`TransactionOverlap.threads`, or `.deferred`) and `waiting` is
+    /// false, the round runs on while the loop goes on (it folds its next batch meanwhile); its
+    /// batches count as committed, and its failure is thrown, when `finishCommitRound` sees it end.
     func commitTransactions(waiting: Bool = true) throws {
         try finishCommitRound()
         let started = clock.now
