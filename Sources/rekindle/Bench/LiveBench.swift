@@ -28,13 +28,12 @@ struct LiveBench: ParsableCommand {
     var snapshotInterval: Double?
 
     // librdkafka 2.0.2's mock cluster draws each producer id at random (rd_jitter(1, 900000) x
-    // 1000, rdkafka_mock_handlers.c) and finds a producer by id alone: when two of the 64 tasks'
+    // 1000, rdkafka_mock_handlers.c) and finds a producer by id alone: when two of a run's
     // producers draw the same id, the later one's first AddPartitionsToTxn fails with
-    // INVALID_PRODUCER_ID_MAPPING and the run stops with that error (the only way the mock gives
-    // it). Seen in 2 of 63 runs of session 26's build and none of 43 of the build before; a
-    // birthday bound says about 1 in 400 for 66 ids, so it may be chance or something in the new
-    // timing not yet found (next: a run with `debug=mock` logs the PID check's two ids). A real
-    // cluster's ids are unique. Rerun, or `--transactions off`.
+    // INVALID_PRODUCER_ID_MAPPING and the run stops with that error. Seen in 3 of 184 runs in
+    // session 26; with the mock's debug log on, its PID check named task 50's own id (epoch 0)
+    // as registered under another transactional id. A real cluster's ids are unique. Rerun, or
+    // `--transactions off`.
     @Option(name: .long, help: "Outputs in Kafka transactions, one per task (on: as against a real cluster; the in-process broker implements none of their effects, but the calls cost what they cost; it may also give two producers one id, failing a run now and then with INVALID_PRODUCER_ID_MAPPING).")
     var transactions = TransactionMode.on
 
