@@ -196,6 +196,17 @@ final class DeliveryPipeline {
         return running
     }
 
+    /// The producers' commits as a round that runs on while the loop goes on: on threads of their
+    /// own (`.threads`), or put off until waited for (`.deferred`, only when the loop will not wait
+    /// at once). Nil: they commit one after another, here.
+    private static func commitRound(_ producers: [any OutputProducer], waiting: Bool) -> Running? {
+        if concurrently(producers) { return start(producers) { p throws(KafkaError) in try p.commitTransaction(timeoutMs: 30_000) } }
+        if !waiting, !producers.isEmpty, producers.allSatisfy({ $0.transactionOverlap == .deferred }) {
+            return Running(committingWhenWaited: producers)
+        }
+        return nil
+    }
+
     /// Whether `producers`' transactions run at once (more than one, and all allow it).
     private static func concurrently(_ producers: [any OutputProducer]) -> Bool {
         producers.count > 1 && producers.allSatisfy { $0.transactionOverlap == .threads }
@@ -244,15 +255,10 @@ final class DeliveryPipeline {
         // each failure stops the rest, which are aborted.
         let open = openTransactions.sorted()
         let producers = open.map { transactional[$0]! }
-        if Self.concurrently(producers) {
+        if let running = Self.commitRound(producers, waiting: waiting) {
             openTransactions = []
-            round = (producers, Self.start(producers) { p throws(KafkaError) in try p.commitTransaction(timeoutMs: 30_000) }, started)
+            round = (producers, running, started)
             if waiting { try finishCommitRound() }
-            return
-        }
-        if !waiting, !producers.isEmpty, producers.allSatisfy({ $0.transactionOverlap == .deferred }) {
-            openTransactions = []
-            round = (producers, Running(committingWhenWaited: producers), started)
             return
         }
         defer { endCommitRound(started: started) }

@@ -61,8 +61,6 @@ public struct LiveEngine: Sendable {
         public let task: Int32
         public private(set) var outputs: [Output]
         private(set) var messages: [DeliveryPipeline.Message] = []
-        /// The triggers' firing times (the delivery-delay histogram).
-        private(set) var firedAt: [Millis] = []
 
         init(task: Int32, outputs: [Output], topics: TopicNames) {
             self.task = task
@@ -72,7 +70,7 @@ public struct LiveEngine: Sendable {
                 self.outputs[k].settleId()
                 let topic: String, customer: String
                 switch self.outputs[k] {
-                case .trigger(let t): (topic, customer) = (topics.triggers, t.customerId); firedAt.append(t.firedAt)
+                case .trigger(let t): (topic, customer) = (topics.triggers, t.customerId)
                 case .conversion(let c): (topic, customer) = (topics.conversions, c.customerId)
                 case .withheld(let t): (topic, customer) = (topics.withheld, t.customerId)
                 }
@@ -84,9 +82,7 @@ public struct LiveEngine: Sendable {
         /// the output topics).
         mutating func removeAll(where drop: (Output) -> Bool) {
             var kept = 0
-            firedAt = []
             for k in outputs.indices where !drop(outputs[k]) {
-                if case .trigger(let t) = outputs[k] { firedAt.append(t.firedAt) }
                 outputs.swapAt(kept, k)
                 messages.swapAt(kept, k)
                 kept += 1

@@ -251,14 +251,16 @@ public final class LiveRunner: @unchecked Sendable {
 
         // Each task's messages (a dead letter's task is its source partition), made where it folded.
         var byTask: [Int32: [DeliveryPipeline.Message]] = [:]
+        // The triggers' firing times, for the delivery-delay histogram: only with metrics.
         var firedAt: [Millis] = []
         for batch in out {
             if byTask[batch.task] == nil { byTask[batch.task] = batch.messages } else { byTask[batch.task]!.append(contentsOf: batch.messages) }
-            firedAt.append(contentsOf: batch.firedAt)
             if let metrics {
                 for o in batch.outputs {
                     switch o {
-                    case .trigger(let t): metrics.trigger(rule: t.ruleId)
+                    case .trigger(let t):
+                        metrics.trigger(rule: t.ruleId)
+                        firedAt.append(t.firedAt)
                     case .conversion(let c): metrics.conversion(rule: c.ruleId)
                     case .withheld(let t): metrics.withheld(rule: t.ruleId, reason: t.withheld?.rawValue ?? "")
                     }

@@ -264,12 +264,9 @@ public enum Simulation {
                     return
                 }
                 let last = instances[0]
-                // Dead (a resumed zombie fenced at its first commit, say): the instance that
-                // replaced it runs on; the end is not reached until one goes idle.
-                guard let more = iterate(last) else {
-                    if instances.isEmpty { addInstance() }
-                    continue
-                }
+                // Dead (a resumed zombie fenced at its first commit, say): `bury` replaced it, and
+                // the replacement runs on; the end is not reached until one goes idle.
+                guard let more = iterate(last) else { continue }
                 if !more { break }
                 deliver(last)
             }
